@@ -1,0 +1,21 @@
+/* Small bridge between the Lua 5.4 C API and LuaJIT's Lua 5.1 C API. */
+#ifndef TCSSL_COMPAT_H
+#define TCSSL_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#if LUA_VERSION_NUM < 502
+#define tcssl_rawlen(L, i) lua_objlen((L), (i))
+#else
+#define tcssl_rawlen(L, i) lua_rawlen((L), (i))
+#endif
+
+/* lua_getfield returns the type from 5.3 on; 5.1 returns nothing. */
+static inline int tcssl_getfield(lua_State *L, int idx, const char *k)
+{
+    lua_getfield(L, idx, k);
+    return lua_type(L, -1);
+}
+
+#endif

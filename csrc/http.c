@@ -1,0 +1,524 @@
+/* tcssl.core sessions: one libcurl easy handle each, so consecutive requests reuse the
+ * connection. Knows HTTP, not JSON and not API actions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "tcssl.h"
+
+#define SESSION_MT "tcssl.session"
+#define DEFAULT_MAX_RESPONSE (50u * 1024u * 1024u) /* the API's documented maximum */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+typedef struct {
+    CURL *h;
+    buffer body, headers;
+    size_t max_response;
+    int too_large;
+    long connects, requests;
+    char errbuf[CURL_ERROR_SIZE];
+} session;
+
+static int buffer_add(buffer *b, const char *p, size_t n)
+{
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < n) {
+            if (cap > ((size_t)-1) / 2)
+                return -1;
+            cap *= 2;
+        }
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* Keeps a modest buffer for the next request; gives large ones back. */
+static void buffer_reset(buffer *b)
+{
+    b->len = 0;
+    if (b->cap > 1024 * 1024) {
+        free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+}
+
+static void buffer_free(buffer *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    session *s = ud;
+    size_t len = size * n;
+    if (len > s->max_response - s->body.len) {
+        s->too_large = 1;
+        return 0;
+    }
+    return buffer_add(&s->body, p, len) == 0 ? len : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    session *s = ud;
+    size_t len = size * n;
+    /* a new status line (after 100 Continue or a proxy's CONNECT) starts the headers afresh */
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        s->headers.len = 0;
+    if (s->headers.len + len > 256 * 1024)
+        return 0; /* absurd header block: abort as a protocol error */
+    return buffer_add(&s->headers, p, len) == 0 ? len : 0;
+}
+
+static session *check_session(lua_State *L)
+{
+    return luaL_checkudata(L, 1, SESSION_MT);
+}
+
+static const char *opt_string(lua_State *L, int t, const char *k)
+{
+    int ty = tcssl_getfield(L, t, k);
+    const char *v = NULL;
+    if (ty == LUA_TSTRING)
+        v = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL)
+        luaL_error(L, "tcssl.core: option '%s' must be a string", k);
+    lua_pop(L, 1); /* the options table keeps the string alive; curl copies it anyway */
+    return v;
+}
+
+static int l_session(lua_State *L)
+{
+    int t;
+    session *s;
+    const char *v;
+    CURLcode rc = CURLE_OK;
+
+    if (lua_isnoneornil(L, 1)) {
+        lua_newtable(L);
+        lua_replace(L, 1);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    t = 1;
+    s = lua_newuserdata(L, sizeof *s);
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, SESSION_MT);
+    s->max_response = DEFAULT_MAX_RESPONSE;
+    s->h = curl_easy_init();
+    if (!s->h)
+        return luaL_error(L, "tcssl.core: curl_easy_init failed");
+
+#define SET(opt, val)                                                                            \
+    do {                                                                                         \
+        if (rc == CURLE_OK)                                                                      \
+            rc = curl_easy_setopt(s->h, opt, val);                                               \
+    } while (0)
+
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_ERRORBUFFER, s->errbuf);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, s);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, s);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_ACCEPT_ENCODING, "");
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+
+    v = opt_string(L, t, "user_agent");
+    SET(CURLOPT_USERAGENT, v ? v : "tcssl/" TCSSL_VERSION);
+    if ((v = opt_string(L, t, "proxy")))
+        SET(CURLOPT_PROXY, v);
+    if ((v = opt_string(L, t, "ca_file")))
+        SET(CURLOPT_CAINFO, v);
+    if ((v = opt_string(L, t, "ca_path")))
+        SET(CURLOPT_CAPATH, v);
+    if (tcssl_getfield(L, t, "insecure") == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+        SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    lua_pop(L, 1);
+    if (tcssl_getfield(L, t, "max_response_size") == LUA_TNUMBER) {
+        lua_Number n = lua_tonumber(L, -1);
+        if (n < 1 || n > 4294967295.0)
+            return luaL_error(L, "tcssl.core: max_response_size out of range");
+        s->max_response = (size_t)n;
+    }
+    lua_pop(L, 1);
+#undef SET
+    if (rc != CURLE_OK)
+        return luaL_error(L, "tcssl.core: %s", curl_easy_strerror(rc));
+    return 1;
+}
+
+static void free_session(session *s)
+{
+    if (s->h) {
+        curl_easy_cleanup(s->h);
+        s->h = NULL;
+    }
+    buffer_free(&s->body);
+    buffer_free(&s->headers);
+}
+
+static int l_close(lua_State *L)
+{
+    free_session(check_session(L));
+    return 0;
+}
+
+typedef struct {
+    const char *kind, *code;
+} error_class;
+
+static error_class classify(CURLcode rc, int too_large)
+{
+    error_class e = {"network", "NetworkError"};
+    if (too_large) {
+        e.kind = "protocol";
+        e.code = "ResponseTooLarge";
+        return e;
+    }
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        e.kind = "timeout";
+        e.code = "Timeout";
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        e.code = "ResolveFailed";
+        break;
+    case CURLE_COULDNT_CONNECT:
+        e.code = "ConnectFailed";
+        break;
+    case CURLE_SEND_ERROR:
+        e.code = "SendFailed";
+        break;
+    case CURLE_RECV_ERROR:
+        e.code = "RecvFailed";
+        break;
+    case CURLE_GOT_NOTHING:
+        e.code = "EmptyReply";
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        e.kind = "tls";
+        e.code = "TLSVerifyFailed";
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+        e.kind = "tls";
+        e.code = "TLSHandshakeFailed";
+        break;
+    case CURLE_PARTIAL_FILE:
+        e.kind = "protocol";
+        e.code = "TruncatedBody";
+        break;
+    case CURLE_FILESIZE_EXCEEDED:
+        e.kind = "protocol";
+        e.code = "ResponseTooLarge";
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WRITE_ERROR:
+        e.kind = "protocol";
+        e.code = "MalformedResponse";
+        break;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        e.kind = "protocol";
+        e.code = "BadURL";
+        break;
+    default:
+        break;
+    }
+    return e;
+}
+
+static int push_error(lua_State *L, const char *kind, const char *code, const char *msg)
+{
+    lua_pushnil(L);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+    return 2;
+}
+
+static int header_safe(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/* Builds "Name: value" lines from the headers table at index t. On failure frees what it
+ * built and returns NULL with *why set. Raises nothing while it holds the list. */
+static struct curl_slist *build_headers(lua_State *L, int t, const char **why)
+{
+    struct curl_slist *list, *next;
+
+    *why = NULL;
+    /* disable curl's Expect: 100-continue round trip for larger bodies */
+    if (!(list = curl_slist_append(NULL, "Expect:"))) {
+        *why = "out of memory";
+        return NULL;
+    }
+    if (lua_type(L, t) != LUA_TTABLE)
+        return list;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        size_t nl, vl;
+        const char *name, *value;
+        char *line;
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+            *why = "header names and values must be strings";
+        } else {
+            name = lua_tolstring(L, -2, &nl);
+            value = lua_tolstring(L, -1, &vl);
+            if (nl == 0 || !header_safe(name, nl) || !header_safe(value, vl) ||
+                memchr(name, ':', nl))
+                *why = "header names must not be empty or hold ':'; no CR, LF or NUL anywhere";
+            else if (!(line = malloc(nl + vl + 3)))
+                *why = "out of memory";
+            else {
+                /* "Name;" is curl's way to send a header with an empty value */
+                memcpy(line, name, nl);
+                memcpy(line + nl, vl ? ": " : ";", vl ? 2 : 1);
+                memcpy(line + nl + (vl ? 2 : 1), value, vl);
+                line[nl + (vl ? 2 : 1) + vl] = '\0';
+                next = curl_slist_append(list, line);
+                free(line);
+                if (next)
+                    list = next;
+                else
+                    *why = "out of memory";
+            }
+        }
+        lua_pop(L, 1);
+        if (*why) {
+            lua_pop(L, 1);
+            curl_slist_free_all(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* Turns the raw header block into a table of lowercase names (last value wins, except that
+ * repeated headers are joined with ", "). */
+static void push_headers(lua_State *L, const buffer *hb)
+{
+    lua_newtable(L);
+    size_t i = 0;
+    while (i < hb->len) {
+        const char *line = hb->data + i;
+        const char *end = memchr(line, '\n', hb->len - i);
+        size_t len = end ? (size_t)(end - line) : hb->len - i;
+        i += len + (end ? 1 : 0);
+        if (len && line[len - 1] == '\r')
+            len--;
+        const char *colon = memchr(line, ':', len);
+        if (!colon || colon == line)
+            continue; /* the status line or a blank line */
+        size_t nl = (size_t)(colon - line);
+        const char *v = colon + 1, *vend = line + len;
+        while (v < vend && (*v == ' ' || *v == '\t'))
+            v++;
+        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (size_t k = 0; k < nl; k++) {
+            char ch = line[k];
+            luaL_addchar(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch);
+        }
+        luaL_pushresult(&b);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isstring(L, -1)) {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, v, (size_t)(vend - v));
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushlstring(L, v, (size_t)(vend - v));
+        }
+        lua_rawset(L, -3);
+    }
+}
+
+static long ms_option(lua_State *L, int t, const char *k)
+{
+    lua_Number n = 0;
+    if (tcssl_getfield(L, t, k) == LUA_TNUMBER)
+        n = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (!(n > 0))
+        return 0;
+    if (n > 86400.0 * 365)
+        n = 86400.0 * 365;
+    long ms = (long)(n * 1000.0);
+    return ms > 0 ? ms : 1;
+}
+
+static int l_request(lua_State *L)
+{
+    session *s = check_session(L);
+    const char *method, *url, *body = NULL, *why;
+    size_t body_len = 0;
+    struct curl_slist *headers;
+    CURLcode rc = CURLE_OK;
+    long status = 0, connects = 0;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (!s->h)
+        return push_error(L, "protocol", "SessionClosed", "the session is closed");
+    if (tcssl_getfield(L, 2, "method") != LUA_TSTRING || tcssl_getfield(L, 2, "url") != LUA_TSTRING)
+        return push_error(L, "protocol", "BadRequest", "method and url must be strings");
+    method = lua_tostring(L, -2);
+    url = lua_tostring(L, -1);
+    if (tcssl_getfield(L, 2, "body") == LUA_TSTRING)
+        body = lua_tolstring(L, -1, &body_len);
+    else if (!lua_isnil(L, -1))
+        return push_error(L, "protocol", "BadRequest", "body must be a string");
+    long timeout = ms_option(L, 2, "timeout");
+    long connect_timeout = ms_option(L, 2, "connect_timeout");
+    tcssl_getfield(L, 2, "headers"); /* the stack keeps method, url, body and headers alive */
+    headers = build_headers(L, lua_gettop(L), &why);
+    if (!headers)
+        return push_error(L, "protocol", "BadHeader", why);
+
+    buffer_reset(&s->body);
+    buffer_reset(&s->headers);
+    s->too_large = 0;
+    s->errbuf[0] = '\0';
+
+#define SET(opt, val)                                                                            \
+    do {                                                                                         \
+        if (rc == CURLE_OK)                                                                      \
+            rc = curl_easy_setopt(s->h, opt, val);                                               \
+    } while (0)
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_HTTPHEADER, headers);
+    SET(CURLOPT_TIMEOUT_MS, timeout);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+    if (strcmp(method, "GET") == 0) {
+        SET(CURLOPT_HTTPGET, 1L);
+        SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    } else {
+        SET(CURLOPT_POST, 1L);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        SET(CURLOPT_POSTFIELDS, body ? body : "");
+        SET(CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+    }
+#undef SET
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(s->h);
+    /* nothing below may outlive this call */
+    curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, (char *)NULL);
+    curl_slist_free_all(headers);
+    s->requests++;
+    if (curl_easy_getinfo(s->h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+        s->connects += connects;
+
+    if (rc != CURLE_OK || s->too_large) {
+        error_class e = classify(rc, s->too_large);
+        const char *msg = s->too_large ? "response body exceeds max_response_size"
+                          : s->errbuf[0] ? s->errbuf
+                                         : curl_easy_strerror(rc);
+        buffer_reset(&s->body);
+        buffer_reset(&s->headers);
+        return push_error(L, e.kind, e.code, msg);
+    }
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    lua_pushinteger(L, (lua_Integer)status);
+    push_headers(L, &s->headers);
+    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    buffer_reset(&s->body);
+    buffer_reset(&s->headers);
+    return 3;
+}
+
+static int l_stats(lua_State *L)
+{
+    session *s = check_session(L);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, (lua_Integer)s->connects);
+    lua_setfield(L, -2, "connects");
+    lua_pushinteger(L, (lua_Integer)s->requests);
+    lua_setfield(L, -2, "requests");
+    return 1;
+}
+
+static int l_tostring(lua_State *L)
+{
+    session *s = check_session(L);
+    lua_pushfstring(L, "tcssl.session (%s): %p", s->h ? "open" : "closed", (void *)s);
+    return 1;
+}
+
+static const luaL_Reg session_methods[] = {
+    {"request", l_request}, {"close", l_close}, {"stats", l_stats}, {NULL, NULL}};
+
+void tcssl_open_http(lua_State *L)
+{
+    static int initialised = 0;
+    if (!initialised) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            luaL_error(L, "tcssl.core: curl_global_init failed");
+        initialised = 1;
+    }
+    if (luaL_newmetatable(L, SESSION_MT)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, session_methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__close");
+#endif
+        lua_pushcfunction(L, l_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_session);
+    lua_setfield(L, -2, "session");
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+    lua_setfield(L, -2, "curl_version");
+}

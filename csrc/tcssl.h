@@ -1,0 +1,13 @@
+#ifndef TCSSL_H
+#define TCSSL_H
+
+#include "compat.h"
+
+#ifndef TCSSL_VERSION
+#define TCSSL_VERSION "0.1.0"
+#endif
+
+/* http.c: registers the session constructor and metatable into the module table on top. */
+void tcssl_open_http(lua_State *L);
+
+#endif
