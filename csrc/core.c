@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "sign.h"
 #include "tcssl.h"
@@ -262,7 +263,19 @@ static int l_v1_sign(lua_State *L)
     return 1;
 }
 
+static int l_random(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 0 && n <= 4096, 1, "between 0 and 4096 bytes");
+    unsigned char *buf = lua_newuserdata(L, (size_t)n + 1);
+    if (RAND_bytes(buf, (int)n) != 1)
+        return crypto_fail(L, "RAND_bytes");
+    lua_pushlstring(L, (const char *)buf, (size_t)n);
+    return 1;
+}
+
 static const luaL_Reg crypto_funcs[] = {
+    {"random", l_random},
     {"sha256", l_sha256},   {"sha256_hex", l_sha256_hex}, {"hmac", l_hmac},
     {"hex", l_hex},         {"base64", l_base64},         {"unbase64", l_unbase64},
     {"tc3_sign", l_tc3_sign}, {"tc3_derive", l_tc3_derive}, {"utc_date", l_utc_date},

@@ -1,0 +1,8 @@
+-- luacheck configuration for tcssl
+std = "lua54"
+max_line_length = 120
+codes = true
+
+files["spec/"] = { std = "+busted" }
+files["lua/tcssl/json.lua"] = { globals = {} }
+exclude_files = { "build/", "bench/node_modules/" }

@@ -1,0 +1,240 @@
+-- tcssl clients: configuration, and `client:call(action, params)` over a transport.
+local core = require "tcssl.core"
+local json = require "tcssl.json"
+local errors = require "tcssl.error"
+local request = require "tcssl.request"
+
+local M = {}
+
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+local DEFAULTS = {
+  endpoint = "ssl.tencentcloudapi.com",
+  scheme = "https",
+  service = "ssl",
+  version = "2019-12-05",
+  timeout = 60,
+  connect_timeout = 10,
+  http_method = "POST",
+  sign_method = "TC3-HMAC-SHA256",
+}
+
+local function config_error(field, msg)
+  return nil, errors.new("config", "InvalidConfig", ("%s: %s"):format(field, msg), { field = field })
+end
+
+local function one_of(...)
+  local list, set = { ... }, {}
+  for _, v in ipairs(list) do set[v] = true end
+  local why = "must be one of " .. table.concat(list, ", ")
+  return function(v) return set[v] ~= nil, why end
+end
+
+local function plain_string(pattern, what)
+  return function(v)
+    return type(v) == "string" and v:find(pattern) ~= nil, "must be " .. what
+  end
+end
+
+local function positive(v)
+  return type(v) == "number" and v > 0 and v < math.huge, "must be a positive number of seconds"
+end
+
+local function boolean(v) return type(v) == "boolean", "must be true or false" end
+local function callable(v)
+  local mt = getmetatable(v)
+  return type(v) == "function" or (mt ~= nil and mt.__call ~= nil), "must be a function"
+end
+local function transport(v)
+  return type(v) == "table" and type(v.request) == "function", "must be a table with a request method"
+end
+local function readable(v)
+  if type(v) ~= "string" or v == "" then return false, "must be a file path" end
+  local f = io.open(v, "rb")
+  if not f then return false, "cannot be read: " .. v end
+  f:close()
+  return true
+end
+
+-- No control characters or spaces: these values end up in headers or signatures.
+local TOKEN_CHARS = "^[%w%-%._~+/=:@]+$"
+
+-- Every accepted field and its check; any other field is a config error naming it.
+local FIELDS = {
+  region = plain_string("^[%w%-]+$", "a region name such as ap-guangzhou"),
+  endpoint = plain_string("^[%w%-%.]+$", "a host name or host:port, without scheme or path"),
+  scheme = one_of("https", "http"),
+  secret_id = plain_string(TOKEN_CHARS, "a non-empty SecretId without spaces"),
+  secret_key = plain_string("^%S+$", "a non-empty SecretKey without spaces"),
+  token = plain_string("^[%w%-%._~+/=:@*]+$", "a session token without spaces"),
+  timeout = positive,
+  connect_timeout = positive,
+  language = one_of("zh-CN", "en-US"),
+  http_method = one_of("POST", "GET"),
+  sign_method = one_of("TC3-HMAC-SHA256", "HmacSHA256", "HmacSHA1"),
+  proxy = plain_string("^%a[%w+.-]*://%S+$", "a proxy URL such as http://127.0.0.1:3128"),
+  ca_file = readable,
+  ca_path = plain_string("^.+$", "a directory path"),
+  insecure = boolean,
+  max_response_size = function(v)
+    return type(v) == "number" and v >= 1 and v % 1 == 0, "must be a positive whole number of bytes"
+  end,
+  service = plain_string("^[%l%d]+$", "a service name such as ssl"),
+  version = plain_string("^%d%d%d%d%-%d%d%-%d%d$", "an API version such as 2019-12-05"),
+  user_agent = plain_string("^[^%c]+$", "a user agent string"),
+  transport = transport,
+  clock = callable,
+}
+
+local function valid_endpoint(v)
+  if v:find("^%[[%x:]+%]:?%d*$") then return true end -- [::1] or [::1]:8080
+  local host, port = v:match("^([%w%-%.]+):(%d+)$")
+  if host then
+    local n = tonumber(port)
+    return n >= 1 and n <= 65535
+  end
+  return v:find("^[%w%-%.]+$") ~= nil
+end
+
+--- A credentials provider holding static keys. The keys live in a closure, so dumping the
+-- client or its config never shows them; `get()` returns { secret_id, secret_key, token }.
+function M.static_credentials(secret_id, secret_key, token)
+  local creds = { secret_id = secret_id, secret_key = secret_key, token = token }
+  return { source = "static", get = function() return creds end }
+end
+
+--- new(config) -> client | nil, err (kind "config", field names the offending field)
+function M.new(config)
+  if config ~= nil and type(config) ~= "table" then
+    return config_error("config", "must be a table")
+  end
+  config = config or {}
+  for k, v in pairs(config) do
+    local check = FIELDS[k]
+    if not check then
+      return config_error(tostring(k), "unknown configuration field")
+    end
+    local ok, why = check(v)
+    if not ok then return config_error(k, why) end
+  end
+  local cfg = {}
+  for k, v in pairs(DEFAULTS) do cfg[k] = v end
+  for k, v in pairs(config) do
+    if k ~= "secret_key" and k ~= "token" then cfg[k] = v end
+  end
+  cfg.endpoint = cfg.endpoint:lower()
+  if not valid_endpoint(cfg.endpoint) then
+    return config_error("endpoint", "must be a host name or host:port, without scheme or path")
+  end
+  if not config.secret_id or not config.secret_key then
+    return nil, errors.new("credentials", "MissingCredentials",
+      "secret_id and secret_key are required (static credentials)")
+  end
+  cfg.host = cfg.endpoint
+  cfg.request_client = "tcssl/" .. core.version
+  local self = setmetatable({
+    config = cfg,
+    credentials = M.static_credentials(config.secret_id, config.secret_key, config.token),
+    clock = config.clock or os.time,
+    transport = config.transport,
+  }, Client)
+  if not self.transport then
+    self.transport = require("tcssl.transport.curl").new{
+      proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
+      max_response_size = cfg.max_response_size, user_agent = cfg.user_agent,
+    }
+  end
+  return self
+end
+
+function Client:__tostring()
+  local c = self.config
+  return ("tcssl client %s://%s region=%s credentials=%s"):format(c.scheme, c.host,
+    c.region or "(none)", self.credentials.source)
+end
+
+-- Turns a decoded body into the Response contents or an API / protocol error.
+local function interpret(status, headers, body)
+  local ctype = headers and headers["content-type"] or ""
+  if status ~= 200 then
+    return nil, errors.new("protocol", "UnexpectedStatus",
+      ("HTTP %d: %s"):format(status, errors.excerpt(body)), { http_status = status })
+  end
+  if not ctype:find("json", 1, true) and body:find("^%s*<") then
+    return nil, errors.new("protocol", "UnexpectedContentType",
+      ("expected JSON, got %s: %s"):format(ctype ~= "" and ctype or "no content type",
+      errors.excerpt(body)), { http_status = status })
+  end
+  local doc, jerr = json.decode(body)
+  if doc == nil then
+    return nil, errors.new("protocol", "InvalidJSON",
+      ("response is not valid JSON (%s): %s"):format(jerr, errors.excerpt(body)),
+      { http_status = status })
+  end
+  local resp = type(doc) == "table" and doc.Response
+  if type(resp) ~= "table" then
+    return nil, errors.new("protocol", "MissingResponse",
+      "response JSON has no Response object: " .. errors.excerpt(body), { http_status = status })
+  end
+  local request_id = type(resp.RequestId) == "string" and resp.RequestId or nil
+  local e = resp.Error
+  if e ~= nil then
+    local code = type(e) == "table" and type(e.Code) == "string" and e.Code or "UnknownError"
+    local message = type(e) == "table" and type(e.Message) == "string" and e.Message or ""
+    return nil, errors.new("api", code, message, {
+      request_id = request_id, http_status = status,
+      retryable = code == "RequestLimitExceeded" or code:find("^RequestLimitExceeded%.") ~= nil,
+    })
+  end
+  return resp
+end
+
+--- call(action, params) -> Response contents | nil, err
+function Client:call(action, params)
+  if type(action) ~= "string" or not action:find("^%u%w*$") then
+    return nil, errors.new("validation", "InvalidAction",
+      "action must be an API action name such as DescribeCertificates")
+  end
+  if params ~= nil and type(params) ~= "table" then
+    return nil, errors.new("validation", "InvalidParameter", "params must be a table",
+      { action = action })
+  end
+  local cfg = self.config
+  local now = math.floor(self.clock())
+  local creds, cerr = self.credentials.get()
+  if not creds then
+    cerr.action = action
+    return nil, cerr
+  end
+  local req, err = request.build(cfg, creds, action, params, now)
+  if not req then
+    err.action = action
+    return nil, err
+  end
+  local status, headers, body = self.transport:request(req.method, req.url, req.headers, req.body,
+    { timeout = cfg.timeout, connect_timeout = cfg.connect_timeout })
+  if not status then
+    local terr = headers
+    return nil, errors.new(terr.kind or "network", terr.code or "NetworkError",
+      terr.message or "transport failure", {
+        action = action,
+        retryable = terr.sent == false,
+        maybe_applied = terr.sent ~= false,
+      })
+  end
+  local resp, aerr = interpret(status, headers, body)
+  if not resp then
+    aerr.action = action
+    return nil, aerr
+  end
+  return resp
+end
+
+--- close() releases the connection now rather than at garbage collection.
+function Client:close()
+  if self.transport.close then self.transport:close() end
+end
+
+return M

@@ -1,0 +1,1789 @@
+--- tcssl.emulator: a stateful local stand-in for the Tencent Cloud SSL Certificates API
+-- (API 3.0, version 2019-12-05, service `ssl`).
+--
+-- It verifies TC3-HMAC-SHA256 and v1 (HmacSHA1 / HmacSHA256) signatures with tcssl.core, keeps
+-- uploaded certificates in memory and answers UploadCertificate, DescribeCertificates,
+-- DescribeCertificate and DeleteCertificate the way the reference documents describe.
+-- Control endpoints under /__emulator/ (no signature) report counters and inject faults.
+--
+-- The server is one process, one select() loop, one coroutine per connection, every socket
+-- non-blocking. Nothing here does I/O at require time.
+--
+--   local emulator = require "tcssl.emulator"
+--   local server = assert(emulator.new{ port = 0, keys = { AKIDxxx = { secret_key = "..." } } })
+--   print(server:url())
+--   server:run()                        -- until /__emulator/shutdown or max_lifetime
+
+local socket = require "socket"
+local cjson = require "cjson.safe"
+local core = require "tcssl.core"
+
+local M = {
+  _VERSION = "0.1.0",
+  API_VERSION = "2019-12-05",
+  SERVICE = "ssl",
+  DEMO_SECRET_ID = "AKIDEMULATOR",
+  DEMO_SECRET_KEY = "tcssl-emulator-demo-secret-key-0",
+}
+
+local gettime = socket.gettime
+local floor, max, min, abs = math.floor, math.max, math.min, math.abs
+local concat, sort = table.concat, table.sort
+local yield = coroutine.yield
+
+local DEFAULTS = {
+  host = "127.0.0.1",
+  port = 0,
+  max_lifetime = 300,         -- seconds; the process exits by itself after this
+  idle_timeout = 30,          -- seconds a connection may wait for I/O
+  max_connections = 500,      -- stays well below select()'s FD_SETSIZE
+}
+
+local MAX_HEAD_BYTES = 64 * 1024
+local MAX_HEADERS = 100
+local MAX_BODY_BYTES = 10 * 1024 * 1024
+local MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES   -- oversized bodies up to this are read and dropped
+local MAX_REQUESTS_PER_CONNECTION = 100000
+local MAX_ACCEPTS_PER_STEP = 64
+local READ_CHUNK = 64 * 1024
+local SIGNATURE_WINDOW = 300                 -- seconds, "相差超过5分钟" fails
+local CST_OFFSET = 8 * 3600                  -- the API reports times in China Standard Time
+local EXPIRING_WINDOW = 30 * 86400           -- "证书即将到期的30天内为即将过期"
+local CONTROL_PREFIX = "/__emulator/"
+
+-------------------------------------------------------------------------------
+-- Small helpers
+-------------------------------------------------------------------------------
+
+local function trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+local function cst_time(t)
+  return os.date("!%Y-%m-%d %H:%M:%S", floor(t) + CST_OFFSET)
+end
+
+local function utc_date(t)
+  return os.date("!%Y-%m-%d", floor(t))
+end
+
+local function http_date(t)
+  return os.date("!%a, %d %b %Y %H:%M:%S GMT", floor(t))
+end
+
+local function url_decode(s)
+  s = s:gsub("+", " ")
+  return (s:gsub("%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)) end))
+end
+
+-- Parses "a=1&b=2" into { a = "1", b = "2" }; nil, message on a repeated name.
+local function parse_form(text)
+  local params = {}
+  for pair in text:gmatch("[^&]+") do
+    local name, value = pair:match("^([^=]*)=(.*)$")
+    if not name then name, value = pair, "" end
+    name, value = url_decode(name), url_decode(value)
+    if params[name] ~= nil then return nil, "parameter `" .. name .. "` is repeated" end
+    params[name] = value
+  end
+  return params
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
+local function is_integral(v)
+  return type(v) == "number" and v == floor(v) and v >= -2 ^ 53 and v <= 2 ^ 53
+end
+
+-------------------------------------------------------------------------------
+-- JSON output. lua-cjson cannot tell an empty array from an empty object, and the API
+-- returns both, so responses are written by this small encoder: tables marked with
+-- M.array() are arrays, M.null is JSON null, other tables with keys 1..n are arrays.
+-------------------------------------------------------------------------------
+
+local array_mt = { __name = "tcssl.emulator.array" }
+local null = setmetatable({}, { __name = "tcssl.emulator.null", __tostring = function() return "null" end })
+M.null = null
+
+local function array(t)
+  return setmetatable(t or {}, array_mt)
+end
+M.array = array
+
+local JSON_ESCAPES = {
+  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+}
+
+local function json_escape(c)
+  return JSON_ESCAPES[c] or string.format("\\u%04x", c:byte())
+end
+
+local function is_sequence(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n > 0 and n == #t
+end
+
+local function encode_json(value, out, depth)
+  if depth > 100 then error("JSON nesting too deep", 0) end
+  local kind = type(value)
+  if value == null or value == cjson.null then
+    out[#out + 1] = "null"
+  elseif kind == "string" then
+    out[#out + 1] = '"' .. value:gsub('[%c"\\]', json_escape) .. '"'
+  elseif kind == "number" then
+    if value ~= value or value == math.huge or value == -math.huge then
+      out[#out + 1] = "null"
+    elseif is_integral(value) then
+      out[#out + 1] = string.format("%d", value)
+    else
+      out[#out + 1] = string.format("%.17g", value)
+    end
+  elseif kind == "boolean" then
+    out[#out + 1] = value and "true" or "false"
+  elseif kind == "table" then
+    if getmetatable(value) == array_mt or is_sequence(value) then
+      out[#out + 1] = "["
+      for i = 1, #value do
+        if i > 1 then out[#out + 1] = "," end
+        encode_json(value[i], out, depth + 1)
+      end
+      out[#out + 1] = "]"
+    else
+      out[#out + 1] = "{"
+      for i, k in ipairs(sorted_keys(value)) do
+        if i > 1 then out[#out + 1] = "," end
+        encode_json(tostring(k), out, depth + 1)
+        out[#out + 1] = ":"
+        encode_json(value[k], out, depth + 1)
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    error("cannot encode a " .. kind .. " as JSON", 0)
+  end
+end
+
+local function json(value)
+  local out = {}
+  encode_json(value, out, 0)
+  return concat(out)
+end
+M.json = json
+
+-------------------------------------------------------------------------------
+-- API errors: raised as tables inside request handling, turned into the error envelope.
+-------------------------------------------------------------------------------
+
+local ApiError = {}
+ApiError.__index = ApiError
+ApiError.__tostring = function(e) return e.code .. ": " .. e.message end
+
+local function raise(code, message)
+  error(setmetatable({ code = code, message = message }, ApiError), 0)
+end
+
+local function is_api_error(e)
+  return getmetatable(e) == ApiError
+end
+
+-------------------------------------------------------------------------------
+-- Parameters: unflattening (`Filters.0.Values.1=x`) and type coercion per action.
+-------------------------------------------------------------------------------
+
+local MAX_PARAM_DEPTH = 8
+local MAX_PARAM_INDEX = 10000
+
+-- Checks that every table holding numeric keys holds exactly 1..n and nothing else.
+local function check_arrays(node, path)
+  local numeric, named = 0, 0
+  for k, v in pairs(node) do
+    if type(k) == "number" then numeric = numeric + 1 else named = named + 1 end
+    if type(v) == "table" then check_arrays(v, path .. "." .. tostring(k)) end
+  end
+  if numeric > 0 and (named > 0 or numeric ~= #node) then
+    raise("InvalidParameter", "The parameter `" .. path:sub(2) .. "` mixes or skips array indexes.")
+  end
+end
+
+-- { ["CertIds.0"] = "a", ["Tags.0.TagKey"] = "k" } -> { CertIds = { "a" }, Tags = { { TagKey = "k" } } }
+local function unflatten(flat)
+  local root = {}
+  for _, name in ipairs(sorted_keys(flat)) do
+    local segments = {}
+    for segment in (name .. "."):gmatch("([^.]*)%.") do segments[#segments + 1] = segment end
+    if #segments > MAX_PARAM_DEPTH then
+      raise("InvalidParameter", "The parameter `" .. name .. "` is nested too deeply.")
+    end
+    local node = root
+    for i, segment in ipairs(segments) do
+      local key = segment
+      if segment == "" then
+        raise("InvalidParameter", "The parameter name `" .. name .. "` is malformed.")
+      elseif segment:match("^%d+$") then
+        local index = tonumber(segment)
+        if i == 1 or index >= MAX_PARAM_INDEX then
+          raise("InvalidParameter", "The parameter name `" .. name .. "` is malformed.")
+        end
+        key = index + 1
+      end
+      if i == #segments then
+        if node[key] ~= nil then
+          raise("InvalidParameter", "The parameter `" .. name .. "` conflicts with another one.")
+        end
+        node[key] = flat[name]
+      else
+        local child = node[key]
+        if child == nil then
+          child = {}
+          node[key] = child
+        elseif type(child) ~= "table" then
+          raise("InvalidParameter", "The parameter `" .. name .. "` conflicts with another one.")
+        end
+        node = child
+      end
+    end
+  end
+  check_arrays(root, "")
+  return root
+end
+
+local function bad_type(name, expected)
+  raise("InvalidParameter", "The parameter `" .. name .. "` should be " .. expected .. ".")
+end
+
+local coerce_value
+
+local COERCERS = {
+  String = function(name, v)
+    if type(v) ~= "string" then bad_type(name, "String") end
+    return v
+  end,
+  Integer = function(name, v)
+    if type(v) == "string" and v:match("^%-?%d+$") and #v <= 16 then v = tonumber(v) end
+    if not is_integral(v) then bad_type(name, "Integer") end
+    return floor(v)
+  end,
+  Boolean = function(name, v)
+    if v == "true" then return true elseif v == "false" then return false end
+    if type(v) ~= "boolean" then bad_type(name, "Boolean") end
+    return v
+  end,
+  Tags = function(name, v)
+    if type(v) ~= "table" then bad_type(name, "a Tags structure") end
+    local tag = {}
+    for k, field in pairs(v) do
+      if k ~= "TagKey" and k ~= "TagValue" then
+        raise("UnknownParameter", "The parameter `" .. name .. "." .. tostring(k) .. "` is not recognized.")
+      end
+      if field ~= cjson.null then tag[k] = coerce_value(name .. "." .. k, "String", field) end
+    end
+    return tag
+  end,
+}
+
+-- type is "String", "Integer", "Boolean", "Tags", or "Array of X".
+coerce_value = function(name, typ, v)
+  local element = typ:match("^Array of (%w+)$")
+  if not element then return COERCERS[typ](name, v) end
+  if type(v) ~= "table" or (next(v) ~= nil and not is_sequence(v)) then bad_type(name, typ) end
+  local out = {}
+  for i = 1, #v do out[i] = coerce_value(name .. "." .. (i - 1), element, v[i]) end
+  return out
+end
+
+-- Checks params against an action's parameter table; unknown names are UnknownParameter.
+local function coerce_params(params, spec)
+  local out = {}
+  for name, value in pairs(params) do
+    if type(name) ~= "string" then raise("InvalidParameter", "Parameter names must be strings.") end
+    local typ = spec[name]
+    if not typ then raise("UnknownParameter", "The parameter `" .. name .. "` is not recognized.") end
+    if value ~= cjson.null then out[name] = coerce_value(name, typ, value) end
+  end
+  return out
+end
+
+local function require_param(params, name)
+  local v = params[name]
+  if v == nil or v == "" then
+    raise("MissingParameter", "The request is missing a required parameter `" .. name .. "`.")
+  end
+  return v
+end
+
+-------------------------------------------------------------------------------
+-- Certificates: parsing uploads with lua-luaossl and the views the API returns.
+-------------------------------------------------------------------------------
+
+local openssl -- loaded on first upload: { x509 = ..., pkey = ... }
+
+local function load_openssl()
+  if not openssl then
+    openssl = { x509 = require "openssl.x509", pkey = require "openssl.pkey" }
+  end
+  return openssl
+end
+
+local function pem_blocks(text, label)
+  local blocks = {}
+  local pattern = "%-%-%-%-%-BEGIN " .. label .. "%-%-%-%-%-.-%-%-%-%-%-END " .. label .. "%-%-%-%-%-"
+  for block in text:gmatch(pattern) do blocks[#blocks + 1] = block .. "\n" end
+  return blocks
+end
+
+local function common_name(crt)
+  for short, value in crt:getSubject():each() do
+    if short == "CN" then return value end
+  end
+end
+
+local function alt_names(crt)
+  local names = {}
+  local alt = crt:getSubjectAlt()
+  if alt then
+    -- altname only iterates through __pairs, which LuaJIT's pairs() ignores: call it directly.
+    for kind, value in getmetatable(alt).__pairs(alt) do
+      if kind == "DNS" or kind == "IP" then names[#names + 1] = value end
+    end
+  end
+  return names
+end
+
+local function key_algorithm(crt)
+  local kind = crt:getPublicKey():type()
+  local bits = crt:text():match("Public%-Key: %((%d+) bit%)") or "?"
+  if kind == "rsaEncryption" then return "RSA", "RSA " .. bits end
+  if kind == "id-ecPublicKey" then return "ECC", "ECC " .. bits end
+  return kind, kind .. " " .. bits
+end
+
+local function lifetime(crt)
+  local not_before, not_after = crt:getLifetime()
+  return floor(not_before), floor(not_after)
+end
+
+-- Returns the parsed leaf, the parsed chain (leaf first), or raises the documented codes.
+local function parse_certificate_pem(text)
+  local ssl = load_openssl()
+  local blocks = pem_blocks(text, "CERTIFICATE")
+  if #blocks == 0 then
+    raise("FailedOperation.CertificateInvalid", "The certificate content is not a PEM certificate.")
+  end
+  if #blocks > 10 then
+    raise("FailedOperation.CertificateChainError", "The certificate chain is too long.")
+  end
+  local chain = {}
+  for i, block in ipairs(blocks) do
+    local ok, crt = pcall(ssl.x509.new, block, "PEM")
+    if not ok then
+      if i == 1 then
+        raise("FailedOperation.CertificateParseError", "The certificate could not be parsed.")
+      end
+      raise("FailedOperation.CertificateChainError", "Certificate " .. i .. " of the chain could not be parsed.")
+    end
+    chain[i] = crt
+  end
+  return chain[1], chain
+end
+
+local function parse_private_key(text)
+  local ssl = load_openssl()
+  if text:find("ENCRYPTED", 1, true) then
+    raise("FailedOperation.CertificateParseError", "Encrypted private keys are not supported.")
+  end
+  local ok, key = pcall(ssl.pkey.new, text, "PEM")
+  if ok then ok = pcall(key.toPEM, key, "private") end
+  if not ok then
+    raise("FailedOperation.CertificateParseError", "The private key could not be parsed.")
+  end
+  return key
+end
+
+local function same_public_key(crt, key)
+  return crt:getPublicKey():toPEM("public") == key:toPEM("public")
+end
+
+local function validity_months(not_before, not_after)
+  return tostring(floor((not_after - not_before) / (86400 * 30.44) + 0.5))
+end
+
+local function copy_list(list)
+  local out = array()
+  for i, v in ipairs(list or {}) do out[i] = v end
+  return out
+end
+
+local function copy_tags(tags)
+  local out = array()
+  for i, tag in ipairs(tags or {}) do
+    out[i] = { TagKey = tag.TagKey or "", TagValue = tag.TagValue or "" }
+  end
+  return out
+end
+
+local TEXT = {
+  ["zh-CN"] = { issued = "证书已颁发", expired = "证书已过期", project = "默认项目" },
+  ["en-US"] = { issued = "Certificate issued", expired = "Certificate expired", project = "Default Project" },
+}
+
+-- Fields common to DescribeCertificates' Certificates items and DescribeCertificate.
+local function base_view(server, cert, lang)
+  local now = server:now()
+  local expired = cert.not_after < now
+  local text = TEXT[lang] or TEXT["zh-CN"]
+  local is_ca = cert.type == "CA"
+  return {
+    OwnerUin = server.owner_uin,
+    ProjectId = tostring(cert.project_id),
+    From = "upload",
+    CertificateType = cert.type,
+    PackageType = null,
+    ProductZhName = null,
+    Domain = cert.domain,
+    Alias = cert.alias,
+    Status = expired and 3 or 1,
+    StatusMsg = null,
+    StatusName = expired and text.expired or text.issued,
+    VerifyType = null,
+    VulnerabilityStatus = "INACTIVE",
+    CertBeginTime = cst_time(cert.not_before),
+    CertEndTime = cst_time(cert.not_after),
+    ValidityPeriod = validity_months(cert.not_before, cert.not_after),
+    InsertTime = cst_time(cert.inserted),
+    CertificateId = cert.id,
+    PackageTypeName = null,
+    SubjectAltName = copy_list(cert.sans),
+    IsVip = false,
+    IsDv = false,
+    IsWildcard = cert.wildcard,
+    IsVulnerability = false,
+    RenewAble = false,
+    Deployable = not is_ca,
+    Tags = copy_tags(cert.tags),
+    CAEncryptAlgorithms = copy_list(is_ca and cert.ca_algorithms),
+    CACommonNames = copy_list(is_ca and cert.ca_names),
+    CAEndTimes = copy_list(is_ca and cert.ca_end_times),
+    CertificateExtra = {
+      DomainNumber = tostring(#cert.sans),
+      OriginCertificateId = null,
+      ReplacedBy = null,
+      ReplacedFor = null,
+      RenewOrder = null,
+      SMCert = 0,
+      CompanyType = null,
+    },
+  }, now, text
+end
+
+local function list_view(server, cert, lang)
+  local view, now, text = base_view(server, cert, lang)
+  view.ProjectInfo = {
+    ProjectId = tostring(cert.project_id),
+    OwnerUin = 0,
+    ProjectName = text.project,
+    ProjectCreatorUin = 0,
+    ProjectCreateTime = "0000-00-00 00:00:00",
+    ProjectResume = text.project,
+  }
+  view.BoundResource = null
+  view.IsIgnore = false
+  view.IsSM = false
+  view.EncryptAlgorithm = cert.algorithm
+  view.PreAuditInfo = null
+  view.AutoRenewFlag = 0
+  view.HostingStatus = -1
+  view.HostingCompleteTime = ""
+  view.HostingRenewCertId = ""
+  view.HostingResourceTypes = array()
+  view.HostingConfig = null
+  view.HasRenewOrder = ""
+  view.ReplaceOriCertIsDelete = false
+  view.IsExpiring = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
+  view.DVAuthDeadline = null
+  view.ValidationPassedTime = null
+  view.CertSANs = copy_list(cert.sans)
+  view.AwaitingValidationMsg = null
+  view.AllowDownload = true
+  view.IsDNSPODResolve = false
+  view.IsPackage = false
+  view.KeyPasswordCustomFlag = false
+  view.SupportDownloadType = {
+    NGINX = true, APACHE = true, TOMCAT = true, IIS = true, JKS = true, OTHER = true, ROOT = true,
+  }
+  view.CertRevokedTime = null
+  view.IsHostingUploadRenewCert = false
+  return view
+end
+
+local function detail_view(server, cert, lang)
+  local view = base_view(server, cert, lang)
+  view.OrderId = null
+  view.DvAuthDetail = null
+  view.VulnerabilityReport = null
+  view.SubmittedData = null
+  view.DvRevokeAuthDetail = array()
+  return view
+end
+
+-------------------------------------------------------------------------------
+-- Actions (parameter tables from the 004 reference, sections "2. 输入参数")
+-------------------------------------------------------------------------------
+
+local ACTIONS = {}
+
+ACTIONS.UploadCertificate = {
+  params = {
+    CertificatePublicKey = "String", CertificatePrivateKey = "String", CertificateType = "String",
+    Alias = "String", ProjectId = "Integer", CertificateUse = "String", Tags = "Array of Tags",
+    Repeatable = "Boolean",
+  },
+  handler = function(server, p)
+    local pem = require_param(p, "CertificatePublicKey")
+    local cert_type = p.CertificateType or "SVR"
+    if cert_type ~= "SVR" and cert_type ~= "CA" then
+      raise("InvalidParameterValue", "CertificateType must be SVR or CA.")
+    end
+    local leaf, chain = parse_certificate_pem(pem)
+    local key_pem = p.CertificatePrivateKey
+    if key_pem == "" then key_pem = nil end
+    if cert_type == "SVR" and not key_pem then
+      raise("MissingParameter", "The request is missing a required parameter `CertificatePrivateKey`.")
+    end
+    if key_pem and not same_public_key(leaf, parse_private_key(key_pem)) then
+      raise("FailedOperation.CertificateMismatch", "The certificate and the private key do not match.")
+    end
+    if cert_type == "CA" and not leaf:getBasicConstraints("CA") then
+      raise("FailedOperation.CertificateCaError", "The certificate is not a CA certificate.")
+    end
+
+    local fingerprint = core.sha256_hex(leaf:tostring("DER"))
+    if p.Repeatable == false then
+      for _, existing in pairs(server.certs) do
+        if existing.fingerprint == fingerprint and existing.type == cert_type then
+          return { CertificateId = existing.id, RepeatCertId = existing.id }
+        end
+      end
+    end
+
+    local not_before, not_after = lifetime(leaf)
+    local sans = alt_names(leaf)
+    local cn = common_name(leaf)
+    if #sans == 0 and cn then sans[1] = cn end
+    local wildcard = false
+    for _, name in ipairs(sans) do wildcard = wildcard or name:sub(1, 2) == "*." end
+    local _, algorithm = key_algorithm(leaf)
+    local cert = {
+      id = server:new_certificate_id(),
+      seq = server:next_seq(),
+      type = cert_type,
+      alias = p.Alias or "",
+      project_id = p.ProjectId or 0,
+      tags = p.Tags,
+      domain = cn or sans[1] or "",
+      sans = sans,
+      wildcard = wildcard,
+      not_before = not_before,
+      not_after = not_after,
+      inserted = server:now(),
+      algorithm = algorithm,
+      fingerprint = fingerprint,
+    }
+    if cert_type == "CA" then
+      cert.ca_algorithms, cert.ca_names, cert.ca_end_times = {}, {}, {}
+      for i, crt in ipairs(chain) do
+        cert.ca_algorithms[i] = (key_algorithm(crt))
+        cert.ca_names[i] = common_name(crt) or ""
+        cert.ca_end_times[i] = cst_time(select(2, lifetime(crt)))
+      end
+    end
+    server.certs[cert.id] = cert
+    return { CertificateId = cert.id, RepeatCertId = "" }
+  end,
+}
+
+local function contains(haystack, needle)
+  return haystack:lower():find(needle, 1, true) ~= nil
+end
+
+local function has_tags(cert, wanted)
+  for _, want in ipairs(wanted) do
+    local found = false
+    for _, tag in ipairs(cert.tags or {}) do
+      if tag.TagKey == want.TagKey and (want.TagValue == nil or tag.TagValue == want.TagValue) then
+        found = true
+      end
+    end
+    if not found then return false end
+  end
+  return true
+end
+
+local function in_list(list, value)
+  for _, v in ipairs(list) do if v == value then return true end end
+  return false
+end
+
+local function status_of(server, cert)
+  return cert.not_after < server:now() and 3 or 1
+end
+
+ACTIONS.DescribeCertificates = {
+  params = {
+    Offset = "Integer", Limit = "Integer", SearchKey = "String", CertificateType = "String",
+    ProjectId = "Integer", ExpirationSort = "String", CertificateStatus = "Array of Integer",
+    Deployable = "Integer", Upload = "Integer", Renew = "Integer", FilterSource = "String",
+    IsSM = "Integer", FilterExpiring = "Integer", Hostable = "Integer", Tags = "Array of Tags",
+    IsPendingIssue = "Integer", CertIds = "Array of String",
+  },
+  handler = function(server, p, ctx)
+    local offset = p.Offset or 0
+    local limit = p.Limit or 10
+    if offset < 0 then raise("InvalidParameterValue", "Offset must not be negative.") end
+    if limit < 0 then raise("InvalidParameterValue", "Limit must not be negative.") end
+    limit = min(limit, 1000) -- "最大值1000，如超过1000按1000处理"
+    local sort_order = p.ExpirationSort
+    if sort_order ~= nil and sort_order ~= "ASC" and sort_order ~= "DESC" then
+      raise("InvalidParameterValue", "ExpirationSort must be ASC or DESC.")
+    end
+    local search = p.SearchKey and p.SearchKey:lower()
+    local now = server:now()
+
+    local matches = {}
+    for _, cert in pairs(server.certs) do
+      local ok = true
+      if search and search ~= "" then
+        ok = contains(cert.id, search) or contains(cert.alias, search) or contains(cert.domain, search)
+      end
+      if ok and p.CertIds and #p.CertIds > 0 then ok = in_list(p.CertIds, cert.id) end
+      if ok and p.CertificateType and p.CertificateType ~= "" then ok = cert.type == p.CertificateType end
+      if ok and p.ProjectId then ok = cert.project_id == p.ProjectId end
+      if ok and p.FilterSource == "buy" then ok = false end
+      if ok and p.CertificateStatus and #p.CertificateStatus > 0 then
+        ok = in_list(p.CertificateStatus, status_of(server, cert))
+      end
+      if ok and p.FilterExpiring == 1 then
+        ok = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
+      end
+      if ok and p.Tags and #p.Tags > 0 then ok = has_tags(cert, p.Tags) end
+      if ok then matches[#matches + 1] = cert end
+    end
+
+    sort(matches, function(a, b)
+      if sort_order and a.not_after ~= b.not_after then
+        if sort_order == "ASC" then return a.not_after < b.not_after end
+        return a.not_after > b.not_after
+      end
+      return a.seq > b.seq -- newest first
+    end)
+
+    local page = array()
+    for i = offset + 1, min(offset + limit, #matches) do
+      page[#page + 1] = list_view(server, matches[i], ctx.language)
+    end
+    return { TotalCount = #matches, Certificates = page }
+  end,
+}
+
+local function find_certificate(server, p)
+  local id = require_param(p, "CertificateId")
+  local cert = server.certs[id]
+  if not cert then
+    raise("FailedOperation.CertificateNotFound", "The certificate `" .. id .. "` does not exist.")
+  end
+  return cert
+end
+
+ACTIONS.DescribeCertificate = {
+  params = { CertificateId = "String" },
+  handler = function(server, p, ctx)
+    return detail_view(server, find_certificate(server, p), ctx.language)
+  end,
+}
+
+ACTIONS.DeleteCertificate = {
+  params = { CertificateId = "String", IsCheckResource = "Boolean" },
+  handler = function(server, p)
+    local cert = find_certificate(server, p)
+    server.certs[cert.id] = nil
+    if p.IsCheckResource then
+      -- Checking bound resources makes the real deletion asynchronous: DeleteResult false plus
+      -- a task id. Nothing is ever bound here, so the "task" has already finished.
+      return { DeleteResult = false, TaskId = tostring(server:next_seq() + 1000000) }
+    end
+    return { DeleteResult = true }
+  end,
+}
+
+-- Every action of the 2019-12-05 reference; those not emulated answer UnsupportedOperation.
+local DOCUMENTED_ACTIONS = {}
+for name in ([[
+  ApplyCertificate CancelAuditCertificate CancelCertificateOrder CertificateInfoSubmit
+  CertificateOrderSubmit CheckCertificateChain CheckCertificateDomainVerification
+  CheckCertificateExist CommitCertificateInformation CompleteCertificate CreateCertificate
+  CreateCertificateBindResourceSyncTask CreateCertificateByPackage DeleteCertificate
+  DeleteCertificates DeleteManager DeployCertificateInstance DeployCertificateRecordRetry
+  DeployCertificateRecordRollback DescribeCertificate DescribeCertificateBindResourceTaskDetail
+  DescribeCertificateBindResourceTaskResult DescribeCertificateDetail DescribeCertificateOperateLogs
+  DescribeCertificates DescribeCompanies DescribeDeleteCertificatesTaskResult
+  DescribeDeployedResources DescribeDownloadCertificateUrl DescribeHostApiGatewayInstanceList
+  DescribeHostCdnInstanceList DescribeHostClbInstanceList DescribeHostCosInstanceList
+  DescribeHostDdosInstanceList DescribeHostDeployRecord DescribeHostDeployRecordDetail
+  DescribeHostLighthouseInstanceList DescribeHostLiveInstanceList DescribeHostTeoInstanceList
+  DescribeHostTkeInstanceList DescribeHostUpdateRecord DescribeHostUpdateRecordDetail
+  DescribeHostUploadUpdateRecord DescribeHostUploadUpdateRecordDetail DescribeHostVodInstanceList
+  DescribeHostWafInstanceList DescribeManagerDetail DescribeManagers DescribePackages
+  DownloadCertificate ModifyCertificateAlias ModifyCertificateProject ModifyCertificateResubmit
+  ModifyCertificatesExpiringNotificationSwitch ReplaceCertificate RevokeCertificate
+  SubmitAuditManager SubmitCertificateInformation UpdateCertificateInstance
+  UpdateCertificateRecordRetry UpdateCertificateRecordRollback UploadCertificate
+  UploadConfirmLetter UploadRevokeLetter UploadUpdateCertificateInstance
+  UploadUpdateCertificateRecordRetry UploadUpdateCertificateRecordRollback VerifyManager
+]]):gmatch("%a+") do
+  DOCUMENTED_ACTIONS[name] = true
+end
+
+-------------------------------------------------------------------------------
+-- Signature verification
+-------------------------------------------------------------------------------
+
+-- Parameters of signature v1 that are not the action's own.
+local V1_COMMON = {
+  Action = true, Version = true, Timestamp = true, Nonce = true, SecretId = true, Region = true,
+  Token = true, Language = true, SignatureMethod = true, Signature = true, RequestClient = true,
+}
+
+local BAD_SIGNATURE = "The provided credentials could not be validated. Please check your signature is correct."
+
+local function parse_tc3_authorization(value)
+  local algorithm, rest = value:match("^%s*(%S+)%s+(.-)%s*$")
+  if algorithm ~= "TC3-HMAC-SHA256" then return nil end
+  local fields = {}
+  for part in (rest .. ","):gmatch("([^,]*),") do
+    local name, v = part:match("^%s*(%a+)=(%S*)%s*$")
+    if not name or fields[name] then return nil end
+    fields[name] = v
+  end
+  if not (fields.Credential and fields.SignedHeaders and fields.Signature) then return nil end
+  local id, date, service, terminator = fields.Credential:match("^([^/]+)/([^/]+)/([^/]+)/([^/]+)$")
+  if not id or terminator ~= "tc3_request" or not date:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    return nil
+  end
+  local names, seen = {}, {}
+  for name in (fields.SignedHeaders .. ";"):gmatch("([^;]*);") do
+    if not name:match("^[%l%d%-]+$") or seen[name] then return nil end
+    seen[name] = true
+    names[#names + 1] = name
+  end
+  if not (seen["content-type"] and seen.host) then return nil end
+  return { secret_id = id, date = date, service = service, signed = names, signature = fields.Signature }
+end
+
+local function check_timestamp(server, text)
+  if not text or text == "" then
+    raise("MissingParameter", "The request is missing a required parameter `Timestamp`.")
+  end
+  if not text:match("^%d+$") or #text > 12 then
+    raise("InvalidParameter", "The parameter `Timestamp` should be Integer.")
+  end
+  local ts = tonumber(text)
+  local now = floor(server:now())
+  if abs(now - ts) > SIGNATURE_WINDOW then
+    raise("AuthFailure.SignatureExpire", string.format(
+      "Signature expired. Timestamp %d differs from the server time %d by more than %d seconds.",
+      ts, now, SIGNATURE_WINDOW))
+  end
+  return ts
+end
+
+local function lookup_key(server, secret_id, token)
+  local key = server.keys[secret_id]
+  if not key then raise("AuthFailure.SecretIdNotFound", "The SecretId is not found.") end
+  if token == "" then token = nil end
+  if key.token then
+    if not server:same(token, key.token) then
+      raise("AuthFailure.TokenFailure", "The token is missing or invalid.")
+    end
+  elseif token then
+    raise("AuthFailure.TokenFailure", "A token was sent for a permanent key.")
+  end
+  return key
+end
+
+local function verify_tc3(server, req)
+  local auth = parse_tc3_authorization(req.headers.authorization)
+  if not auth then
+    raise("AuthFailure.InvalidAuthorization", "The Authorization header does not follow the TC3-HMAC-SHA256 format.")
+  end
+  local ts = check_timestamp(server, req.headers["x-tc-timestamp"])
+  if auth.date ~= utc_date(ts) then
+    raise("AuthFailure.SignatureFailure", "The credential date must be the UTC date of X-TC-Timestamp.")
+  end
+  if auth.service ~= M.SERVICE then
+    raise("AuthFailure.SignatureFailure", "The credential scope names service `" .. auth.service
+      .. "`, expected `ssl`.")
+  end
+  local key = lookup_key(server, auth.secret_id, req.headers["x-tc-token"])
+
+  -- Canonical headers use lowercase, trimmed values (signing method v3, step 1).
+  local extra = {}
+  for _, name in ipairs(auth.signed) do
+    local value = req.headers[name]
+    if value == nil then
+      raise("AuthFailure.SignatureFailure", "The signed header `" .. name .. "` is not in the request.")
+    end
+    if name ~= "content-type" and name ~= "host" then extra[name] = trim(value):lower() end
+  end
+  local _, expected = core.tc3_sign{
+    secret_id = auth.secret_id,
+    secret_key = key.secret_key,
+    service = auth.service,
+    host = trim(req.headers.host):lower(),
+    method = req.method,
+    query = req.method == "GET" and req.query or "",
+    content_type = trim(req.headers["content-type"]):lower(),
+    payload = req.method == "POST" and req.body or "",
+    timestamp = ts,
+    headers = extra,
+  }
+  if not server:same(expected, auth.signature) then
+    raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
+  end
+end
+
+local function verify_v1(server, req, params)
+  for _, name in ipairs({ "SecretId", "Signature", "Nonce" }) do require_param(params, name) end
+  local ts = check_timestamp(server, params.Timestamp)
+  local key = lookup_key(server, params.SecretId, params.Token)
+  local pieces = {}
+  for _, name in ipairs(sorted_keys(params)) do
+    if name ~= "Signature" then pieces[#pieces + 1] = name .. "=" .. params[name] end
+  end
+  local method = params.SignatureMethod == "HmacSHA256" and "HmacSHA256" or "HmacSHA1"
+  local text = req.method .. trim(req.headers.host or "") .. req.path .. "?" .. concat(pieces, "&")
+  local expected = core.v1_sign(method, key.secret_key, text)
+  if not server:same(expected, params.Signature) then
+    raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
+  end
+  return ts
+end
+
+local function check_version(version)
+  if not version or version == "" then
+    raise("MissingParameter", "The request is missing a required parameter `Version`.")
+  end
+  if version ~= M.API_VERSION then
+    raise("NoSuchVersion", "The API version `" .. version .. "` does not exist for service `ssl`.")
+  end
+end
+
+local function media_type(req)
+  return (req.headers["content-type"] or ""):match("^%s*([^;%s]*)"):lower()
+end
+
+-- Returns action, params (nested Lua tables), language.
+local function read_tc3_request(server, req)
+  local action = req.headers["x-tc-action"]
+  if not action or action == "" then
+    raise("MissingParameter", "The request is missing a required parameter `Action`.")
+  end
+  check_version(req.headers["x-tc-version"])
+  verify_tc3(server, req)
+
+  local params
+  local media = media_type(req)
+  if req.method == "GET" then
+    local flat, err = parse_form(req.query)
+    if not flat then raise("InvalidParameter", err) end
+    params = unflatten(flat)
+  elseif media == "application/json" then
+    local body = req.body:match("^%s*$") and "{}" or req.body
+    local decoded = server.json_decoder.decode(body)
+    if type(decoded) ~= "table" or (next(decoded) ~= nil and is_sequence(decoded)) then
+      raise("InvalidParameter", "The request body is not a JSON object.")
+    end
+    params = decoded
+  elseif media == "application/x-www-form-urlencoded" then
+    local flat, err = parse_form(req.body)
+    if not flat then raise("InvalidParameter", err) end
+    params = unflatten(flat)
+  elseif media == "multipart/form-data" then
+    raise("UnsupportedOperation", "multipart/form-data requests are not supported by the emulator.")
+  else
+    raise("InvalidParameter", "Unsupported Content-Type `" .. media .. "`.")
+  end
+  return action, params, req.headers["x-tc-language"]
+end
+
+local function read_v1_request(server, req)
+  local text
+  if req.method == "GET" then
+    text = req.query
+  elseif media_type(req) == "application/x-www-form-urlencoded" then
+    text = req.body
+  else
+    raise("AuthFailure.InvalidAuthorization", "The request has neither an Authorization header nor v1 form parameters.")
+  end
+  local flat, err = parse_form(text)
+  if not flat then raise("InvalidParameter", err) end
+  local action = require_param(flat, "Action")
+  check_version(flat.Version)
+  verify_v1(server, req, flat)
+  local own = {}
+  for name, value in pairs(flat) do
+    if not V1_COMMON[name] then own[name] = value end
+  end
+  return action, unflatten(own), flat.Language
+end
+
+-------------------------------------------------------------------------------
+-- Faults
+-------------------------------------------------------------------------------
+
+local FAULT_TYPES = {
+  delay = true, reset = true, http500 = true, html = true, truncated = true,
+  truncated_chunked = true, invalid_json = true, deep_json = true, big = true,
+  api_error = true, clock = true,
+}
+
+local function number_field(spec, name, default, low, high)
+  local v = spec[name]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v or v < low or v > high then
+    return nil, string.format("%s must be a number between %s and %s", name, low, high)
+  end
+  return v
+end
+
+-- Validates a fault request body; returns a fault record or nil, message.
+local function make_fault(spec)
+  if type(spec) ~= "table" or not FAULT_TYPES[spec.type] then
+    return nil, "type must be one of: delay, reset, http500, html, truncated, truncated_chunked, "
+      .. "invalid_json, deep_json, big, api_error, clock"
+  end
+  local count, err = number_field(spec, "count", 1, 1, 1000000)
+  if not count then return nil, err end
+  local fault = { type = spec.type, count = floor(count) }
+  local checks = {
+    delay = { "seconds", 1, 0, 3600 },
+    html = { "status", 200, 100, 599 },
+    big = { "bytes", 1024 * 1024, 0, 1024 * 1024 * 1024 },
+    deep_json = { "depth", 10000, 1, 1000000 },
+    clock = { "offset", 0, -1e9, 1e9 },
+  }
+  local check = checks[spec.type]
+  if check then
+    local value, message = number_field(spec, check[1], check[2], check[3], check[4])
+    if not value then return nil, message end
+    fault[check[1]] = value
+  end
+  if spec.type == "api_error" then
+    if spec.code ~= nil and (type(spec.code) ~= "string" or spec.code == "") then
+      return nil, "code must be a non-empty string"
+    end
+    if spec.message ~= nil and type(spec.message) ~= "string" then return nil, "message must be a string" end
+    fault.code = spec.code or "InternalError"
+    fault.message = spec.message or "Injected by the emulator."
+  end
+  return fault
+end
+
+-------------------------------------------------------------------------------
+-- HTTP connections. Every method that does I/O runs inside the connection's coroutine and
+-- yields "read", "write" or "sleep" to the server loop when it would block.
+-------------------------------------------------------------------------------
+
+local REASONS = {
+  [100] = "Continue", [200] = "OK", [400] = "Bad Request", [404] = "Not Found",
+  [405] = "Method Not Allowed", [413] = "Payload Too Large", [431] = "Request Header Fields Too Large",
+  [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
+  [503] = "Service Unavailable", [504] = "Gateway Timeout",
+}
+
+local Conn = {}
+Conn.__index = Conn
+
+local function new_conn(server, sock, tls)
+  return setmetatable({ server = server, sock = sock, tls = tls, buf = "", eof = false, served = 0 }, Conn)
+end
+
+-- What to wait for after a non-blocking call failed with err; nil for a real error.
+-- `direction` is what a plain "timeout" means: "read" for receives, "write" for sends.
+local function would_block(err, direction)
+  if err == "timeout" then return direction end
+  if err == "wantread" then return "read" end
+  if err == "wantwrite" then return "write" end
+end
+
+function Conn:handshake()
+  for _ = 1, 1000 do
+    local ok, err = self.sock:dohandshake()
+    if ok then return true end
+    local wait = would_block(err, "read")
+    if not wait then return nil, err end
+    yield(wait)
+  end
+  return nil, "handshake did not finish"
+end
+
+-- Appends whatever is available to self.buf, waiting if nothing is.
+function Conn:fill()
+  while not self.eof do
+    local data, err, partial = self.sock:receive(READ_CHUNK)
+    local got = data or partial
+    if got and got ~= "" then
+      self.buf = self.buf .. got
+      if err == "closed" then self.eof = true end
+      return true
+    end
+    local wait = would_block(err, "read")
+    if not wait then
+      self.eof = true
+      return nil, err
+    end
+    yield(wait)
+  end
+  return nil, "closed"
+end
+
+-- Reads exactly n bytes (or drops them when discard is set).
+function Conn:read_exact(n, discard)
+  local parts, have = {}, 0
+  if self.buf ~= "" then
+    local take = self.buf:sub(1, n)
+    self.buf = self.buf:sub(n + 1)
+    parts[1], have = take, #take
+  end
+  while have < n do
+    local data, err, partial = self.sock:receive(min(n - have, READ_CHUNK))
+    local got = data or partial
+    if got and got ~= "" then
+      have = have + #got
+      if not discard then parts[#parts + 1] = got end
+    end
+    if not data then
+      local wait = would_block(err, "read")
+      if not wait then
+        self.eof = true
+        return nil, err
+      end
+      if not got or got == "" then yield(wait) end
+    end
+  end
+  return discard and "" or concat(parts)
+end
+
+function Conn:read_line(limit)
+  for _ = 1, limit + 2 do -- each fill adds at least one byte
+    local pos = self.buf:find("\n", 1, true)
+    if pos then
+      local line = self.buf:sub(1, pos - 1):gsub("\r$", "")
+      self.buf = self.buf:sub(pos + 1)
+      return line
+    end
+    if #self.buf > limit then return nil, "line too long" end
+    local ok, err = self:fill()
+    if not ok then return nil, err end
+  end
+  return nil, "line too long"
+end
+
+function Conn:send(data)
+  local i, n = 1, #data
+  while i <= n do
+    local last, err, partial = self.sock:send(data, i)
+    if last then
+      i = last + 1
+    else
+      if partial and partial >= i then i = partial + 1 end
+      local wait = would_block(err, "read")
+      if not wait then return nil, err end
+      yield(wait)
+    end
+  end
+  return true
+end
+
+function Conn:head(status, headers)
+  local ok, now = pcall(self.server.now, self.server)
+  local lines = {
+    "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Status"),
+    "Date: " .. http_date(ok and now or os.time()),
+    "Server: tcssl-emulator",
+  }
+  for _, h in ipairs(headers) do lines[#lines + 1] = h[1] .. ": " .. h[2] end
+  self.status = status
+  return concat(lines, "\r\n") .. "\r\n\r\n"
+end
+
+function Conn:send_head(status, headers)
+  return self:send(self:head(status, headers))
+end
+
+-- A complete response with Content-Length.
+function Conn:respond(status, content_type, body, close)
+  local headers = {
+    { "Content-Type", content_type },
+    { "Content-Length", tostring(#body) },
+  }
+  if close then
+    headers[#headers + 1] = { "Connection", "close" }
+  elseif self.http10 then
+    headers[#headers + 1] = { "Connection", "keep-alive" }
+  end
+  return self:send(self:head(status, headers) .. body)
+end
+
+function Conn:close()
+  if not self.closed then
+    self.closed = true
+    self.sock:close()
+  end
+end
+
+-- Closes so that the peer sees a TCP reset, not an orderly end of stream.
+function Conn:abort()
+  if self.closed then return end
+  self.closed = true
+  if not self.tls then
+    self.sock:setoption("linger", { on = true, timeout = 0 })
+    self.sock:close()
+    return
+  end
+  -- lua-sec offers no setoption, and its close() sends close_notify first. So: set SO_LINGER 0
+  -- on the descriptor through a bare luasocket object and close it (the reset), then park a
+  -- fresh socket on the freed number (the lowest free descriptor is reused) so that lua-sec's
+  -- own close hits that placeholder instead of whatever the number is given to next.
+  local fd = self.sock:getfd()
+  local proxy = socket.tcp4()
+  proxy:close()
+  proxy:setfd(fd)
+  proxy:setoption("linger", { on = true, timeout = 0 })
+  proxy:close()
+  local placeholder = socket.tcp4()
+  if placeholder and placeholder:getfd() == fd then
+    self.sock:close()
+    placeholder:setfd(-1)
+  else
+    if placeholder then placeholder:close() end
+    M._lingering[#M._lingering + 1] = self.sock -- never closed: its descriptor is already gone
+  end
+end
+M._lingering = {}
+
+local function wants_close(req)
+  local connection = (req.headers.connection or ""):lower()
+  if connection:find("close", 1, true) then return true end
+  if req.http10 then return not connection:find("keep-alive", 1, true) end
+  return false
+end
+
+-- Reads one request. Returns req, or nil, message [, status to answer with].
+function Conn:read_request()
+  local head_end
+  for _ = 1, MAX_HEAD_BYTES do
+    self.buf = self.buf:gsub("^\r?\n", "") -- tolerate blank lines between requests
+    local _, e = self.buf:find("\r?\n\r?\n")
+    if e then
+      head_end = e
+      break
+    end
+    if #self.buf > MAX_HEAD_BYTES then return nil, "request head too large", 431 end
+    local ok, err = self:fill()
+    if not ok then return nil, err end
+  end
+  if not head_end then return nil, "request head too large", 431 end
+  local head = self.buf:sub(1, head_end)
+  self.buf = self.buf:sub(head_end + 1)
+  if #head > MAX_HEAD_BYTES then return nil, "request head too large", 431 end
+
+  local lines = {}
+  for line in head:gmatch("([^\n]*)\n") do lines[#lines + 1] = line:gsub("\r$", "") end
+  local method, target, major, minor = lines[1]:match("^(%u+) (%S+) HTTP/(%d)%.(%d)$")
+  if not method then return nil, "malformed request line", 400 end
+  local req = { method = method, target = target, headers = {}, http10 = major == "1" and minor == "0" }
+  if #lines > MAX_HEADERS + 2 then return nil, "too many headers", 431 end
+  for i = 2, #lines do
+    local line = lines[i]
+    if line ~= "" then
+      local name, value = line:match("^([!#$%%&'*+%-.^_`|~%w]+):[ \t]*(.-)[ \t]*$")
+      if not name then return nil, "malformed header line", 400 end
+      name = name:lower()
+      local previous = req.headers[name]
+      req.headers[name] = previous and (previous .. ", " .. value) or value
+    end
+  end
+  req.path, req.query = target:match("^([^?]*)%??(.*)$")
+  if req.path:sub(1, 1) ~= "/" then return nil, "request target must be a path", 400 end
+  if not req.headers.host and not req.http10 then return nil, "missing Host header", 400 end
+  req.close = wants_close(req)
+  return self:read_body(req)
+end
+
+function Conn:read_body(req)
+  local te = req.headers["transfer-encoding"]
+  local cl = req.headers["content-length"]
+  if te and cl then return nil, "both Transfer-Encoding and Content-Length", 400 end
+  if te then
+    if te:lower() ~= "chunked" then return nil, "unsupported Transfer-Encoding", 501 end
+    return self:read_chunked(req)
+  end
+  if not cl then
+    req.body = ""
+    return req
+  end
+  if not cl:match("^%d+$") or #cl > 15 then return nil, "malformed Content-Length", 400 end
+  local length = tonumber(cl)
+  if length > MAX_BODY_BYTES then
+    req.too_large = true
+    req.body = ""
+    if length > MAX_DRAIN_BYTES then
+      req.close = true
+      return req
+    end
+    self:continue(req)
+    local ok, err = self:read_exact(length, true)
+    if not ok then return nil, err end
+    return req
+  end
+  self:continue(req)
+  local body, err = self:read_exact(length)
+  if not body then return nil, err end
+  req.body = body
+  return req
+end
+
+function Conn:continue(req)
+  local expect = req.headers.expect
+  if expect and expect:lower() == "100-continue" and not req.http10 then
+    self:send("HTTP/1.1 100 Continue\r\n\r\n")
+  end
+end
+
+function Conn:read_chunked(req)
+  self:continue(req)
+  local parts, total = {}, 0
+  for _ = 1, MAX_BODY_BYTES do
+    local line, err = self:read_line(4096)
+    if not line then return nil, err end
+    local size = tonumber(line:match("^%s*(%x+)") or "", 16)
+    if not size then return nil, "malformed chunk size", 400 end
+    if size == 0 then
+      for _ = 1, MAX_HEADERS do -- trailers, ignored
+        local trailer, terr = self:read_line(4096)
+        if not trailer then return nil, terr end
+        if trailer == "" then break end
+      end
+      req.body = concat(parts)
+      return req
+    end
+    total = total + size
+    if total > MAX_BODY_BYTES then
+      req.too_large, req.close, req.body = true, true, ""
+      return req
+    end
+    local data, derr = self:read_exact(size)
+    if not data then return nil, derr end
+    parts[#parts + 1] = data
+    local crlf = self:read_line(2)
+    if crlf ~= "" then return nil, "malformed chunk", 400 end
+  end
+  return nil, "too many chunks", 400
+end
+
+function Conn:sleep(seconds)
+  self.wake = gettime() + seconds
+  yield("sleep")
+end
+
+-------------------------------------------------------------------------------
+-- The server
+-------------------------------------------------------------------------------
+
+local Server = {}
+Server.__index = Server
+
+local function read_urandom(n)
+  local f = io.open("/dev/urandom", "rb")
+  if not f then return nil end
+  local bytes = f:read(n)
+  f:close()
+  return bytes
+end
+
+local function normalize_keys(keys)
+  local out = {}
+  for id, key in pairs(keys) do
+    if type(key) == "string" then key = { secret_key = key } end
+    assert(type(id) == "string" and type(key) == "table" and type(key.secret_key) == "string",
+      "keys must map SecretId to { secret_key = ..., token = ... }")
+    out[id] = { secret_key = key.secret_key, token = key.token }
+  end
+  return out
+end
+
+--- Creates a server listening on opts.host:opts.port. Returns server or nil, message.
+-- opts: host, port (0 picks a free one), keys, tls = { cert = path, key = path },
+-- max_lifetime, idle_timeout, max_connections, clock (function returning Unix time),
+-- log (function receiving one line per request; never given secrets).
+function M.new(opts)
+  opts = opts or {}
+  local self = setmetatable({}, Server)
+  self.host = opts.host or DEFAULTS.host
+  self.keys = normalize_keys(opts.keys or { [M.DEMO_SECRET_ID] = { secret_key = M.DEMO_SECRET_KEY } })
+  self.clock = opts.clock or os.time
+  self.log = opts.log
+  self.max_lifetime = opts.max_lifetime or DEFAULTS.max_lifetime
+  self.idle_timeout = opts.idle_timeout or DEFAULTS.idle_timeout
+  self.max_connections = min(opts.max_connections or DEFAULTS.max_connections, (socket._SETSIZE or 1024) - 24)
+  self.owner_uin = opts.owner_uin or "100000000001"
+  self.json_decoder = cjson.new()
+  self.seed = (read_urandom(32) or "") .. tostring(self) .. tostring(gettime()) .. tostring(os.clock())
+  self.compare_key = core.sha256(self.seed .. "compare")
+  self.counter = 0
+
+  if opts.tls then
+    local ssl = require "ssl"
+    local ctx, err = ssl.newcontext{
+      mode = "server", protocol = "any", certificate = opts.tls.cert, key = opts.tls.key,
+    }
+    if not ctx then return nil, "TLS setup failed: " .. tostring(err) end
+    self.ssl, self.tls_context = ssl, ctx
+  end
+
+  local listener, err = socket.bind(self.host, opts.port or DEFAULTS.port, 128)
+  if not listener then return nil, "cannot listen on " .. self.host .. ": " .. tostring(err) end
+  listener:settimeout(0)
+  self.listener = listener
+  local _, port = listener:getsockname()
+  self.port = tonumber(port)
+  self.conns, self.conn_count = {}, 0
+  self.expires_at = gettime() + self.max_lifetime
+  self:reset()
+  return self
+end
+
+function Server:url()
+  local host = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host
+  return (self.tls_context and "https" or "http") .. "://" .. host .. ":" .. self.port
+end
+
+--- The emulator's clock for signatures, Date headers and InsertTime (the clock fault shifts it).
+function Server:now()
+  return self.clock() + self.clock_offset
+end
+
+function Server:reset()
+  self.certs = {}
+  self.faults = {}
+  self.clock_offset = 0
+  self.stats = { connections = 0, requests = 0, api_requests = 0 }
+end
+
+function Server:next_seq()
+  self.counter = self.counter + 1
+  return self.counter
+end
+
+function Server:random_bytes(n)
+  local out, have = {}, 0
+  while have < n do
+    local block = core.sha256(self.seed .. self:next_seq())
+    out[#out + 1] = block
+    have = have + #block
+  end
+  return concat(out):sub(1, n)
+end
+
+local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+function Server:new_certificate_id()
+  for _ = 1, 100 do
+    local bytes, id = self:random_bytes(8), {}
+    for i = 1, 8 do
+      local k = bytes:byte(i) % #ALNUM + 1
+      id[i] = ALNUM:sub(k, k)
+    end
+    id = concat(id)
+    if not self.certs[id] then return id end
+  end
+  error("could not find a free certificate id")
+end
+
+function Server:request_id()
+  local h = core.hex(self:random_bytes(16))
+  local variant = ("89ab"):sub(h:byte(17) % 4 + 1, h:byte(17) % 4 + 1)
+  return h:sub(1, 8) .. "-" .. h:sub(9, 12) .. "-4" .. h:sub(14, 16) .. "-" .. variant .. h:sub(18, 20)
+    .. "-" .. h:sub(21, 32)
+end
+
+-- Equality that does not leak where two strings differ: compares keyed digests of both.
+function Server:same(a, b)
+  if type(a) ~= "string" or type(b) ~= "string" then return false end
+  return core.hmac("sha256", self.compare_key, a) == core.hmac("sha256", self.compare_key, b)
+end
+
+function Server:take_fault()
+  local fault = self.faults[1]
+  if not fault then return nil end
+  fault.count = fault.count - 1
+  if fault.count <= 0 then table.remove(self.faults, 1) end
+  return fault
+end
+
+function Server:count_connection(conn)
+  if not conn.counted then
+    conn.counted = true
+    self.stats.connections = self.stats.connections + 1
+  end
+end
+
+-- API request -> the JSON text of the envelope.
+function Server:api_response(req)
+  local ctx = { request_id = self:request_id() }
+  local ok, result = pcall(function()
+    if req.too_large then
+      raise("RequestSizeLimitExceeded", "The request body exceeds " .. MAX_BODY_BYTES .. " bytes.")
+    end
+    if req.method ~= "GET" and req.method ~= "POST" then
+      raise("UnsupportedProtocol", "Only GET and POST requests are supported.")
+    end
+    local action, params, language
+    if req.headers.authorization then
+      action, params, language = read_tc3_request(self, req)
+    else
+      action, params, language = read_v1_request(self, req)
+    end
+    ctx.action, ctx.language = action, language
+    local spec = ACTIONS[action]
+    if not spec then
+      if DOCUMENTED_ACTIONS[action] then
+        raise("UnsupportedOperation", "The action `" .. action .. "` is not implemented by the emulator.")
+      end
+      raise("InvalidAction", "The action `" .. action .. "` does not exist.")
+    end
+    return spec.handler(self, coerce_params(params, spec.params), ctx)
+  end)
+  local response
+  if ok then
+    response = result
+  elseif is_api_error(result) then
+    response = { Error = { Code = result.code, Message = result.message } }
+  else
+    self:note("internal error: " .. tostring(result))
+    response = { Error = { Code = "InternalError", Message = "An internal error occurred." } }
+  end
+  response.RequestId = ctx.request_id
+  local encoded, text = pcall(json, { Response = response })
+  if not encoded then
+    self:note("encoding error: " .. tostring(text))
+    text = json({ Response = { Error = { Code = "InternalError", Message = "An internal error occurred." },
+      RequestId = ctx.request_id } })
+  end
+  return text, ctx
+end
+
+local HTML_PAGE = [[<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title></head>
+<body><h1>502 Bad Gateway</h1><p>The upstream API server did not answer (emulated gateway page).</p>
+<hr><address>tcssl-emulator gateway</address></body></html>
+]]
+
+-- Plays an armed fault. Returns "close" when the connection must end, "normal" to answer normally.
+function Server:play_fault(conn, fault, req)
+  local kind = fault.type
+  if kind == "delay" then
+    conn:sleep(fault.seconds)
+    return "normal"
+  elseif kind == "reset" then
+    conn:abort()
+    return "close"
+  elseif kind == "http500" then
+    conn:respond(500, "text/plain; charset=utf-8", "Internal Server Error (injected by tcssl-emulator)\n", req.close)
+  elseif kind == "html" then
+    conn:respond(fault.status, "text/html; charset=utf-8", HTML_PAGE, req.close)
+  elseif kind == "invalid_json" then
+    conn:respond(200, "application/json", '{"Response": {"RequestId": "not-json", "Certificates": [}', req.close)
+  elseif kind == "deep_json" then
+    conn:respond(200, "application/json", string.rep("[", fault.depth) .. string.rep("]", fault.depth), req.close)
+  elseif kind == "api_error" then
+    local body = json({ Response = { Error = { Code = fault.code, Message = fault.message },
+      RequestId = self:request_id() } })
+    conn:respond(200, "application/json", body, req.close)
+  elseif kind == "truncated" then
+    local body = self:api_response(req)
+    conn:send_head(200, { { "Content-Type", "application/json" }, { "Content-Length", tostring(#body + 1024) } })
+    conn:send(body:sub(1, max(1, floor(#body / 2))))
+    conn.status = 200
+    return "close"
+  elseif kind == "truncated_chunked" then
+    local body = self:api_response(req)
+    local part = body:sub(1, max(1, floor(#body / 2)))
+    conn:send_head(200, { { "Content-Type", "application/json" }, { "Transfer-Encoding", "chunked" } })
+    conn:send(string.format("%x\r\n%s\r\n", #part, part))
+    conn.status = 200
+    return "close"
+  elseif kind == "big" then
+    self:send_big(conn, fault.bytes, req.close)
+  end
+  return req.close and "close" or "done"
+end
+
+-- A syntactically valid envelope of exactly `bytes` bytes when that is large enough, padded
+-- with a filler field; streamed so that large sizes need no large string.
+function Server:send_big(conn, bytes, close)
+  local prefix = '{"Response":{"RequestId":"' .. self:request_id() .. '","Padding":"'
+  local suffix = '"}}'
+  local headers = { { "Content-Type", "application/json" }, { "Content-Length", tostring(bytes) } }
+  if close then headers[#headers + 1] = { "Connection", "close" } end
+  conn:send_head(200, headers)
+  conn.status = 200
+  local filler = bytes - #prefix - #suffix
+  if filler < 0 then
+    return conn:send(string.rep("x", bytes))
+  end
+  conn:send(prefix)
+  local block = string.rep("x", 64 * 1024)
+  while filler > 0 do
+    local n = min(filler, #block)
+    if not conn:send(n == #block and block or block:sub(1, n)) then return end
+    filler = filler - n
+  end
+  conn:send(suffix)
+end
+
+function Server:handle_api(conn, req)
+  self.stats.api_requests = self.stats.api_requests + 1
+  if req.method ~= "GET" and req.method ~= "POST" then req.close = true end -- e.g. HEAD: no framing
+  local fault = self:take_fault()
+  if fault then
+    local outcome = self:play_fault(conn, fault, req)
+    if outcome ~= "normal" then return outcome ~= "close" end
+  end
+  local body, ctx = self:api_response(req)
+  conn.action = ctx.action
+  conn:respond(200, "application/json", body, req.close)
+  return not req.close
+end
+
+function Server:control_response(req)
+  local name = req.path:sub(#CONTROL_PREFIX + 1)
+  local post = req.method == "POST"
+  if name == "stats" then
+    local s = self.stats
+    local pending = 0
+    for _, f in ipairs(self.faults) do pending = pending + f.count end
+    local certificates = 0
+    for _ in pairs(self.certs) do certificates = certificates + 1 end
+    return 200, { connections = s.connections, requests = s.requests, api_requests = s.api_requests,
+      certificates = certificates, faults_pending = pending }
+  elseif not post and (name == "fault" or name == "reset" or name == "shutdown") then
+    return 405, { error = "use POST" }
+  elseif name == "fault" then
+    local spec = cjson.decode(req.body ~= "" and req.body or "null")
+    local fault, err = make_fault(spec)
+    if not fault then return 400, { error = err } end
+    if fault.type == "clock" then
+      self.clock_offset = fault.offset
+    else
+      self.faults[#self.faults + 1] = fault
+    end
+    return 200, { ok = true }
+  elseif name == "reset" then
+    self:reset()
+    return 200, { ok = true }
+  elseif name == "shutdown" then
+    return 200, { ok = true }, "shutdown"
+  end
+  return 404, { error = "unknown control endpoint" }
+end
+
+function Server:handle_control(conn, req)
+  local ok, status, result, after = pcall(self.control_response, self, req)
+  if not ok then
+    self:note("control error: " .. tostring(status))
+    status, result = 500, { error = "internal error" }
+  end
+  local close = req.close or after == "shutdown"
+  conn:respond(status, "application/json", json(result), close)
+  if after == "shutdown" then self.stopping = true end
+  return not close
+end
+
+-- Handles one request; returns true to keep the connection open.
+function Server:dispatch(conn, req)
+  conn.http10 = req.http10
+  conn.status, conn.action = nil, nil
+  local started = gettime()
+  local keep
+  if req.path:sub(1, #CONTROL_PREFIX) == CONTROL_PREFIX then
+    -- Control connections are not counted: a fresh connection's first request decides.
+    if conn.served == 0 then conn.counted = true end
+    keep = self:handle_control(conn, req)
+  else
+    self:count_connection(conn)
+    self.stats.requests = self.stats.requests + 1
+    if req.path == "/" then
+      keep = self:handle_api(conn, req)
+    else
+      conn:respond(404, "text/plain; charset=utf-8", "Not Found\n", req.close)
+      keep = not req.close
+    end
+  end
+  conn.served = conn.served + 1
+  if self.log then
+    self.log(string.format("%s %s %s -> %s (%.1f ms)", req.method, req.path, conn.action or "-",
+      tostring(conn.status or "reset"), (gettime() - started) * 1000))
+  end
+  return keep
+end
+
+function Server:note(message)
+  if self.log then self.log(message) end
+end
+
+-- The body of a connection's coroutine.
+function Server:serve(conn)
+  if conn.tls then
+    local ok = conn:handshake()
+    if not ok then return end
+  end
+  for _ = 1, MAX_REQUESTS_PER_CONNECTION do
+    local req, err, status = conn:read_request()
+    if not req then
+      if status then
+        self:count_connection(conn)
+        conn:respond(status, "text/plain; charset=utf-8", (REASONS[status] or "Error") .. ": " .. err .. "\n", true)
+      end
+      return
+    end
+    if not self:dispatch(conn, req) or self.stopping then return end
+  end
+end
+
+function Server:accept()
+  for _ = 1, MAX_ACCEPTS_PER_STEP do
+    if self.conn_count >= self.max_connections then return end
+    local client = self.listener:accept()
+    if not client then return end
+    client:settimeout(0)
+    client:setoption("tcp-nodelay", true)
+    local sock = client
+    if self.tls_context then
+      sock = self.ssl.wrap(client, self.tls_context)
+      if sock then sock:settimeout(0) end
+    end
+    if not sock then
+      client:close()
+    else
+      local conn = new_conn(self, sock, self.tls_context ~= nil)
+      conn.co = coroutine.create(function() return self:serve(conn) end)
+      self.conns[conn] = true
+      self.conn_count = self.conn_count + 1
+      self:resume(conn)
+    end
+  end
+end
+
+function Server:drop(conn)
+  if self.conns[conn] then
+    self.conns[conn] = nil
+    self.conn_count = self.conn_count - 1
+  end
+  if not conn.counted and conn.served == 0 then self:count_connection(conn) end
+  conn:close()
+end
+
+function Server:resume(conn)
+  local ok, wait = coroutine.resume(conn.co)
+  if not ok then
+    self:note("connection error: " .. tostring(wait))
+    self:drop(conn)
+  elseif coroutine.status(conn.co) == "dead" then
+    self:drop(conn)
+  else
+    conn.wait = wait
+    if wait ~= "sleep" then conn.deadline = gettime() + self.idle_timeout end
+  end
+end
+
+--- Runs one iteration of the loop, waiting at most `timeout` seconds (default 1) for I/O.
+-- Returns false once the server has stopped (shutdown request or max_lifetime).
+function Server:step(timeout)
+  if self.closed then return false end
+  local now = gettime()
+  if now >= self.expires_at then
+    self:note("max lifetime reached")
+    self:close()
+    return false
+  end
+  local wait = min(timeout or 1, self.expires_at - now)
+  local recvt, sendt, ready = {}, {}, {}
+  if self.conn_count < self.max_connections then recvt[1] = self.listener end
+  for conn in pairs(self.conns) do
+    if conn.wait == "read" then
+      -- lua-sec may hold decrypted bytes that select() cannot see
+      if conn.sock.dirty and conn.sock:dirty() then
+        ready[conn] = true
+        wait = 0
+      else
+        recvt[#recvt + 1] = conn.sock
+      end
+      wait = min(wait, conn.deadline - now)
+    elseif conn.wait == "write" then
+      sendt[#sendt + 1] = conn.sock
+      wait = min(wait, conn.deadline - now)
+    elseif conn.wait == "sleep" then
+      wait = min(wait, conn.wake - now)
+    end
+  end
+
+  local readable, writable = socket.select(recvt, sendt, max(wait, 0))
+  readable, writable = readable or {}, writable or {}
+  if readable[self.listener] then self:accept() end
+
+  now = gettime()
+  local due, expired = {}, {}
+  for conn in pairs(self.conns) do
+    local kind = conn.wait
+    if ready[conn] or readable[conn.sock] or writable[conn.sock] then
+      due[#due + 1] = conn
+    elseif kind == "sleep" then
+      if now >= conn.wake then due[#due + 1] = conn end
+    elseif now >= conn.deadline then
+      expired[#expired + 1] = conn
+    end
+  end
+  for _, conn in ipairs(due) do
+    if self.conns[conn] then self:resume(conn) end
+  end
+  for _, conn in ipairs(expired) do self:drop(conn) end
+
+  if self.stopping then
+    self:close()
+    return false
+  end
+  return true
+end
+
+--- Serves until shutdown or max_lifetime.
+function Server:run()
+  while self:step(1) do end
+end
+
+function Server:close()
+  if self.closed then return end
+  self.closed = true
+  for conn in pairs(self.conns) do conn:close() end
+  self.conns, self.conn_count = {}, 0
+  self.listener:close()
+end
+
+M.Server = Server
+return M

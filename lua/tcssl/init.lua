@@ -1,0 +1,30 @@
+-- tcssl: a client for the Tencent Cloud SSL Certificates API.
+--
+--   local tcssl = require "tcssl"
+--   local client = assert(tcssl.new{ region = "ap-guangzhou", secret_id = ..., secret_key = ... })
+--   local res, err = client:call("DescribeCertificates", { Limit = 10 })
+--
+-- Success returns the API's Response contents; failure returns nil and an error object.
+local core = require "tcssl.core"
+local json = require "tcssl.json"
+local client = require "tcssl.client"
+local errors = require "tcssl.error"
+
+local M = {
+  _VERSION = "tcssl " .. core.version,
+  version = core.version,
+}
+
+--- new(config) -> client | nil, err
+M.new = client.new
+
+--- array(t): marks t as a JSON array, so that an empty table is sent as [] rather than {}.
+M.array = json.array
+
+--- null: sends an explicit JSON null.
+M.null = json.null
+
+--- is_error(v): true for tcssl error objects.
+M.is_error = errors.is
+
+return M

@@ -1,0 +1,605 @@
+-- tcssl.json: JSON for tcssl, built around Debian's lua-cjson 2.1.0.
+--
+-- cjson does the parsing and serialising; this module fixes the limits of
+-- cjson 2.1.0 around it, without a JSON parser of its own:
+--
+--   json.encode(value)  -> text | nil, message
+--   json.decode(text)   -> value | nil, message
+--   json.null           -> the value that encodes as `null` (cjson.null)
+--   json.array(t)       -> t, marked so that it always encodes as an array
+--                          (json.array() gives a new empty one)
+--   json.is_array(t)    -> true if t carries the array marker
+--   json.MAX_DEPTH      -> 1000, the deepest nesting read or written
+--
+-- Neither encode nor decode ever raises: every failure is `nil, message`.
+-- tcssl uses its own cjson instance (cjson.new()), so the settings of a
+-- user's `require "cjson"` are never read or changed.
+--
+-- Decisions
+--
+-- * Numbers, decoding (Lua 5.3/5.4).  JSON has one number type; tcssl maps
+--   every number whose value is integral and fits in int64 to a Lua integer,
+--   and every other number to a float: `10`, `10.0` and `1e1` all decode to
+--   the integer 10, `10.5` and `1e300` to floats.  Telling `10` from `10.0`
+--   would need a scan of the text whenever it contains a digit followed by
+--   `.`, `e` or `E`, and almost every API response does (request ids and
+--   fingerprints are hexadecimal); the servers are typed, so an integral
+--   value in a float field means the same either way.  Negative zero is kept
+--   as the float -0.0.  Integer literals (no `.`, `e`, `E`) of 16 or more
+--   digits would be rounded by cjson (it reads every number as a double), so
+--   they are read exactly: the whole int64 range, including
+--   math.mininteger.  Integer literals beyond int64 become floats.
+-- * Numbers, encoding (Lua 5.3/5.4).  Integers are written exactly.  Floats
+--   are written with the shortest of %.14g .. %.17g that reads back equal, so
+--   they round-trip; integral floats in the int64 range are written as plain
+--   integers (10.0 as `10`, 2^60 as `1152921504606846976`), which is what
+--   the servers' integer fields accept and what decodes back to the same
+--   value.  NaN and infinities cannot be written: `nil, message`.
+-- * Numbers under LuaJIT (Lua 5.1 semantics, every number is a double).
+--   Decoding: integer literals whose magnitude is above 2^53 decode to their
+--   exact decimal string, because no double can hold them; all other numbers
+--   are plain Lua numbers.  Encoding: integral doubles with |x| < 2^53 are
+--   written as plain integers (cjson's %.14g would write 2^50 as
+--   1.1258999068426e+15); other doubles as in 5.4, shortest round-trip form
+--   (2^53 + 2 is written 9007199254740994 and so decodes to that string).
+--   A decimal string is written as a JSON string: turning it back into a
+--   number for an integer field is the caller's business (the model knows
+--   the field types).
+-- * null.  Decoding drops nulls: an object field with a null value is
+--   absent, an array element that is null is a nil hole (`[1,null,3]` gives
+--   {1, nil, 3}; `#` of such a table is not reliable; iterate with pairs or
+--   with the length of the JSON array if you need it).  A top-level `null`
+--   decodes to json.null, because a bare nil would read as a failure.
+--   Encoding writes json.null (and cjson.null, the same value) as `null`.
+-- * Arrays.  cjson 2.1.0 writes an empty table as `{}`.  json.array(t) marks
+--   t (it sets a metatable, replacing any other) so that it is always
+--   written as an array, `[]` when empty; a marked table with a key that is
+--   not a positive integer is an error.  Decoding marks every JSON array
+--   with the same marker and leaves objects without a metatable, so `[]`
+--   survives a decode/encode round trip (an array of nothing but nulls
+--   decodes to an empty marked table and is written back as `[]`).
+--   Other metatables are ignored when encoding: tables are read raw, as
+--   cjson reads them (no __pairs, no __index).
+-- * Nesting.  1000 levels of arrays/objects, in both directions (cjson's own
+--   default).  Deeper input, and tables that contain themselves, give
+--   `nil, message`.
+-- * Strictness.  Hexadecimal numbers, NaN/Infinity literals, leading zeros
+--   and `+` signs are rejected (cjson's decode_invalid_numbers is off), and
+--   so is a NUL byte anywhere in the text (cjson would silently ignore
+--   everything after it).  cjson still accepts `1.` and raw control
+--   characters in strings; a literal such as 1e400 decodes to math.huge.
+-- * Output.  cjson escapes `/` as `\/`; tcssl writes a plain `/`.  Object
+--   keys come out in table traversal order (not sorted).  Strings are bytes:
+--   neither direction checks that they are UTF-8.
+--
+-- How it works
+--
+-- encode: one walk over the value checks every key and value and copies only
+-- the tables on the path to something cjson would write wrongly (a big
+-- integer, a float that needs more than 14 digits, a marked empty array).
+-- Those leaves are replaced by placeholder strings, TOKEN .. literal; after
+-- cjson.encode, every quoted placeholder is replaced by its literal.  The
+-- number of replacements is checked against the number of placeholders, so
+-- a user string that happens to contain TOKEN is detected, and the encode is
+-- redone with a token that does not occur anywhere in cjson's first output.
+--
+-- decode: cjson decodes the text and one walk over the result removes nulls,
+-- makes integers and marks arrays.  Two things need more than that:
+--   - an integer literal of magnitude >= 2^53, which cjson has rounded.  The
+--     walk stops at the first number that large; the text is then rewritten
+--     and decoded again (so only texts holding such numbers pay twice).
+--   - empty tables: when the text has "[]" but no "{}" (plain string finds),
+--     every empty table is an array, and when it has "{}" but no "[]" none
+--     is; only when it may have both is the text rewritten first.
+-- The rewrite is a small scanner that skips string literals and turns long
+-- integer literals and empty arrays into strings MARK .. literal.  MARK is a
+-- run of 0xFF bytes longer than any run in the text; 0xFF never comes out of
+-- a JSON escape, so no decoded user string can start with MARK.  Error
+-- messages always come from decoding the original text, so their character
+-- positions are right.
+--
+-- Cost, measured on a 46 KB DescribeCertificates-like response under Lua
+-- 5.4 (LuaJIT is closer to cjson): decode takes about 1.6x the time of
+-- cjson.decode alone when no rewrite is needed (the usual case, with or
+-- without "[]"), about 4x when the text has both "[]" and "{}", about 6x
+-- with a long integer; encode about 3x cjson.encode (the walk), up to 4x
+-- with many placeholders (the tables on their paths are copied).
+
+local cjson = require "cjson"
+
+local type, next, pcall, tostring, tonumber = type, next, pcall, tostring, tonumber
+local getmetatable, setmetatable, error = getmetatable, setmetatable, error
+local find, sub, gsub, byte, format, rep = string.find, string.sub, string.gsub,
+  string.byte, string.format, string.rep
+local concat = table.concat
+local huge = math.huge
+local mtype, tointeger = math.type, math.tointeger  -- luacheck: ignore 143
+
+local HAS_INT = mtype ~= nil and tointeger ~= nil  -- Lua 5.3/5.4 integers
+
+local MAX_DEPTH = 1000
+
+local cj = cjson.new()
+cj.encode_max_depth(MAX_DEPTH)
+cj.decode_max_depth(MAX_DEPTH)
+cj.encode_number_precision(14)
+cj.encode_invalid_numbers(false)
+cj.decode_invalid_numbers(false)
+cj.encode_sparse_array(false, 2, 10)
+if cj.encode_escape_forward_slash then       -- OpenResty's cjson fork
+  cj.encode_escape_forward_slash(false)
+end
+local cj_encode, cj_decode = cj.encode, cj.decode
+
+local null = cjson.null
+
+local json = {
+  null = null,
+  MAX_DEPTH = MAX_DEPTH,
+}
+
+local array_mt = { __name = "tcssl.json.array" }
+
+function json.array(t)
+  if t == nil then
+    t = {}
+  elseif type(t) ~= "table" then
+    error("json.array: expected a table, got " .. type(t), 2)
+  end
+  return setmetatable(t, array_mt)
+end
+
+function json.is_array(t)
+  return type(t) == "table" and getmetatable(t) == array_mt
+end
+
+---------------------------------------------------------------------------
+-- encoding
+---------------------------------------------------------------------------
+
+local TOKEN = "\255tcssl_"
+
+local E_DEPTH = "nesting deeper than " .. MAX_DEPTH .. " levels"
+local E_CYCLE = "cannot encode a table that contains itself"
+local E_NAN = "cannot encode NaN or infinity"
+
+local SHORTEST = { "%.15g", "%.16g", "%.17g" }
+
+-- The literal for a float that cjson's %.14g would not write exactly.
+local function float_literal(x)
+  local s = format("%.14g", x)
+  if tonumber(s) == x then return nil end
+  for i = 1, #SHORTEST do
+    s = format(SHORTEST[i], x)
+    if tonumber(s) == x then break end
+  end
+  -- C's printf uses the locale's decimal point; JSON wants '.'
+  if find(s, "[^%d.eE+%-]") then s = gsub(s, "[^%d.eE+%-]+", ".") end
+  return s
+end
+
+-- number_literal(x): nil when cjson writes x exactly (and readably), the
+-- exact literal when it does not, false for NaN and infinities.
+local number_literal
+if HAS_INT then
+  number_literal = function(x)
+    if mtype(x) == "integer" then
+      if x < 100000000000000 and x > -100000000000000 then return nil end
+      return format("%d", x)
+    end
+    if x % 1 == 0 then
+      if x < 1e14 and x > -1e14 then return nil end
+      local i = tointeger(x)
+      if i then return format("%d", i) end
+    end
+    if x ~= x or x == huge or x == -huge then return false end
+    return float_literal(x)
+  end
+else
+  number_literal = function(x)
+    if x % 1 == 0 then
+      if x < 1e14 and x > -1e14 then return nil end
+      if x < 9007199254740992 and x > -9007199254740992 then
+        return format("%.0f", x)
+      end
+    end
+    if x ~= x or x == huge or x == -huge then return false end
+    return float_literal(x)
+  end
+end
+
+local is_index
+if HAS_INT then
+  is_index = function(k) return mtype(k) == "integer" and k >= 1 end
+else
+  is_index = function(k) return k >= 1 and k % 1 == 0 and k < huge end
+end
+
+-- One step of an error path such as $.Tags[2].Value
+local function path_step(k)
+  if type(k) == "string" then
+    if find(k, "^[%a_][%w_]*$") then return "." .. k end
+    return "[" .. format("%q", k) .. "]"
+  end
+  return "[" .. tostring(k) .. "]"
+end
+
+local function shallow_copy(t)
+  local c = {}
+  for k, v in next, t do c[k] = v end
+  return c
+end
+
+-- walk(t, depth, token) -> replacement, count
+--   replacement is t itself when count == 0, else a copy of t (or, for a
+--   marked empty array, a placeholder string) with count placeholders.
+-- On failure: nil, message, culprit table (depth errors), path.
+local function walk(t, depth, token)
+  if depth > MAX_DEPTH then return nil, E_DEPTH, t end
+  local marked = getmetatable(t) == array_mt
+  if marked and next(t) == nil then return token .. "[]", 1 end
+  local copy
+  local count = 0
+  for k, v in next, t do
+    local nk = k
+    local tk = type(k)
+    if marked then
+      if tk ~= "number" or not is_index(k) then
+        return nil, "json.array table has a key that is not a positive integer ("
+          .. tostring(k) .. ")", nil, ""
+      end
+    elseif tk ~= "string" then
+      if tk ~= "number" then
+        return nil, "cannot encode a table key of type " .. tk, nil, ""
+      else
+        local lit = number_literal(k)
+        if lit then
+          nk = lit
+        elseif lit == false then
+          return nil, E_NAN .. " as a table key", nil, ""
+        end
+      end
+    end
+    local nv = v
+    local tv = type(v)
+    if tv == "number" then
+      local lit = number_literal(v)
+      if lit then
+        nv = token .. lit
+        count = count + 1
+      elseif lit == false then
+        return nil, E_NAN, nil, path_step(k)
+      end
+    elseif tv == "table" then
+      local r, n, culprit, path = walk(v, depth + 1, token)
+      if r == nil then
+        if path then
+          path = path_step(k) .. path
+        elseif culprit == t then
+          n = E_CYCLE
+        end
+        return nil, n, culprit, path
+      end
+      if n > 0 then
+        nv = r
+        count = count + n
+      end
+    elseif tv ~= "string" and tv ~= "boolean" and v ~= null then
+      return nil, "cannot encode a " .. tv .. " value", nil, path_step(k)
+    end
+    if nv ~= v or nk ~= k then
+      if not copy then copy = shallow_copy(t) end
+      if nk ~= k then copy[k] = nil end
+      copy[nk] = nv
+    end
+  end
+  if copy then return copy, count end
+  return t, 0
+end
+
+local function encode_error(msg, path)
+  if path and path ~= "" then
+    return nil, "json.encode: " .. msg .. " at $" .. path
+  elseif path then
+    return nil, "json.encode: " .. msg .. " at $"
+  end
+  return nil, "json.encode: " .. msg
+end
+
+-- Encode with placeholders; out is cjson's text, before substitution.
+local function encode_with(value, token)
+  local prepared, count = value, 0
+  if type(value) == "table" then
+    local r, n, _, path = walk(value, 1, token)
+    if r == nil then return nil, n, path end
+    prepared, count = r, n
+  end
+  local ok, out = pcall(cj_encode, prepared)
+  if not ok then return nil, tostring(out) end
+  return out, count
+end
+
+-- Replace every "<token>literal" (quotes included) in out by literal.
+-- Returns the new text and the number of replacements.  Plain finds: the
+-- same leftmost, non-overlapping matches as gsub(out, '"TOKEN([^"]*)"',
+-- "%1"), without a pattern match attempt at every byte.
+local function substitute(out, token)
+  local parts, np, n = {}, 0, 0
+  local last = 1
+  local open = '"' .. token
+  while true do
+    local s, e = find(out, open, last, true)
+    if not s then break end
+    local c = find(out, '"', e + 1, true)
+    parts[np + 1] = sub(out, last, s - 1)
+    parts[np + 2] = sub(out, e + 1, c - 1)
+    np = np + 2
+    n = n + 1
+    last = c + 1
+  end
+  parts[np + 1] = sub(out, last)
+  return concat(parts), n
+end
+
+-- cjson writes '/' as '\/' and never a bare '/', so every "\/" in its output
+-- is that escape (the '\' cannot be the second half of a "\\").
+local function unescape_slashes(out)
+  local parts, np = {}, 0
+  local last = 1
+  while true do
+    local s = find(out, "\\/", last, true)
+    if not s then break end
+    parts[np + 1] = sub(out, last, s - 1)
+    np = np + 1
+    last = s + 1
+  end
+  if np == 0 then return out end
+  parts[np + 1] = sub(out, last)
+  return concat(parts)
+end
+
+function json.encode(value)
+  local tv = type(value)
+  if tv == "number" then
+    local lit = number_literal(value)
+    if lit then return lit end
+    if lit == false then return encode_error(E_NAN) end
+  elseif tv == "function" or tv == "thread" or (tv == "userdata" and value ~= null) then
+    return encode_error("cannot encode a " .. tv .. " value")
+  end
+  local out, count, path = encode_with(value, TOKEN)
+  if not out then return encode_error(count, path) end
+  if count > 0 then
+    local text, n = substitute(out, TOKEN)
+    if n ~= count then
+      -- A string in the value contains '"' .. TOKEN.  Pick a token that
+      -- occurs nowhere in cjson's output: then no string can contain it.
+      local i = 1
+      local token = TOKEN .. i .. "_"
+      while find(out, token, 1, true) do
+        i = i + 1
+        token = TOKEN .. i .. "_"
+      end
+      out, count, path = encode_with(value, token)
+      if not out then return encode_error(count, path) end
+      text = substitute(out, token)
+    end
+    out = text
+  end
+  return unescape_slashes(out)
+end
+
+---------------------------------------------------------------------------
+-- decoding
+---------------------------------------------------------------------------
+
+local TWO53 = 9007199254740992
+local EMPTY_ARRAY = "^%[[ \t\r\n]*%]"
+local EMPTY_OBJECT = "^{[ \t\r\n]*}"
+
+-- Can the text contain an empty array (pair "[]") or object ("{}")?  Looks
+-- at the text only, so a "[]" inside a string also counts: a false yes is
+-- harmless, a no is certain.  Plain finds, so this costs little.
+local function has_empty(text, pair, anchored)
+  if find(text, pair, 1, true) then return true end
+  local open = sub(pair, 1, 1)
+  if not (find(text, open .. " ", 1, true) or find(text, open .. "\n", 1, true)
+          or find(text, open .. "\r", 1, true) or find(text, open .. "\t", 1, true)) then
+    return false
+  end
+  local p = 1                          -- text with blanks after brackets
+  while true do
+    local s = find(text, open, p, true)
+    if not s then return false end
+    if find(text, anchored, s) then return true end
+    p = s + 1
+  end
+end
+
+-- The position of the '"' that closes the string literal opened at q, or
+-- nil when it is not closed.  Plain finds only: this runs over whole texts.
+local function string_end(text, q)
+  local e = q + 1
+  while true do
+    local r = find(text, '"', e, true)
+    if not r then return nil end
+    local b = r - 1
+    while byte(text, b) == 92 do b = b - 1 end      -- backslashes before r
+    if (r - 1 - b) % 2 == 0 then return r end
+    e = r + 1
+  end
+end
+
+local LONG_DIGITS = "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d"   -- 16 digits
+local NUMBER_REST = "^[%-+.%deE]*"
+
+local function is_number_byte(c)
+  return c and ((c >= 48 and c <= 57) or c == 45 or c == 43 or c == 46
+                or c == 101 or c == 69)
+end
+
+-- Rewrite integer literals of 16 or more digits (when big) and empty arrays
+-- (when empty) outside string literals into quoted placeholders
+-- mark .. literal.  Returns the text itself when there was nothing to
+-- rewrite.  Invalid JSON is left as it is, for cjson to report.
+-- Three streams of positions are merged: string starts (plain find of '"'),
+-- '[' (plain find) and runs of 16 digits (a pattern find; only for big).
+local function rewrite(text, mark, big, empty)
+  local parts, np = {}, 0
+  local last, pos = 1, 1
+  local q = find(text, '"', 1, true)
+  local b = empty and find(text, "[", 1, true)
+  local d = big and find(text, LONG_DIGITS)
+  while b or d do
+    if q and q < pos then q = find(text, '"', pos, true) end
+    if b and b < pos then b = find(text, "[", pos, true) end
+    if d and d < pos then d = find(text, LONG_DIGITS, pos) end
+    local s = b
+    if d and (not s or d < s) then s = d end
+    if not s then break end
+    if q and q < s then                         -- a string comes first
+      local e = string_end(text, q)
+      if not e then break end                   -- unterminated
+      pos = e + 1
+    elseif s == b then                          -- '['
+      local _, e = find(text, EMPTY_ARRAY, s)
+      if e then
+        parts[np + 1] = sub(text, last, s - 1)
+        parts[np + 2] = '"' .. mark .. '[]"'
+        np = np + 2
+        last = e + 1
+        pos = e + 1
+      else
+        pos = s + 1
+      end
+    else                                        -- 16 digits, not in a string
+      local start = s
+      if byte(text, s - 1) == 45 then start = s - 1 end
+      local _, e = find(text, NUMBER_REST, s)
+      if not is_number_byte(byte(text, start - 1)) then
+        local lit = sub(text, start, e)
+        if find(lit, "^%-?[1-9]%d*$") then      -- a JSON integer literal
+          parts[np + 1] = sub(text, last, start - 1)
+          parts[np + 2] = '"' .. mark .. lit .. '"'
+          np = np + 2
+          last = e + 1
+        end
+      end
+      pos = e + 1
+    end
+  end
+  if np == 0 then return text end
+  parts[np + 1] = sub(text, last)
+  return concat(parts)
+end
+
+local function placeholder_value(lit)
+  if lit == "[]" then return setmetatable({}, array_mt) end
+  if HAS_INT then
+    return tonumber(lit)          -- an integer when it fits in int64
+  end
+  -- LuaJIT/5.1: exact when |n| <= 2^53, else keep the exact digits
+  local digits = byte(lit) == 45 and sub(lit, 2) or lit
+  if #digits < 16 or (#digits == 16 and digits <= "9007199254740992") then
+    return tonumber(lit)
+  end
+  return lit
+end
+
+local REDO, BAD = 1, 2
+
+-- Fix cjson's result in place: nulls out, integers in, arrays marked,
+-- placeholders (strings starting with mark, when mark) replaced.
+--   empty_arr: every empty table is an array (the text has "[]", no "{}")
+--   check_big: stop with REDO at a number of magnitude >= 2^53: it may be a
+--              long integer literal that cjson rounded
+-- Returns nil, REDO, or BAD (a placeholder in a key: invalid JSON).
+local function fix(t, mark, ml, empty_arr, check_big)
+  local k, v = next(t)
+  if k == nil then
+    if empty_arr then setmetatable(t, array_mt) end
+    return nil
+  end
+  if type(k) == "number" then setmetatable(t, array_mt) end
+  repeat
+    local tv = type(v)
+    if tv == "string" then
+      if mark and byte(v) == 255 and (ml == 1 or sub(v, 1, ml) == mark) then
+        t[k] = placeholder_value(sub(v, ml + 1))
+      end
+    elseif tv == "number" then
+      if check_big and (v >= TWO53 or v <= -TWO53) then return REDO end
+      if HAS_INT then
+        local i = tointeger(v)
+        if i and (i ~= 0 or 1 / v > 0) then t[k] = i end
+      end
+    elseif tv == "table" then
+      local r = fix(v, mark, ml, empty_arr, check_big)
+      if r then return r end
+    elseif v == null then
+      t[k] = nil
+    end
+    if mark and type(k) == "string" and byte(k) == 255
+       and (ml == 1 or sub(k, 1, ml) == mark) then
+      return BAD
+    end
+    k, v = next(t, k)
+  until k == nil
+  return nil
+end
+
+local function decode_error(text, rewritten, msg)
+  if rewritten then
+    -- positions in msg refer to the rewritten text: ask about the original
+    local ok, err = pcall(cj_decode, text)
+    if not ok then msg = err end
+  end
+  return nil, "json.decode: " .. tostring(msg)
+end
+
+function json.decode(text)
+  if type(text) ~= "string" then
+    return nil, "json.decode: expected a string, got " .. type(text)
+  end
+  local nul = find(text, "\0", 1, true)
+  if nul then
+    return nil, "json.decode: NUL byte at character " .. nul
+  end
+  local arr = has_empty(text, "[]", EMPTY_ARRAY)
+  local obj = arr and has_empty(text, "{}", EMPTY_OBJECT)
+  -- Both kinds of empty table may occur: rewrite the empty arrays.
+  local rewrite_empty = arr and obj
+  local big = false
+  while true do
+    local src, mark, ml = text, nil, 0
+    if rewrite_empty or big then
+      ml = 1
+      while find(text, rep("\255", ml), 1, true) do ml = ml + 1 end
+      mark = rep("\255", ml)
+      src = rewrite(text, mark, big, rewrite_empty)
+      if src == text then mark, ml = nil, 0 end
+    end
+    local ok, v = pcall(cj_decode, src)
+    if not ok then return decode_error(text, mark, v) end
+    local tv, r = type(v), nil
+    if tv == "table" then
+      r = fix(v, mark, ml, arr and not rewrite_empty, not big)
+    elseif tv == "number" then
+      if not big and (v >= TWO53 or v <= -TWO53) then
+        r = REDO
+      elseif HAS_INT then
+        local i = tointeger(v)
+        if i and (i ~= 0 or 1 / v > 0) then v = i end
+      end
+    elseif tv == "string" then
+      if mark and byte(v) == 255 and (ml == 1 or sub(v, 1, ml) == mark) then
+        v = placeholder_value(sub(v, ml + 1))
+      end
+    end
+    if r == nil then return v end
+    if r == BAD then return decode_error(text, true, "invalid JSON") end
+    big = true                        -- r == REDO: read long integers exactly
+  end
+end
+
+return json

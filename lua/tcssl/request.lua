@@ -1,0 +1,197 @@
+-- Building signed API requests: TC3-HMAC-SHA256 over POST JSON or GET, and signature v1
+-- (HmacSHA1 / HmacSHA256) over GET or a POST form. What is signed is exactly what is sent.
+local core = require "tcssl.core"
+local json = require "tcssl.json"
+local errors = require "tcssl.error"
+
+local M = {}
+
+-- Size limits from the documents: GET 32 KB; POST with v1 1 MB; POST with TC3 10 MB.
+M.GET_LIMIT = 32 * 1024
+M.V1_POST_LIMIT = 1024 * 1024
+M.TC3_POST_LIMIT = 10 * 1024 * 1024
+
+local function encode_byte(c)
+  return ("%%%02X"):format(c:byte())
+end
+
+--- RFC 3986 percent-encoding with uppercase hex; only unreserved characters stay.
+function M.urlencode(s)
+  return (s:gsub("[^%w%-%._~]", encode_byte))
+end
+
+local mtype = math.type or function(x)
+  if x % 1 == 0 and x > -2^63 and x < 2^63 then return "integer" end
+  return "float"
+end
+
+local function scalar(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "boolean" then return v and "true" or "false" end
+  if t == "number" then
+    if mtype(v) == "integer" then return ("%d"):format(v) end
+    if v ~= v or v == math.huge or v == -math.huge then return nil end
+    local s = ("%.15g"):format(v)
+    if tonumber(s) ~= v then s = ("%.17g"):format(v) end
+    return s
+  end
+  return nil
+end
+
+local function is_sequence(t)
+  if json.is_array(t) then return true end
+  local n = #t
+  if n == 0 then return false end
+  local count = 0
+  for _ in pairs(t) do count = count + 1 end
+  return count == n
+end
+
+-- Flattens nested parameters the way the documents do for GET and form bodies:
+-- InstanceIds.0, Filters.0.Values.1 (indexes from 0). Empty arrays and objects vanish:
+-- those requests need POST JSON.
+local function flatten_into(out, prefix, v, depth)
+  if depth > 32 then return nil, "parameters nested too deeply" end
+  if type(v) == "table" then
+    if is_sequence(v) then
+      for i = 1, #v do
+        local ok, err = flatten_into(out, prefix .. "." .. (i - 1), v[i], depth + 1)
+        if not ok then return nil, err end
+      end
+    else
+      for k, item in pairs(v) do
+        if type(k) ~= "string" then return nil, "parameter names must be strings: " .. prefix end
+        local ok, err = flatten_into(out, prefix .. "." .. k, item, depth + 1)
+        if not ok then return nil, err end
+      end
+    end
+    return true
+  end
+  if v == json.null then return true end
+  local s = scalar(v)
+  if not s then return nil, ("parameter %s has a value of type %s"):format(prefix, type(v)) end
+  out[#out + 1] = { prefix, s }
+  return true
+end
+
+function M.flatten(params)
+  local out = {}
+  for k, v in pairs(params or {}) do
+    if type(k) ~= "string" then return nil, "parameter names must be strings" end
+    local ok, err = flatten_into(out, k, v, 1)
+    if not ok then return nil, err end
+  end
+  return out
+end
+
+local function by_name(a, b) return a[1] < b[1] end
+
+-- Joins sorted pairs as k=v with the values raw (v1's string to sign) or encoded (the wire).
+local function join(pairs_, encode)
+  local parts = {}
+  for i, p in ipairs(pairs_) do
+    parts[i] = p[1] .. "=" .. (encode and M.urlencode(p[2]) or p[2])
+  end
+  return table.concat(parts, "&")
+end
+
+local function too_large(what, size, limit)
+  return nil, errors.new("validation", "RequestSizeLimitExceeded",
+    ("%s of %d bytes exceeds the documented limit of %d bytes"):format(what, size, limit))
+end
+
+local function bad_params(msg)
+  return nil, errors.new("validation", "InvalidParameter", msg)
+end
+
+--- build(cfg, creds, action, params, now [, nonce]) -> { method, url, headers, body } | nil, err
+-- cfg: scheme, host, service, version, region, language, http_method, sign_method.
+-- creds: secret_id, secret_key, token. nonce (v1 only) is random unless given.
+function M.build(cfg, creds, action, params, now, nonce_value)
+  local host = cfg.host
+  local base = cfg.scheme .. "://" .. host .. "/"
+  if cfg.sign_method ~= "TC3-HMAC-SHA256" then
+    return M.build_v1(cfg, creds, action, params, now, nonce_value)
+  end
+  local headers = {
+    Host = host,
+    ["X-TC-Action"] = action,
+    ["X-TC-Version"] = cfg.version,
+    ["X-TC-Timestamp"] = ("%d"):format(now),
+    ["X-TC-Region"] = cfg.region,
+    ["X-TC-Token"] = creds.token,
+    ["X-TC-Language"] = cfg.language,
+    ["X-TC-RequestClient"] = cfg.request_client,
+  }
+  local method, url, body, query, content_type
+  if cfg.http_method == "GET" then
+    local flat, err = M.flatten(params)
+    if not flat then return bad_params(err) end
+    table.sort(flat, by_name)
+    query = join(flat, true)
+    body = ""
+    content_type = "application/x-www-form-urlencoded"
+    method = "GET"
+    url = query == "" and base or base .. "?" .. query
+    if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
+  else
+    local err
+    body, err = json.encode(params or {})
+    if not body then return bad_params("cannot encode parameters as JSON: " .. err) end
+    if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end
+    query = ""
+    content_type = "application/json"
+    method = "POST"
+    url = base
+  end
+  headers["Content-Type"] = content_type
+  headers.Authorization = core.tc3_sign{
+    secret_id = creds.secret_id, secret_key = creds.secret_key, service = cfg.service,
+    host = host, method = method, query = query, content_type = content_type,
+    payload = body, timestamp = now,
+  }
+  return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
+end
+
+local function nonce()
+  local b = core.random(4)
+  local n = ((b:byte(1) * 256 + b:byte(2)) * 256 + b:byte(3)) * 128 + b:byte(4) % 128
+  return n == 0 and 1 or n
+end
+
+function M.build_v1(cfg, creds, action, params, now, nonce_value)
+  local flat, err = M.flatten(params)
+  if not flat then return bad_params(err) end
+  local seen = {}
+  for _, p in ipairs(flat) do
+    local top = p[1]:match("^[^.]+")
+    seen[top] = true
+  end
+  local common = {
+    Action = action, Version = cfg.version, Timestamp = ("%d"):format(now),
+    Nonce = ("%d"):format(nonce_value or nonce()), SecretId = creds.secret_id, SignatureMethod = cfg.sign_method,
+    Region = cfg.region, Token = creds.token, Language = cfg.language,
+  }
+  for k, v in pairs(common) do
+    if seen[k] then return bad_params("parameter " .. k .. " clashes with a common parameter") end
+    flat[#flat + 1] = { k, v }
+  end
+  table.sort(flat, by_name)
+  local method = cfg.http_method
+  local to_sign = method .. cfg.host .. "/?" .. join(flat, false)
+  local signature = core.v1_sign(cfg.sign_method, creds.secret_key, to_sign)
+  local wire = join(flat, true) .. "&Signature=" .. M.urlencode(signature)
+  local base = cfg.scheme .. "://" .. cfg.host .. "/"
+  local headers = { Host = cfg.host, ["X-TC-RequestClient"] = cfg.request_client }
+  if method == "GET" then
+    local url = base .. "?" .. wire
+    if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
+    return { method = "GET", url = url, headers = headers }
+  end
+  if #wire > M.V1_POST_LIMIT then return too_large("request body", #wire, M.V1_POST_LIMIT) end
+  headers["Content-Type"] = "application/x-www-form-urlencoded"
+  return { method = "POST", url = base, headers = headers, body = wire }
+end
+
+return M

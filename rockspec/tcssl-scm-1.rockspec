@@ -1,0 +1,45 @@
+rockspec_format = "3.0"
+package = "tcssl"
+version = "scm-1"
+source = {
+  url = "git+file://.",
+}
+description = {
+  summary = "Client for the Tencent Cloud SSL Certificates API, with a C core for signing and HTTP",
+  detailed = [[
+tcssl calls every action of the Tencent Cloud SSL Certificates API (API 3.0, 2019-12-05) from Lua
+5.4, LuaJIT and OpenResty. Signing (TC3-HMAC-SHA256 and v1) and HTTP (libcurl) are in a small C
+core; everything else is Lua. It ships a local emulator for offline tests.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson >= 2.1.0",
+}
+external_dependencies = {
+  LIBCURL = { header = "curl/curl.h", library = "curl" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["tcssl.core"] = {
+      sources = { "csrc/core.c", "csrc/sign.c", "csrc/http.c" },
+      defines = { 'TCSSL_VERSION="0.1.0"' },
+      incdirs = { "$(LIBCURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      libraries = { "curl", "crypto" },
+    },
+    ["tcssl"] = "lua/tcssl/init.lua",
+    ["tcssl.client"] = "lua/tcssl/client.lua",
+    ["tcssl.request"] = "lua/tcssl/request.lua",
+    ["tcssl.error"] = "lua/tcssl/error.lua",
+    ["tcssl.json"] = "lua/tcssl/json.lua",
+    ["tcssl.emulator"] = "lua/tcssl/emulator.lua",
+    ["tcssl.transport.curl"] = "lua/tcssl/transport/curl.lua",
+  },
+  install = {
+    bin = { ["tcssl-emulator"] = "bin/tcssl-emulator" },
+  },
+}

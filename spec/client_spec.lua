@@ -1,0 +1,264 @@
+-- The client without a network: request building (against the signing vectors), config
+-- checks, and the interpretation of responses, through a recording fake transport.
+local tcssl = require "tcssl"
+local core = require "tcssl.core"
+local request = require "tcssl.request"
+
+local ID = "AKIDTESTTESTTESTTESTTESTTESTTESTTEST"
+local KEY = "testsecretkeytestsecretkeytestse"
+
+-- A transport that records what it is asked to send and answers from a queue.
+local function fake(...)
+  local answers = { ... }
+  local t = { sent = {} }
+  function t.request(_, method, url, headers, body, opts)
+    t.sent[#t.sent + 1] = { method = method, url = url, headers = headers, body = body, opts = opts }
+    local a = table.remove(answers, 1) or { 200, { ["content-type"] = "application/json" },
+      '{"Response":{"RequestId":"r-1"}}' }
+    if a.err then return nil, a.err end
+    return a[1], a[2], a[3]
+  end
+  return t
+end
+
+local function client(extra, transport)
+  local cfg = { secret_id = ID, secret_key = KEY, clock = function() return 1700000000 end,
+    transport = transport or fake() }
+  for k, v in pairs(extra or {}) do cfg[k] = v end
+  return assert(tcssl.new(cfg))
+end
+
+local function json_answer(body)
+  return { 200, { ["content-type"] = "application/json" }, body }
+end
+
+describe("request building", function()
+  it("reproduces the TC3 GET vector from a parameter table", function()
+    local t = fake()
+    local c = client({ http_method = "GET" }, t)
+    assert.truthy(c:call("DescribeCertificates", { Limit = 10, Offset = 0, SearchKey = "bench-example.com" }))
+    local sent = t.sent[1]
+    assert.equal("GET", sent.method)
+    assert.equal("https://ssl.tencentcloudapi.com/?Limit=10&Offset=0&SearchKey=bench-example.com", sent.url)
+    assert.equal("application/x-www-form-urlencoded", sent.headers["Content-Type"])
+    assert.equal("TC3-HMAC-SHA256 Credential=" .. ID .. "/2023-11-14/ssl/tc3_request, "
+      .. "SignedHeaders=content-type;host, "
+      .. "Signature=a44a31665401740995ee10fa7a7a0be9fe288d0e406ac632a05b9ddc10c9e253",
+      sent.headers.Authorization)
+    assert.is_nil(sent.body)
+  end)
+
+  it("signs exactly the POST body it sends, with the common headers", function()
+    local t = fake()
+    local c = client({ region = "ap-guangzhou", language = "en-US", token = "tok" }, t)
+    assert.truthy(c:call("DescribeCertificates", { Offset = 0, Limit = 10, SearchKey = "bench-example.com" }))
+    local h = t.sent[1].headers
+    assert.equal("POST", t.sent[1].method)
+    assert.equal("https://ssl.tencentcloudapi.com/", t.sent[1].url)
+    assert.equal("DescribeCertificates", h["X-TC-Action"])
+    assert.equal("2019-12-05", h["X-TC-Version"])
+    assert.equal("1700000000", h["X-TC-Timestamp"])
+    assert.equal("ap-guangzhou", h["X-TC-Region"])
+    assert.equal("en-US", h["X-TC-Language"])
+    assert.equal("tok", h["X-TC-Token"])
+    assert.equal("ssl.tencentcloudapi.com", h.Host)
+    local auth = core.tc3_sign{ secret_id = ID, secret_key = KEY, service = "ssl",
+      host = "ssl.tencentcloudapi.com", method = "POST", query = "", content_type = "application/json",
+      payload = t.sent[1].body, timestamp = 1700000000 }
+    assert.equal(auth, h.Authorization)
+    assert.equal("application/json", h["Content-Type"])
+  end)
+
+  it("matches the POST vector when the body has the vector's bytes", function()
+    -- one key only, so cjson's key order cannot differ from the vector's
+    local t = fake()
+    local c = client(nil, t)
+    c:call("DescribeCertificates", { SearchKey = "bench-example.com" })
+    assert.equal('{"SearchKey":"bench-example.com"}', t.sent[1].body)
+  end)
+
+  it("omits X-TC-Region and X-TC-Token when unset, and sends {} for no params", function()
+    local t = fake()
+    client(nil, t):call("DescribeCertificates")
+    assert.is_nil(t.sent[1].headers["X-TC-Region"])
+    assert.is_nil(t.sent[1].headers["X-TC-Token"])
+    assert.equal("{}", t.sent[1].body)
+  end)
+
+  it("flattens nested parameters for GET as the documents do (indexes from 0)", function()
+    local flat = assert(request.flatten{
+      Filters = { { Name = "n", Values = { "a", "b c" } } }, InstanceIds = { "x" }, On = true, F = 1.5,
+    })
+    table.sort(flat, function(a, b) return a[1] < b[1] end)
+    local got = {}
+    for _, p in ipairs(flat) do got[#got + 1] = p[1] .. "=" .. p[2] end
+    assert.same({ "F=1.5", "Filters.0.Name=n", "Filters.0.Values.0=a", "Filters.0.Values.1=b c",
+      "InstanceIds.0=x", "On=true" }, got)
+    assert.equal("b%20c%2F%E8%AF%81~", request.urlencode("b c/证~"))
+  end)
+
+  it("reproduces both v1 vectors from the string it builds", function()
+    local cfg = { scheme = "https", host = "ssl.tencentcloudapi.com", version = "2019-12-05",
+      http_method = "GET" }
+    for method, want in pairs{ HmacSHA256 = "F9lqrrKMeXFjJkyeeoLjxnCHBgwmarZG0tD0I19SmJQ=",
+                               HmacSHA1 = "qXtCGCQbYPs8nkAjgwBQgZBKd90=" } do
+      cfg.sign_method = method
+      local req = assert(request.build(cfg, { secret_id = ID, secret_key = KEY },
+        "DescribeCertificates", { Limit = 10 }, 1700000000, 11886))
+      local sig = req.url:match("Signature=([^&]+)")
+      assert.equal(request.urlencode(want), sig)
+      assert.truthy(req.url:find("^https://ssl%.tencentcloudapi%.com/%?Action=DescribeCertificates&Limit=10&"))
+    end
+  end)
+
+  it("sends v1 POST as a form body", function()
+    local t = fake()
+    local c = client({ sign_method = "HmacSHA256", region = "ap-guangzhou" }, t)
+    assert.truthy(c:call("DescribeCertificates", { Limit = 10 }))
+    local s = t.sent[1]
+    assert.equal("POST", s.method)
+    assert.equal("application/x-www-form-urlencoded", s.headers["Content-Type"])
+    assert.truthy(s.body:find("Region=ap-guangzhou", 1, true))
+    assert.truthy(s.body:find("SignatureMethod=HmacSHA256", 1, true))
+    assert.is_nil(s.headers.Authorization)
+  end)
+
+  it("refuses a GET request over 32 KB before any I/O", function()
+    local t = fake()
+    local c = client({ http_method = "GET" }, t)
+    local res, err = c:call("DescribeCertificates", { SearchKey = string.rep("x", 33 * 1024) })
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    assert.equal("RequestSizeLimitExceeded", err.code)
+    assert.equal(0, #t.sent)
+  end)
+end)
+
+describe("configuration", function()
+  local function bad(cfg, field)
+    cfg.secret_id = cfg.secret_id or ID
+    cfg.secret_key = cfg.secret_key or KEY
+    local c, err = tcssl.new(cfg)
+    assert.is_nil(c)
+    assert.equal("config", err.kind)
+    assert.equal(field, err.field)
+    assert.truthy(tostring(err):find(field, 1, true))
+  end
+
+  it("rejects bad values naming the field", function()
+    bad({ region = "ap guangzhou" }, "region")
+    bad({ endpoint = "https://x/" }, "endpoint")
+    bad({ endpoint = "host:99999" }, "endpoint")
+    bad({ scheme = "ftp" }, "scheme")
+    bad({ timeout = -1 }, "timeout")
+    bad({ connect_timeout = "5" }, "connect_timeout")
+    bad({ language = "fr" }, "language")
+    bad({ http_method = "PUT" }, "http_method")
+    bad({ sign_method = "MD5" }, "sign_method")
+    bad({ insecure = "yes" }, "insecure")
+    bad({ ca_file = "/nonexistent/ca.pem" }, "ca_file")
+    bad({ secret_id = "AKID\r\nX-Evil: 1" }, "secret_id")
+    bad({ secertkey = "typo" }, "secertkey")
+  end)
+
+  it("asks for credentials when none are given, without raising", function()
+    local c, err = tcssl.new{}
+    assert.is_nil(c)
+    assert.equal("credentials", err.kind)
+    c, err = tcssl.new("nope")
+    assert.is_nil(c)
+    assert.equal("config", err.kind)
+  end)
+
+  it("never shows the secret key in tostring or in the client table", function()
+    local c = client({ token = "sessiontoken123" })
+    assert.falsy(tostring(c):find(KEY, 1, true))
+    local function scan(v, seen)
+      seen = seen or {}
+      if type(v) == "string" then return v:find(KEY, 1, true) or v:find("sessiontoken123", 1, true) end
+      if type(v) ~= "table" or seen[v] then return false end
+      seen[v] = true
+      for k, x in pairs(v) do if scan(k, seen) or scan(x, seen) then return true end end
+      return false
+    end
+    assert.falsy(scan(c))
+  end)
+end)
+
+describe("responses", function()
+  local function call_with(answer)
+    local c = client(nil, fake(answer))
+    return c:call("DescribeCertificates", {})
+  end
+
+  it("returns the Response contents on success, integers as integers", function()
+    local res = assert(call_with(json_answer('{"Response":{"TotalCount":2,"Certificates":[],"RequestId":"abc"}}')))
+    assert.equal(2, res.TotalCount)
+    if math.type then assert.equal("integer", math.type(res.TotalCount)) end
+    assert.equal("abc", res.RequestId)
+  end)
+
+  it("keeps the server's Code, Message and RequestId for API errors", function()
+    local res, err = call_with(json_answer('{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure",'
+      .. '"Message":"bad sig"},"RequestId":"req-9"}}'))
+    assert.is_nil(res)
+    assert.equal("api", err.kind)
+    assert.equal("AuthFailure.SignatureFailure", err.code)
+    assert.equal("bad sig", err.message)
+    assert.equal("req-9", err.request_id)
+    assert.equal("DescribeCertificates", err.action)
+    assert.equal(200, err.http_status)
+    assert.equal("AuthFailure.SignatureFailure: bad sig [DescribeCertificates] (RequestId req-9)", tostring(err))
+  end)
+
+  it("marks RequestLimitExceeded as retryable", function()
+    local _, err = call_with(json_answer('{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded",'
+      .. '"Message":"slow down"},"RequestId":"r"}}'))
+    assert.is_true(err.retryable)
+  end)
+
+  local cases = {
+    { "a 500", { 500, { ["content-type"] = "text/plain" }, "boom" }, "protocol", "UnexpectedStatus" },
+    { "an HTML page with 200", { 200, { ["content-type"] = "text/html" }, "<html><body>502</body></html>" },
+      "protocol", "UnexpectedContentType" },
+    { "invalid JSON", json_answer("{not json"), "protocol", "InvalidJSON" },
+    { "a JSON array", json_answer("[1,2]"), "protocol", "MissingResponse" },
+    { "10,000-deep JSON", json_answer(string.rep("[", 10000) .. string.rep("]", 10000)), "protocol", "InvalidJSON" },
+    { "an empty body", json_answer(""), "protocol", "InvalidJSON" },
+    { "Response null", json_answer('{"Response":null}'), "protocol", "MissingResponse" },
+    { "Error not an object", json_answer('{"Response":{"Error":"x","RequestId":"r"}}'), "api", "UnknownError" },
+    { "a transport timeout", { err = { kind = "timeout", code = "Timeout", message = "timed out", sent = true } },
+      "timeout", "Timeout" },
+  }
+  for _, case in ipairs(cases) do
+    it("turns " .. case[1] .. " into a " .. case[3] .. " error", function()
+      local res, err = call_with(case[2])
+      assert.is_nil(res)
+      assert.equal(case[3], err.kind)
+      assert.equal(case[4], err.code)
+      assert.equal("DescribeCertificates", err.action)
+      assert.is_string(err.message)
+      assert.is_string(tostring(err))
+    end)
+  end
+
+  it("drops nulls from the response", function()
+    local res = assert(call_with(json_answer('{"Response":{"Alias":null,"RequestId":"r"}}')))
+    assert.is_nil(res.Alias)
+  end)
+
+  it("rejects a bad action name or params without I/O", function()
+    local t = fake()
+    local c = client(nil, t)
+    local res, err = c:call("describe certificates", {})
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    res, err = c:call("DescribeCertificates", "Limit=10")
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    res, err = c:call("DescribeCertificates", { Bad = function() end })
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    assert.equal(0, #t.sent)
+  end)
+end)

@@ -1,0 +1,627 @@
+-- Specs for tcssl.json, the JSON layer over lua-cjson 2.1.0.
+-- Runs under Lua 5.4 and under LuaJIT; the expectations that differ (LuaJIT
+-- has no integer subtype) branch on HAS_INT.
+
+local json = require "tcssl.json"
+
+local HAS_INT = math.type ~= nil and math.tointeger ~= nil
+local mtype = math.type or function(x)
+  return type(x) == "number" and "float" or nil
+end
+
+-- encode must give text, decode a value; both never raise
+local function enc(v)
+  local ok, text, err = pcall(json.encode, v)
+  assert.is_true(ok, "json.encode raised: " .. tostring(text))
+  assert.is_string(text, err)
+  return text
+end
+
+local function dec(text)
+  local ok, v, err = pcall(json.decode, text)
+  assert.is_true(ok, "json.decode raised: " .. tostring(v))
+  assert.is_nil(err)
+  return v
+end
+
+local function enc_fails(v)
+  local ok, text, err = pcall(json.encode, v)
+  assert.is_true(ok, "json.encode raised: " .. tostring(text))
+  assert.is_nil(text)
+  assert.is_string(err)
+  assert.matches("^json%.encode: ", err)
+  return err
+end
+
+local function dec_fails(text)
+  local ok, v, err = pcall(json.decode, text)
+  assert.is_true(ok, "json.decode raised: " .. tostring(v))
+  assert.is_nil(v, "decoded " .. tostring(text))
+  assert.is_string(err)
+  assert.matches("^json%.decode: ", err)
+  return err
+end
+
+local function is_negative_zero(x)
+  return x == 0 and 1 / x < 0
+end
+
+local function nested_arrays(n)
+  return string.rep("[", n) .. string.rep("]", n)
+end
+
+local function nested_objects(n)
+  return string.rep('{"a":', n) .. "1" .. string.rep("}", n)
+end
+
+local function nested_tables(n)
+  local root = {}
+  local t = root
+  for _ = 2, n do
+    t[1] = {}
+    t = t[1]
+  end
+  return root
+end
+
+describe("tcssl.json", function()
+
+  describe("integers", function()
+    if HAS_INT then
+      local cases = {
+        { 0, "0" }, { 1, "1" }, { -1, "-1" },
+        { 99999999999999, "99999999999999" },
+        { 100000000000000, "100000000000000" },
+        { 9007199254740991, "9007199254740991" },
+        { 9007199254740992, "9007199254740992" },
+        { 9007199254740993, "9007199254740993" },
+        { -9007199254740993, "-9007199254740993" },
+        { 12345678901234567, "12345678901234567" },
+        { -12345678901234567, "-12345678901234567" },
+        { math.maxinteger, "9223372036854775807" },
+        { math.mininteger, "-9223372036854775808" },
+      }
+
+      it("encodes integers exactly over the whole int64 range", function()
+        for _, c in ipairs(cases) do
+          assert.are.equal(c[2], enc(c[1]))
+        end
+      end)
+
+      it("decodes integer literals to exact Lua integers", function()
+        for _, c in ipairs(cases) do
+          local v = dec(c[2])
+          assert.are.equal("integer", math.type(v), c[2])
+          assert.are.equal(c[1], v, c[2])
+        end
+      end)
+
+      it("keeps big integers exact inside arrays and objects, both ways", function()
+        local value = { a = { 12345678901234567, math.mininteger, 1, -9007199254740993 },
+                        b = { c = math.maxinteger }, d = 10 }
+        local back = dec(enc(value))
+        assert.are.same(value, back)
+        assert.are.equal("integer", math.type(back.a[1]))
+        assert.are.equal("integer", math.type(back.b.c))
+        local v = dec('{"id":12345678901234567,"list":[9223372036854775807,-9223372036854775808]}')
+        assert.are.equal(12345678901234567, v.id)
+        assert.are.equal(math.maxinteger, v.list[1])
+        assert.are.equal(math.mininteger, v.list[2])
+      end)
+
+      it("writes big integers as exact object keys", function()
+        assert.are.equal('{"12345678901234567":"x"}', enc({ [12345678901234567] = "x" }))
+      end)
+
+      it("decodes integers beyond int64 to floats", function()
+        local v = dec("[9223372036854775808,-9223372036854775809,123456789012345678901234567890]")
+        assert.are.equal("float", math.type(v[1]))
+        assert.are.equal(2^63, v[1])
+        assert.are.equal("float", math.type(v[2]))
+        assert.are.equal(-2^63, v[2])
+        assert.are.equal("float", math.type(v[3]))
+        assert.are.equal(1.2345678901234568e29, v[3])
+      end)
+
+      it("makes integral numbers integers, whatever their spelling", function()
+        -- decision: 10, 10.0 and 1e1 are the same JSON number
+        for _, text in ipairs { "10", "10.0", "1e1", "1.0E+1", "100e-1" } do
+          local v = dec(text)
+          assert.are.equal("integer", math.type(v), text)
+          assert.are.equal(10, v, text)
+        end
+        assert.are.equal("integer", math.type(dec("1e18")))
+        assert.are.equal(1000000000000000000, dec("1e18"))
+      end)
+    else
+      it("encodes integral numbers below 2^53 without exponent", function()
+        assert.are.equal("0", enc(0))
+        assert.are.equal("-1", enc(-1))
+        assert.are.equal("100000000000000", enc(1e14))
+        assert.are.equal("1125899906842624", enc(2^50))
+        assert.are.equal("-1125899906842624", enc(-2^50))
+        assert.are.equal("9007199254740991", enc(2^53 - 1))
+        assert.are.equal("-9007199254740991", enc(-(2^53 - 1)))
+        assert.are.equal("9007199254740992", enc(2^53))
+      end)
+
+      it("decodes integers up to 2^53 to numbers", function()
+        assert.are.equal(9007199254740991, dec("9007199254740991"))
+        assert.are.equal(2^53, dec("9007199254740992"))
+        assert.are.equal(-2^53, dec("-9007199254740992"))
+        assert.are.equal(1e15, dec("1000000000000000"))
+      end)
+
+      it("decodes integers beyond 2^53 to their exact decimal string", function()
+        assert.are.equal("9007199254740993", dec("9007199254740993"))
+        assert.are.equal("-9007199254740993", dec("-9007199254740993"))
+        assert.are.equal("12345678901234567", dec("12345678901234567"))
+        assert.are.equal("9223372036854775807", dec("9223372036854775807"))
+        assert.are.equal("-9223372036854775808", dec("-9223372036854775808"))
+        assert.are.equal("9007199254740994", enc(2^53 + 2))
+        assert.are.equal("9007199254740994", dec(enc(2^53 + 2)))
+        local v = dec('{"id":12345678901234567,"list":[1,9223372036854775807]}')
+        assert.are.equal("12345678901234567", v.id)
+        assert.are.equal(1, v.list[1])
+        assert.are.equal("9223372036854775807", v.list[2])
+      end)
+
+      it("rounds numbers with a fraction or exponent like any double", function()
+        assert.are.equal(10, dec("10.0"))
+        assert.are.equal(1e18, dec("1e18"))
+      end)
+    end
+
+    it("decodes 10 to the number 10 (an integer where Lua has them)", function()
+      local v = dec("10")
+      assert.are.equal(10, v)
+      if HAS_INT then assert.are.equal("integer", math.type(v)) end
+      assert.are.equal(10, dec("[10]")[1])
+      assert.are.equal(10, dec('{"n":10}').n)
+    end)
+
+    it("decodes 0, 1 and -1", function()
+      assert.are.equal(0, dec("0"))
+      assert.are.equal(1, dec("1"))
+      assert.are.equal(-1, dec("-1"))
+      if HAS_INT then
+        assert.are.equal("integer", math.type(dec("0")))
+        assert.are.equal("integer", math.type(dec("-1")))
+      end
+    end)
+  end)
+
+  describe("floats", function()
+    local values = { 0.1, 0.2, 0.1 + 0.2, 1 / 3, -2.5, math.pi, 1e300, -1e300, 1e-300,
+                     5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+                     123456789.123456789, 1e21 + 0.5e6, 2^60, -(2^62) }
+
+    it("round-trip exactly", function()
+      for _, x in ipairs(values) do
+        local text = enc(x)
+        assert.are.equal(x, dec(text), text)
+        assert.are.equal(x, dec(enc({ x }))[1], text)
+        assert.are.equal(x, dec(enc({ v = x })).v, text)
+      end
+    end)
+
+    it("stay floats when they are not integral", function()
+      for _, x in ipairs { 0.1, 1 / 3, -2.5, 1e-300 } do
+        assert.are.equal("float", mtype(dec(enc(x))))
+      end
+      assert.are.equal("float", mtype(dec("1e300")))
+      assert.are.equal(1e300, dec("1e300"))
+    end)
+
+    it("are written in the shortest form that reads back equal", function()
+      assert.are.equal("0.1", enc(0.1))
+      assert.are.equal("-2.5", enc(-2.5))
+      assert.are.equal("0.30000000000000004", enc(0.1 + 0.2))
+      assert.are.equal("0.3333333333333333", enc(1 / 3))
+      assert.are.equal("1e+300", enc(1e300))
+      assert.are.equal("[0.1]", enc({ 0.1 }))
+    end)
+
+    it("integral floats are written without a fraction", function()
+      assert.are.equal("10", enc(10.0))
+      assert.are.equal("1125899906842624", enc(2.0^50))
+      assert.are.equal("1000000000000000", enc(1e15))
+      assert.are.equal("-100000000000000", enc(-1e14))
+      assert.are.equal("1e+300", enc(1e300))
+      if HAS_INT then
+        assert.are.equal("1152921504606846976", enc(2.0^60))
+        assert.are.equal("-9223372036854775808", enc(-2.0^63))
+        assert.are.equal("9.223372036854776e+18", enc(2.0^63))
+        -- decision: they come back as integers
+        assert.are.equal("integer", math.type(dec(enc(10.0))))
+        assert.are.equal("integer", math.type(dec(enc(2.0^50))))
+      end
+    end)
+
+    it("keep the sign of negative zero", function()
+      assert.are.equal("-0", enc(-0.0))
+      assert.is_true(is_negative_zero(dec(enc(-0.0))))
+      assert.is_true(is_negative_zero(dec("-0")))
+      assert.is_true(is_negative_zero(dec("-0.0")))
+      assert.is_true(is_negative_zero(dec("[-0.0]")[1]))
+      assert.is_false(is_negative_zero(dec("0")))
+      assert.is_false(is_negative_zero(dec("0.0")))
+      if HAS_INT then
+        assert.are.equal("float", math.type(dec("-0")))
+        assert.are.equal("integer", math.type(dec("0.0")))
+      end
+    end)
+
+    it("refuse NaN and infinities", function()
+      assert.matches("NaN or infinity", enc_fails(0 / 0))
+      assert.matches("NaN or infinity", enc_fails(math.huge))
+      assert.matches("NaN or infinity", enc_fails(-math.huge))
+      assert.matches("NaN or infinity at %$%.a%[2%]", enc_fails({ a = { 1, 0 / 0 } }))
+      assert.matches("NaN or infinity", enc_fails({ [math.huge] = 1 }))
+    end)
+
+    it("are read right next to long digit runs in strings", function()
+      local v = dec('{"s":"12345678901234567","f":1e300,"g":2.5e17,"i":[1e16]}')
+      assert.are.equal("12345678901234567", v.s)
+      assert.are.equal(1e300, v.f)
+      assert.are.equal(2.5e17, v.g)
+      assert.are.equal(1e16, v.i[1])
+      if HAS_INT then
+        assert.are.equal("integer", math.type(v.g))
+        assert.are.equal("float", math.type(v.f))
+      end
+      v = dec('[1.12345678901234567, 12345678901234567e0, -1234567890123456789.5]')
+      assert.are.equal(1.12345678901234567, v[1])
+      assert.are.equal(12345678901234567e0, v[2])
+      assert.are.equal(-1234567890123456789.5, v[3])
+    end)
+
+    it("decode a literal beyond the double range to infinity", function()
+      assert.are.equal(math.huge, dec("1e400"))
+      assert.are.equal(-math.huge, dec("[-1e400]")[1])
+    end)
+  end)
+
+  describe("arrays", function()
+    it("json.array marks a table and returns it", function()
+      local t = {}
+      assert.are.equal(t, json.array(t))
+      assert.is_true(json.is_array(t))
+      assert.is_false(json.is_array({}))
+      assert.is_false(json.is_array("[]"))
+      assert.is_false(json.is_array(nil))
+      assert.is_true(json.is_array(json.array()))
+      assert.has_error(function() json.array("x") end)
+    end)
+
+    it("writes an empty marked table as [] and a plain one as {}", function()
+      assert.are.equal("[]", enc(json.array {}))
+      assert.are.equal("{}", enc({}))
+      assert.are.equal('{"a":[]}', enc({ a = json.array {} }))
+      assert.are.equal('{"a":{}}', enc({ a = {} }))
+    end)
+
+    it("writes nested empty arrays", function()
+      assert.are.equal("[[],[[]],{}]",
+        enc(json.array { json.array {}, json.array { json.array {} }, {} }))
+      assert.are.equal("[[[[[]]]]]",
+        enc(json.array { json.array { json.array { json.array { json.array {} } } } }))
+      local back = dec(enc({ a = { b = { c = json.array {} } } }))
+      assert.is_true(json.is_array(back.a.b.c))
+      assert.is_nil(next(back.a.b.c))
+    end)
+
+    it("writes non-empty marked and unmarked sequences as arrays", function()
+      assert.are.equal("[1,2,3]", enc(json.array { 1, 2, 3 }))
+      assert.are.equal("[1,2,3]", enc({ 1, 2, 3 }))
+      -- under LuaJIT the literal 12345678901234567 is already the double ...568
+      assert.are.equal(HAS_INT and '["a",[12345678901234567]]' or '["a",[12345678901234568]]',
+        enc(json.array { "a", json.array { 12345678901234567 } }))
+    end)
+
+    it("refuses a marked table with keys that are not indexes", function()
+      assert.matches("not a positive integer", enc_fails(json.array { 1, x = 2 }))
+      assert.matches("not a positive integer", enc_fails({ list = json.array { [0] = 1 } }))
+    end)
+
+    it("marks decoded arrays, so [] survives a round trip", function()
+      local v = dec('{"a":[],"b":[1,2],"c":{"d":[]}}')
+      assert.is_true(json.is_array(v.a))
+      assert.is_true(json.is_array(v.b))
+      assert.is_true(json.is_array(v.c.d))
+      assert.is_false(json.is_array(v))
+      assert.is_false(json.is_array(v.c))
+      assert.are.same({ a = {}, b = { 1, 2 }, c = { d = {} } }, v)
+      assert.are.equal("[]", enc(dec("[]")))
+      assert.are.equal('{"a":[]}', enc(dec('{"a":[]}')))
+      assert.are.equal('{"a":{}}', enc(dec('{"a":{}}')))
+    end)
+
+    it("tells empty arrays from empty objects when both occur", function()
+      local v = dec('{"a":[],"b":{},"c":[{}],"d":{"e":[]}}')
+      assert.is_true(json.is_array(v.a))
+      assert.is_false(json.is_array(v.b))
+      assert.is_true(json.is_array(v.c))
+      assert.is_false(json.is_array(v.c[1]))
+      assert.is_true(json.is_array(v.d.e))
+      v = dec('[ [ ] , { } , [\n\t] , {\r\n} ]')
+      assert.is_true(json.is_array(v[1]))
+      assert.is_false(json.is_array(v[2]))
+      assert.is_true(json.is_array(v[3]))
+      assert.is_false(json.is_array(v[4]))
+    end)
+
+    it("is not fooled by brackets inside strings", function()
+      local v = dec('{"s":"[]","o":{}}')
+      assert.are.equal("[]", v.s)
+      assert.is_false(json.is_array(v.o))
+      v = dec('{"s":"{}","a":[]}')
+      assert.are.equal("{}", v.s)
+      assert.is_true(json.is_array(v.a))
+      v = dec('{"s":"x\\"[]\\"","o":{},"a":[],"t":"[ ]"}')
+      assert.are.equal('x"[]"', v.s)
+      assert.are.equal("[ ]", v.t)
+      assert.is_false(json.is_array(v.o))
+      assert.is_true(json.is_array(v.a))
+      v = dec('[{ }, " [] ", "{}"]')
+      assert.is_false(json.is_array(v[1]))
+      assert.are.equal(" [] ", v[2])
+    end)
+
+    it("refuses excessively sparse arrays, like cjson", function()
+      enc_fails({ [1] = 1, [1000] = 2 })
+      assert.are.equal("[1,null,3]", enc({ 1, nil, 3 }))
+    end)
+  end)
+
+  describe("null", function()
+    it("removes null fields from objects", function()
+      local v = dec('{"a":null,"b":1,"c":{"d":null,"e":"x"}}')
+      assert.is_nil(v.a)
+      assert.are.equal(1, v.b)
+      assert.are.same({ b = 1, c = { e = "x" } }, v)
+    end)
+
+    it("turns null array elements into nil holes", function()
+      local v = dec("[1,null,3,null]")
+      assert.are.equal(1, v[1])
+      assert.is_nil(v[2])
+      assert.are.equal(3, v[3])
+      assert.is_nil(v[4])
+      for _, x in pairs(v) do assert.are_not.equal(json.null, x) end
+      local only = dec("[null,null]")
+      assert.is_true(json.is_array(only))
+      assert.is_nil(next(only))
+      assert.are.equal("[]", enc(only))
+    end)
+
+    it("an object emptied by null removal stays an object", function()
+      local v = dec('{"a":{"x":null},"b":[]}')
+      assert.is_nil(next(v.a))
+      assert.is_false(json.is_array(v.a))
+      assert.is_true(json.is_array(v.b))
+    end)
+
+    it("decodes a top-level null to json.null", function()
+      assert.are.equal(json.null, dec("null"))
+      assert.are.equal(json.null, dec("  null\n"))
+    end)
+
+    it("writes json.null as null", function()
+      assert.are.equal("null", enc(json.null))
+      assert.are.equal("null", enc(nil))
+      assert.are.equal('{"a":null}', enc({ a = json.null }))
+      assert.are.equal("[1,null,2]", enc({ 1, json.null, 2 }))
+    end)
+  end)
+
+  describe("other values", function()
+    it("decodes top-level scalars", function()
+      assert.are.equal(true, dec("true"))
+      assert.are.equal(false, dec(" false "))
+      assert.are.equal("x", dec('"x"'))
+      assert.are.equal(1.5, dec("1.5"))
+    end)
+
+    it("encodes booleans and strings", function()
+      assert.are.equal("true", enc(true))
+      assert.are.equal('[false,"x"]', enc({ false, "x" }))
+    end)
+  end)
+
+  describe("strings", function()
+    it("leave digits inside strings alone", function()
+      assert.are.equal("12345678901234567890", dec('"12345678901234567890"'))
+      assert.are.equal('a"12345678901234567', dec('"a\\"12345678901234567"'))
+      local v = dec('["12345678901234567", 12345678901234567, "x\\\\", "\\\\\\"9007199254740993"]')
+      assert.are.equal("12345678901234567", v[1])
+      if HAS_INT then
+        assert.are.equal(12345678901234567, v[2])
+      else
+        assert.are.equal("12345678901234567", v[2])
+      end
+      assert.are.equal("x\\", v[3])
+      assert.are.equal('\\"9007199254740993', v[4])
+      v = dec('{"12345678901234567":"-9223372036854775808","n":-9007199254740993}')
+      assert.are.equal("-9223372036854775808", v["12345678901234567"])
+      if HAS_INT then
+        assert.are.equal(-9007199254740993, v.n)
+      else
+        assert.are.equal("-9007199254740993", v.n)
+      end
+    end)
+
+    it("leave strings that look like big numbers alone when encoding", function()
+      assert.are.equal('"12345678901234567890"', enc("12345678901234567890"))
+      assert.are.equal(HAS_INT and '["12345678901234567",12345678901234567]'
+                               or '["12345678901234567",12345678901234568]',
+        enc({ "12345678901234567", 12345678901234567 }))
+    end)
+
+    it("round-trip escapes and control characters", function()
+      local s = 'q"b\\s/n\nt\tc\1z\0e'
+      assert.are.equal(s, dec(enc(s)))
+      assert.are.equal(s, dec(enc({ s }))[1])
+      local back = dec(enc({ [s] = 12345678901234567 }))
+      assert.are.equal(s, (next(back)))
+    end)
+
+    it("write / without escaping it", function()
+      assert.are.equal('"https://example.com/a"', enc("https://example.com/a"))
+      assert.are.equal('"a\\\\/b"', enc("a\\/b"))
+      assert.are.equal("a\\/b", dec(enc("a\\/b")))
+      assert.are.equal('{"a/b":"c/d"}', enc({ ["a/b"] = "c/d" }))
+    end)
+
+    it("preserve unicode", function()
+      local s = "héllo, 世界 😀 \u{10FFFF}"
+      assert.are.equal('"' .. s .. '"', enc(s))
+      assert.are.equal(s, dec(enc(s)))
+      assert.are.equal("é😀", dec('"\\u00e9\\ud83d\\ude00"'))
+      local v = dec('{"名前":"証明書","n":12345678901234567}')
+      assert.are.equal("証明書", v["名前"])
+    end)
+
+    it("are not confused with the encoder's placeholders", function()
+      local value = { "\255tcssl_", "\255tcssl_12", "\255tcssl_1_[]", 12345678901234567,
+                      json.array {}, { ["\255tcssl_7"] = 2^60 } }
+      local back = dec(enc(value))
+      assert.are.equal("\255tcssl_", back[1])
+      assert.are.equal("\255tcssl_12", back[2])
+      assert.are.equal("\255tcssl_1_[]", back[3])
+      if HAS_INT then
+        assert.are.equal(12345678901234567, back[4])
+      else
+        -- written as 12345678901234568, beyond 2^53: read back as its digits
+        assert.are.equal("12345678901234568", back[4])
+      end
+      assert.is_true(json.is_array(back[5]))
+      assert.are.equal(2^60, back[6]["\255tcssl_7"])
+    end)
+
+    it("are not confused with the decoder's placeholders", function()
+      -- raw 0xFF bytes in the text (not UTF-8, but cjson passes them on)
+      local text = '["\255", "\255\255[]", "\255\255\25512345678901234567", 12345678901234567, [], {}]'
+      local v = dec(text)
+      assert.are.equal("\255", v[1])
+      assert.are.equal("\255\255[]", v[2])
+      assert.are.equal("\255\255\25512345678901234567", v[3])
+      if HAS_INT then
+        assert.are.equal(12345678901234567, v[4])
+      else
+        assert.are.equal("12345678901234567", v[4])
+      end
+      assert.is_true(json.is_array(v[5]))
+      assert.is_false(json.is_array(v[6]))
+    end)
+  end)
+
+  describe("bad input", function()
+    it("returns nil and a message for invalid JSON", function()
+      local bad = { "", " ", "{", "}", "[1,", "[1,]", '{"a"}', '{"a":1,}', "tru", "nul",
+                    "[1 2]", "01", "-012345678901234567", "0x10", "NaN", "-Infinity", "+1",
+                    ".5", '"abc', '"\\x"', '"\\ud800"', "[1]x", "{} {}", "'a'",
+                    "{12345678901234567:1}", '{"a":1, 12345678901234567:2}', "{[]:1}",
+                    "[12345678901234567 1]", "[1]\0", "[1]\0junk", "\0",
+                    '{"o":{},[]:1}', '[{}, {"a":1, []:2}]', '{"o":{},12345678901234567:1}' }
+      for _, text in ipairs(bad) do
+        dec_fails(text)
+      end
+    end)
+
+    it("reports positions in the original text", function()
+      assert.matches("character 21$", dec_fails("[12345678901234567, ]"))
+      assert.matches("character 2", dec_fails("{12345678901234567:1}"))
+    end)
+
+    it("returns nil and a message for every truncation of a document", function()
+      local doc = '{"a":[1,2,{"b":null}],"c":"x\\"y","d":12345678901234567,"e":[],"f":{}}'
+      assert.is_table(dec(doc))
+      for n = 0, #doc - 1 do
+        dec_fails(doc:sub(1, n))
+      end
+    end)
+
+    it("returns nil and a message for 10,000-deep nesting", function()
+      assert.matches("nested", dec_fails(nested_arrays(10000)))
+      assert.matches("nested", dec_fails(nested_objects(10000)))
+      assert.matches("nested", dec_fails("[" .. nested_arrays(10000) .. ",12345678901234567]"))
+      dec_fails(string.rep("[", 10000))
+    end)
+
+    it("accepts nesting up to 1000 levels", function()
+      assert.is_table(dec(nested_arrays(1000)))
+      assert.is_table(dec(nested_objects(1000)))
+      dec_fails(nested_arrays(1001))
+      assert.are.equal(string.rep("[", 999) .. "{}" .. string.rep("]", 999),
+        enc(nested_tables(1000)))
+      assert.matches("nesting", enc_fails(nested_tables(1001)))
+      assert.matches("nesting", enc_fails(nested_tables(10000)))
+    end)
+
+    it("returns nil and a message for input that is not a string", function()
+      for _, v in ipairs { 5, true, {}, print, json.null } do
+        assert.matches("expected a string", dec_fails(v))
+      end
+      assert.matches("expected a string, got nil", dec_fails(nil))
+    end)
+
+    it("returns nil and a message for values JSON cannot hold", function()
+      assert.matches("function", enc_fails(print))
+      assert.matches("function value at %$%.f", enc_fails({ f = print }))
+      assert.matches("function value at %$%.a%.b%[3%]", enc_fails({ a = { b = { 1, 2, print } } }))
+      assert.matches('at %$%["x y"%]', enc_fails({ ["x y"] = print }))
+      assert.matches("thread", enc_fails(coroutine.create(print)))
+      assert.matches("userdata", enc_fails(io.stdout))
+      assert.matches("userdata", enc_fails({ io.stdout }))
+      assert.matches("key of type boolean", enc_fails({ [true] = 1 }))
+      assert.matches("key of type table", enc_fails({ x = { [{}] = 1 } }))
+    end)
+
+    it("returns nil and a message for tables that contain themselves", function()
+      local t = {}
+      t.self = t
+      assert.matches("contains itself", enc_fails(t))
+      local a, b = {}, {}
+      a.b, b.a = b, a
+      assert.matches("contains itself", enc_fails({ x = a }))
+      local arr = json.array {}
+      arr[1] = arr
+      assert.matches("contains itself", enc_fails(arr))
+    end)
+  end)
+
+  describe("cjson", function()
+    local function settings(c)
+      return {
+        { c.encode_sparse_array() }, { c.encode_max_depth() }, { c.decode_max_depth() },
+        { c.encode_number_precision() }, { c.encode_keep_buffer() },
+        { c.encode_invalid_numbers() }, { c.decode_invalid_numbers() },
+      }
+    end
+
+    it("the global cjson module's settings are unchanged", function()
+      local cjson = require "cjson"
+      local before = settings(cjson)
+      package.loaded["tcssl.json"] = nil
+      local fresh = require "tcssl.json"
+      fresh.decode('{"a":[12345678901234567,1.5,null],"b":{}}')
+      fresh.encode({ a = fresh.array {}, b = 12345678901234567, c = 0.1 })
+      fresh.decode(nested_arrays(10000))
+      fresh.decode("0x10")
+      assert.are.same(before, settings(cjson))
+      -- and it still behaves as before
+      assert.are.equal(16, cjson.decode("0x10"))
+      assert.are.equal("1.2345678901235e+16", cjson.encode(12345678901234567))
+      assert.are.equal("{}", cjson.encode({}))
+      if HAS_INT then
+        assert.are.equal("float", math.type(cjson.decode("10")))
+      end
+      package.loaded["tcssl.json"] = json
+    end)
+
+    it("json.null is cjson.null", function()
+      assert.are.equal(require("cjson").null, json.null)
+    end)
+  end)
+end)
