@@ -28,7 +28,7 @@ WARN       := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS     ?= -O2 -g
 ALL_CFLAGS := $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
 LIBS       := -lcurl -lcrypto
-SRCS       := csrc/core.c csrc/sign.c csrc/http.c
+SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c
 HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h
 
 # Debian packages the build and the tests need (see ../shared/PLATFORM.md).
@@ -54,6 +54,7 @@ lint:
 # busted's own summary is not the plain line CI reads; tools/run-specs prints it.
 test: deps
 	@$(MAKE) --no-print-directory all
+	@luacheck -q lua bin spec tools examples >/dev/null || { luacheck -q lua bin spec tools examples; exit 1; }
 	@sh tools/run-specs lua5.4 $(CORE)
 
 # AddressSanitizer + UBSan build of the core, specs run against it (lua5.4 preloads libasan).

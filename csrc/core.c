@@ -304,5 +304,6 @@ TCSSL_EXPORT int luaopen_tcssl_core(lua_State *L)
     lua_pushliteral(L, TCSSL_VERSION);
     lua_setfield(L, -2, "version");
     tcssl_open_http(L);
+    tcssl_open_x509(L);
     return 1;
 }

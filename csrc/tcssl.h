@@ -10,4 +10,7 @@
 /* http.c: registers the session constructor and metatable into the module table on top. */
 void tcssl_open_http(lua_State *L);
 
+/* x509.c: registers the certificate and key helpers into the module table on top. */
+void tcssl_open_x509(lua_State *L);
+
 #endif

@@ -61,10 +61,22 @@ end
 -- No control characters or spaces: these values end up in headers or signatures.
 local TOKEN_CHARS = "^[%w%-%._~+/=:@]+$"
 
+local function valid_endpoint(v)
+  if v:find("^%[[%x:]+%]:?%d*$") then return true end -- [::1] or [::1]:8080
+  local host, port = v:match("^([%w%-%.]+):(%d+)$")
+  if host then
+    local n = tonumber(port)
+    return n >= 1 and n <= 65535
+  end
+  return v:find("^[%w%-%.]+$") ~= nil
+end
+
 -- Every accepted field and its check; any other field is a config error naming it.
 local FIELDS = {
   region = plain_string("^[%w%-]+$", "a region name such as ap-guangzhou"),
-  endpoint = plain_string("^[%w%-%.]+$", "a host name or host:port, without scheme or path"),
+  endpoint = function(v)
+    return type(v) == "string" and valid_endpoint(v), "must be a host name or host:port, without scheme or path"
+  end,
   scheme = one_of("https", "http"),
   secret_id = plain_string(TOKEN_CHARS, "a non-empty SecretId without spaces"),
   secret_key = plain_string("^%S+$", "a non-empty SecretKey without spaces"),
@@ -87,16 +99,6 @@ local FIELDS = {
   transport = transport,
   clock = callable,
 }
-
-local function valid_endpoint(v)
-  if v:find("^%[[%x:]+%]:?%d*$") then return true end -- [::1] or [::1]:8080
-  local host, port = v:match("^([%w%-%.]+):(%d+)$")
-  if host then
-    local n = tonumber(port)
-    return n >= 1 and n <= 65535
-  end
-  return v:find("^[%w%-%.]+$") ~= nil
-end
 
 --- A credentials provider holding static keys. The keys live in a closure, so dumping the
 -- client or its config never shows them; `get()` returns { secret_id, secret_key, token }.
@@ -125,9 +127,6 @@ function M.new(config)
     if k ~= "secret_key" and k ~= "token" then cfg[k] = v end
   end
   cfg.endpoint = cfg.endpoint:lower()
-  if not valid_endpoint(cfg.endpoint) then
-    return config_error("endpoint", "must be a host name or host:port, without scheme or path")
-  end
   if not config.secret_id or not config.secret_key then
     return nil, errors.new("credentials", "MissingCredentials",
       "secret_id and secret_key are required (static credentials)")

@@ -50,6 +50,8 @@ local SIGNATURE_WINDOW = 300                 -- seconds, "相差超过5分钟" f
 local CST_OFFSET = 8 * 3600                  -- the API reports times in China Standard Time
 local EXPIRING_WINDOW = 30 * 86400           -- "证书即将到期的30天内为即将过期"
 local CONTROL_PREFIX = "/__emulator/"
+local MAX_CERTIFICATES = 10000
+local MAX_FAULTS = 1000
 
 -------------------------------------------------------------------------------
 -- Small helpers
@@ -319,95 +321,37 @@ local function require_param(params, name)
 end
 
 -------------------------------------------------------------------------------
--- Certificates: parsing uploads with lua-luaossl and the views the API returns.
+-- Certificates: parsing uploads with OpenSSL through tcssl.core (lua-luaossl reads freed
+-- memory on some malformed input, so the emulator does not use it).
 -------------------------------------------------------------------------------
 
-local openssl -- loaded on first upload: { x509 = ..., pkey = ... }
-
-local function load_openssl()
-  if not openssl then
-    openssl = { x509 = require "openssl.x509", pkey = require "openssl.pkey" }
-  end
-  return openssl
-end
-
-local function pem_blocks(text, label)
-  local blocks = {}
-  local pattern = "%-%-%-%-%-BEGIN " .. label .. "%-%-%-%-%-.-%-%-%-%-%-END " .. label .. "%-%-%-%-%-"
-  for block in text:gmatch(pattern) do blocks[#blocks + 1] = block .. "\n" end
-  return blocks
-end
-
-local function common_name(crt)
-  for short, value in crt:getSubject():each() do
-    if short == "CN" then return value end
-  end
-end
-
-local function alt_names(crt)
-  local names = {}
-  local alt = crt:getSubjectAlt()
-  if alt then
-    -- altname only iterates through __pairs, which LuaJIT's pairs() ignores: call it directly.
-    for kind, value in getmetatable(alt).__pairs(alt) do
-      if kind == "DNS" or kind == "IP" then names[#names + 1] = value end
-    end
-  end
-  return names
-end
-
-local function key_algorithm(crt)
-  local kind = crt:getPublicKey():type()
-  local bits = crt:text():match("Public%-Key: %((%d+) bit%)") or "?"
-  if kind == "rsaEncryption" then return "RSA", "RSA " .. bits end
-  if kind == "id-ecPublicKey" then return "ECC", "ECC " .. bits end
-  return kind, kind .. " " .. bits
-end
-
-local function lifetime(crt)
-  local not_before, not_after = crt:getLifetime()
-  return floor(not_before), floor(not_after)
+local function key_algorithm(info)
+  local kind = info.key_type == "EC" and "ECC" or info.key_type
+  return kind, kind .. " " .. tostring(info.key_bits)
 end
 
 -- Returns the parsed leaf, the parsed chain (leaf first), or raises the documented codes.
 local function parse_certificate_pem(text)
-  local ssl = load_openssl()
-  local blocks = pem_blocks(text, "CERTIFICATE")
-  if #blocks == 0 then
+  if not text:find("-----BEGIN CERTIFICATE-----", 1, true) then
     raise("FailedOperation.CertificateInvalid", "The certificate content is not a PEM certificate.")
   end
-  if #blocks > 10 then
-    raise("FailedOperation.CertificateChainError", "The certificate chain is too long.")
+  local chain, err = core.x509_parse(text)
+  if not chain then
+    raise("FailedOperation.CertificateParseError", "The certificate could not be parsed: " .. err .. ".")
   end
-  local chain = {}
-  for i, block in ipairs(blocks) do
-    local ok, crt = pcall(ssl.x509.new, block, "PEM")
-    if not ok then
-      if i == 1 then
-        raise("FailedOperation.CertificateParseError", "The certificate could not be parsed.")
-      end
-      raise("FailedOperation.CertificateChainError", "Certificate " .. i .. " of the chain could not be parsed.")
-    end
-    chain[i] = crt
+  if #chain > 10 then
+    raise("FailedOperation.CertificateChainError", "The certificate chain is too long.")
   end
   return chain[1], chain
 end
 
-local function parse_private_key(text)
-  local ssl = load_openssl()
-  if text:find("ENCRYPTED", 1, true) then
-    raise("FailedOperation.CertificateParseError", "Encrypted private keys are not supported.")
-  end
-  local ok, key = pcall(ssl.pkey.new, text, "PEM")
-  if ok then ok = pcall(key.toPEM, key, "private") end
-  if not ok then
+local function check_private_key(cert_pem, key_pem)
+  if key_pem:find("ENCRYPTED", 1, true) or not core.private_key_info(key_pem) then
     raise("FailedOperation.CertificateParseError", "The private key could not be parsed.")
   end
-  return key
-end
-
-local function same_public_key(crt, key)
-  return crt:getPublicKey():toPEM("public") == key:toPEM("public")
+  if not core.key_matches(cert_pem, key_pem) then
+    raise("FailedOperation.CertificateMismatch", "The certificate and the private key do not match.")
+  end
 end
 
 local function validity_months(not_before, not_after)
@@ -556,14 +500,15 @@ ACTIONS.UploadCertificate = {
     if cert_type == "SVR" and not key_pem then
       raise("MissingParameter", "The request is missing a required parameter `CertificatePrivateKey`.")
     end
-    if key_pem and not same_public_key(leaf, parse_private_key(key_pem)) then
-      raise("FailedOperation.CertificateMismatch", "The certificate and the private key do not match.")
-    end
-    if cert_type == "CA" and not leaf:getBasicConstraints("CA") then
+    if key_pem then check_private_key(pem, key_pem) end
+    if cert_type == "CA" and not leaf.is_ca then
       raise("FailedOperation.CertificateCaError", "The certificate is not a CA certificate.")
     end
 
-    local fingerprint = core.sha256_hex(leaf:tostring("DER"))
+    if server:certificate_count() >= MAX_CERTIFICATES then
+      raise("LimitExceeded", "The emulator holds at most " .. MAX_CERTIFICATES .. " certificates.")
+    end
+    local fingerprint = leaf.sha256
     if p.Repeatable == false then
       for _, existing in pairs(server.certs) do
         if existing.fingerprint == fingerprint and existing.type == cert_type then
@@ -572,9 +517,10 @@ ACTIONS.UploadCertificate = {
       end
     end
 
-    local not_before, not_after = lifetime(leaf)
-    local sans = alt_names(leaf)
-    local cn = common_name(leaf)
+    local not_before, not_after = leaf.not_before, leaf.not_after
+    local sans = copy_list(leaf.dns_names)
+    for _, ip in ipairs(leaf.ip_addresses) do sans[#sans + 1] = ip end
+    local cn = leaf.common_name
     if #sans == 0 and cn then sans[1] = cn end
     local wildcard = false
     for _, name in ipairs(sans) do wildcard = wildcard or name:sub(1, 2) == "*." end
@@ -599,8 +545,8 @@ ACTIONS.UploadCertificate = {
       cert.ca_algorithms, cert.ca_names, cert.ca_end_times = {}, {}, {}
       for i, crt in ipairs(chain) do
         cert.ca_algorithms[i] = (key_algorithm(crt))
-        cert.ca_names[i] = common_name(crt) or ""
-        cert.ca_end_times[i] = cst_time(select(2, lifetime(crt)))
+        cert.ca_names[i] = crt.common_name or ""
+        cert.ca_end_times[i] = cst_time(crt.not_after)
       end
     end
     server.certs[cert.id] = cert
@@ -671,6 +617,9 @@ ACTIONS.DescribeCertificates = {
       if ok and p.FilterExpiring == 1 then
         ok = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
       end
+      if ok and p.Deployable then ok = (cert.type ~= "CA") == (p.Deployable == 1) end
+      -- uploaded certificates are never SM, renewable or waiting to be issued
+      if ok and (p.IsSM == 1 or p.Renew == 1 or p.IsPendingIssue == 1) then ok = false end
       if ok and p.Tags and #p.Tags > 0 then ok = has_tags(cert, p.Tags) end
       if ok then matches[#matches + 1] = cert end
     end
@@ -1102,7 +1051,7 @@ function Conn:send(data)
       i = last + 1
     else
       if partial and partial >= i then i = partial + 1 end
-      local wait = would_block(err, "read")
+      local wait = would_block(err, "write")
       if not wait then return nil, err end
       yield(wait)
     end
@@ -1380,10 +1329,17 @@ function Server:now()
 end
 
 function Server:reset()
+  self.epoch = (self.epoch or 0) + 1 -- connections accepted before a reset are not counted after it
   self.certs = {}
   self.faults = {}
   self.clock_offset = 0
   self.stats = { connections = 0, requests = 0, api_requests = 0 }
+end
+
+function Server:certificate_count()
+  local n = 0
+  for _ in pairs(self.certs) do n = n + 1 end
+  return n
 end
 
 function Server:next_seq()
@@ -1435,13 +1391,6 @@ function Server:take_fault()
   fault.count = fault.count - 1
   if fault.count <= 0 then table.remove(self.faults, 1) end
   return fault
-end
-
-function Server:count_connection(conn)
-  if not conn.counted then
-    conn.counted = true
-    self.stats.connections = self.stats.connections + 1
-  end
 end
 
 -- API request -> the JSON text of the envelope.
@@ -1579,10 +1528,8 @@ function Server:control_response(req)
     local s = self.stats
     local pending = 0
     for _, f in ipairs(self.faults) do pending = pending + f.count end
-    local certificates = 0
-    for _ in pairs(self.certs) do certificates = certificates + 1 end
     return 200, { connections = s.connections, requests = s.requests, api_requests = s.api_requests,
-      certificates = certificates, faults_pending = pending }
+      certificates = self:certificate_count(), faults_pending = pending }
   elseif not post and (name == "fault" or name == "reset" or name == "shutdown") then
     return 405, { error = "use POST" }
   elseif name == "fault" then
@@ -1591,6 +1538,8 @@ function Server:control_response(req)
     if not fault then return 400, { error = err } end
     if fault.type == "clock" then
       self.clock_offset = fault.offset
+    elseif #self.faults >= MAX_FAULTS then
+      return 400, { error = "too many armed faults" }
     else
       self.faults[#self.faults + 1] = fault
     end
@@ -1623,11 +1572,12 @@ function Server:dispatch(conn, req)
   local started = gettime()
   local keep
   if req.path:sub(1, #CONTROL_PREFIX) == CONTROL_PREFIX then
-    -- Control connections are not counted: a fresh connection's first request decides.
-    if conn.served == 0 then conn.counted = true end
+    -- A connection opened for control calls does not count as one of the API clients'.
+    if conn.served == 0 and conn.epoch == self.epoch then
+      self.stats.connections = self.stats.connections - 1
+    end
     keep = self:handle_control(conn, req)
   else
-    self:count_connection(conn)
     self.stats.requests = self.stats.requests + 1
     if req.path == "/" then
       keep = self:handle_api(conn, req)
@@ -1658,7 +1608,6 @@ function Server:serve(conn)
     local req, err, status = conn:read_request()
     if not req then
       if status then
-        self:count_connection(conn)
         conn:respond(status, "text/plain; charset=utf-8", (REASONS[status] or "Error") .. ": " .. err .. "\n", true)
       end
       return
@@ -1683,6 +1632,8 @@ function Server:accept()
       client:close()
     else
       local conn = new_conn(self, sock, self.tls_context ~= nil)
+      conn.epoch = self.epoch
+      self.stats.connections = self.stats.connections + 1
       conn.co = coroutine.create(function() return self:serve(conn) end)
       self.conns[conn] = true
       self.conn_count = self.conn_count + 1
@@ -1696,7 +1647,6 @@ function Server:drop(conn)
     self.conns[conn] = nil
     self.conn_count = self.conn_count - 1
   end
-  if not conn.counted and conn.served == 0 then self:count_connection(conn) end
   conn:close()
 end
 

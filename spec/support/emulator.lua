@@ -1,0 +1,145 @@
+--- Starts and stops tcssl-emulator subprocesses for busted specs (run from the repository root).
+--
+--   local emu = require "spec.support.emulator"
+--   local e = emu.start{ keys = { AKIDx = { secret_key = "s" } } }
+--   e.url, e.host ("127.0.0.1:PORT"), e.port, e.pid
+--   e:stats(); e:fault{ type = "delay", seconds = 2 }; e:reset(); e:stop()
+--   emu.free_port() -- a loopback port nothing listens on (for connection-refused cases)
+--
+-- Options of start: keys ({ [id] = { secret_key =, token = } }), tls ({ cert =, key =, ca = }),
+-- max_lifetime (default 120), idle_timeout, args (extra command-line words), lua (interpreter,
+-- default $TCSSL_LUA or lua5.4). Control calls go to 127.0.0.1 only.
+
+local socket = require "socket"
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local cjson = require "cjson.safe"
+
+local M = {}
+
+M.DEMO_SECRET_ID = "AKIDEMULATOR"
+M.DEMO_SECRET_KEY = "tcssl-emulator-demo-secret-key-0"
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
+end
+
+local function command_line(opts)
+  local words = { "exec", opts.lua or os.getenv("TCSSL_LUA") or "lua5.4", "bin/tcssl-emulator",
+    "--port", "0", "--max-lifetime", tostring(opts.max_lifetime or 120) }
+  local function add(...)
+    for _, w in ipairs({ ... }) do words[#words + 1] = w end
+  end
+  for id, key in pairs(opts.keys or {}) do
+    add("--key", id .. ":" .. key.secret_key .. (key.token and (":" .. key.token) or ""))
+  end
+  if opts.tls then add("--tls-cert", opts.tls.cert, "--tls-key", opts.tls.key) end
+  if opts.idle_timeout then add("--idle-timeout", tostring(opts.idle_timeout)) end
+  for _, w in ipairs(opts.args or {}) do add(w) end
+  local quoted = {}
+  for i, w in ipairs(words) do quoted[i] = i <= 2 and w or shell_quote(w) end
+  return table.concat(quoted, " ") .. " 2>/dev/null"
+end
+
+--- A port on 127.0.0.1 that was free a moment ago.
+function M.free_port()
+  local probe = assert(socket.bind("127.0.0.1", 0))
+  local _, port = probe:getsockname()
+  probe:close()
+  return tonumber(port)
+end
+
+local Emulator = {}
+Emulator.__index = Emulator
+
+--- Spawns an emulator and waits for its "listening" line. Raises if it does not start.
+function M.start(opts)
+  opts = opts or {}
+  local proc = assert(io.popen(command_line(opts), "r"))
+  local line = proc:read("*l")
+  local url, pid = (line or ""):match("^tcssl%-emulator listening on (%S+) pid=(%d+)$")
+  if not url then
+    proc:close()
+    error("tcssl-emulator did not start (got " .. tostring(line) .. ")", 2)
+  end
+  local host, port = url:match("^https?://([^/]+):(%d+)$")
+  return setmetatable({
+    proc = proc, url = url, pid = tonumber(pid), port = tonumber(port),
+    host = host .. ":" .. port, tls = opts.tls,
+  }, Emulator)
+end
+
+-- One control request; returns the decoded JSON body and the HTTP status.
+function Emulator:control(method, name, body)
+  local chunks = {}
+  local request = {
+    url = self.url .. "/__emulator/" .. name,
+    method = method,
+    sink = ltn12.sink.table(chunks),
+    headers = { ["content-length"] = tostring(body and #body or 0), ["content-type"] = "application/json" },
+    source = body and ltn12.source.string(body) or nil,
+  }
+  local ok, status
+  if self.tls then
+    request.verify = self.tls.ca and "peer" or "none"
+    request.cafile = self.tls.ca
+    request.protocol = "any"
+    ok, status = require("ssl.https").request(request)
+  else
+    ok, status = http.request(request)
+  end
+  assert(ok, "control request failed: " .. tostring(status))
+  return cjson.decode(table.concat(chunks)), status
+end
+
+function Emulator:stats()
+  return (self:control("GET", "stats"))
+end
+
+--- Arms a fault, e.g. { type = "reset", count = 2 }; raises if the emulator refuses it.
+function Emulator:fault(spec)
+  local result, status = self:control("POST", "fault", cjson.encode(spec))
+  assert(status == 200, "fault refused: " .. tostring(result and result.error))
+  return result
+end
+
+function Emulator:reset()
+  return (self:control("POST", "reset"))
+end
+
+local function process_state(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return nil end
+  local stat = f:read("*l") or ""
+  f:close()
+  return stat:match("^%d+ %b() (%a)")
+end
+
+--- True while the process runs (a zombie, exited but not yet reaped, does not count).
+function Emulator:alive()
+  local state = process_state(self.pid)
+  return state ~= nil and state ~= "Z" and state ~= "X"
+end
+
+--- Waits up to `seconds` for the process to end by itself; true if it did.
+function Emulator:wait_exit(seconds)
+  local deadline = socket.gettime() + (seconds or 5)
+  while self:alive() do
+    if socket.gettime() > deadline then return false end
+    socket.sleep(0.02)
+  end
+  return true
+end
+
+--- Asks the emulator to shut down, kills it if it does not go within a few seconds, reaps it.
+function Emulator:stop()
+  if self.stopped then return end
+  self.stopped = true
+  if self:alive() then
+    pcall(self.control, self, "POST", "shutdown")
+    if not self:wait_exit(5) then os.execute("kill -9 " .. self.pid .. " 2>/dev/null") end
+  end
+  self.proc:close()
+end
+
+return M

@@ -1,0 +1,129 @@
+--- Test PKI for specs, made with lua-luaossl in a fresh temporary directory:
+--   * ca_cert / ca_key: a test CA;
+--   * server_cert / server_key: signed by it, for 127.0.0.1 and localhost (for HTTPS);
+--   * leaf_cert / leaf_key: a self-signed certificate and its key (for UploadCertificate);
+--   * other_key: an unrelated key (for the mismatch case).
+-- Each is available as <name>_file (a path) and <name>_pem (the PEM text).
+--
+--   local pki = require "spec.support.pki"
+--   local certs = pki.make()
+--   certs.ca_cert_file, certs.leaf_cert_pem, ...
+--   certs:cleanup()
+
+local pkey = require "openssl.pkey"
+local x509 = require "openssl.x509"
+local name = require "openssl.x509.name"
+local altname = require "openssl.x509.altname"
+local extension = require "openssl.x509.extension"
+local bignum = require "openssl.bignum"
+
+local M = {}
+
+-- Fixed validity of the leaf certificate, so specs can check the CST formatting:
+-- 2024-01-01 00:00:00 UTC .. 2034-01-01 00:00:00 UTC.
+M.LEAF_NOT_BEFORE = 1704067200
+M.LEAF_NOT_AFTER = 2019686400
+M.LEAF_CN = "upload.tcssl.test"
+M.LEAF_SANS = { "upload.tcssl.test", "www.upload.tcssl.test" }
+
+local serial = 0
+
+local function x509_name(cn)
+  local n = name.new()
+  n:add("O", "tcssl tests")
+  n:add("CN", cn)
+  return n
+end
+
+-- Builds and signs a certificate. spec: cn, key, issuer_cert, issuer_key, ca, dns, ip,
+-- not_before, not_after.
+local function certificate(spec)
+  serial = serial + 1
+  local now = os.time()
+  local crt = x509.new()
+  crt:setVersion(3)
+  crt:setSerial(bignum.new(now * 1000 + serial))
+  crt:setSubject(x509_name(spec.cn))
+  crt:setIssuer(spec.issuer_cert and spec.issuer_cert:getSubject() or x509_name(spec.cn))
+  crt:setLifetime(spec.not_before or now - 3600, spec.not_after or now + 30 * 86400)
+  crt:setPublicKey(spec.key)
+  crt:setBasicConstraints{ CA = spec.ca or false }
+  crt:setBasicConstraintsCritical(true)
+  if spec.ca then
+    crt:addExtension(extension.new("keyUsage", "critical,keyCertSign,cRLSign"))
+  else
+    crt:addExtension(extension.new("keyUsage", "critical,digitalSignature,keyEncipherment"))
+    crt:addExtension(extension.new("extendedKeyUsage", "serverAuth"))
+  end
+  crt:addExtension(extension.new("subjectKeyIdentifier", "hash", { subject = crt }))
+  if spec.issuer_cert then
+    crt:addExtension(extension.new("authorityKeyIdentifier", "keyid:always", { issuer = spec.issuer_cert }))
+  end
+  if spec.dns or spec.ip then
+    local alt = altname.new()
+    for _, dns in ipairs(spec.dns or {}) do alt:add("DNS", dns) end
+    for _, ip in ipairs(spec.ip or {}) do alt:add("IP", ip) end
+    crt:setSubjectAlt(alt)
+  end
+  crt:sign(spec.issuer_key or spec.key)
+  return crt
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+local function make_temp_dir()
+  local p = assert(io.popen("mktemp -d -t tcssl-pki.XXXXXX"))
+  local dir = p:read("*l")
+  p:close()
+  assert(dir and dir ~= "", "mktemp -d failed")
+  return dir
+end
+
+local Pki = {}
+Pki.__index = Pki
+
+function Pki:cleanup()
+  for _, file in ipairs(self.files) do os.remove(file) end
+  os.remove(self.dir)
+end
+
+--- Creates the files; returns an object with <name>_file, <name>_pem and cleanup().
+function M.make()
+  local ca_key = pkey.new{ type = "EC", curve = "prime256v1" }
+  local ca_cert = certificate{ cn = "tcssl test CA", key = ca_key, ca = true }
+  local server_key = pkey.new{ type = "EC", curve = "prime256v1" }
+  local server_cert = certificate{
+    cn = "localhost", key = server_key, issuer_cert = ca_cert, issuer_key = ca_key,
+    dns = { "localhost" }, ip = { "127.0.0.1" },
+  }
+  local leaf_key = pkey.new{ type = "RSA", bits = 2048 }
+  local leaf_cert = certificate{
+    cn = M.LEAF_CN, key = leaf_key, dns = M.LEAF_SANS,
+    not_before = M.LEAF_NOT_BEFORE, not_after = M.LEAF_NOT_AFTER,
+  }
+  local other_key = pkey.new{ type = "RSA", bits = 2048 }
+
+  local pem = {
+    ca_cert = ca_cert:toPEM(),
+    ca_key = ca_key:toPEM("private"),
+    server_cert = server_cert:toPEM(),
+    server_key = server_key:toPEM("private"),
+    leaf_cert = leaf_cert:toPEM(),
+    leaf_key = leaf_key:toPEM("private"),
+    other_key = other_key:toPEM("private"),
+  }
+  local p = setmetatable({ dir = make_temp_dir(), files = {} }, Pki)
+  for label, text in pairs(pem) do
+    local path = p.dir .. "/" .. label:gsub("_", "-") .. ".pem"
+    write_file(path, text)
+    p[label .. "_file"], p[label .. "_pem"] = path, text
+    p.files[#p.files + 1] = path
+  end
+  return p
+end
+
+return M
