@@ -46,28 +46,6 @@ static void push_base64(lua_State *L, const unsigned char *d, size_t n)
     lua_remove(L, -2);
 }
 
-static int l_sha256(lua_State *L)
-{
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    unsigned char d[TC_SHA256_LEN];
-    if (tc_sha256(crypto(L), s, n, d) != 0)
-        return crypto_fail(L, "sha256");
-    lua_pushlstring(L, (const char *)d, sizeof d);
-    return 1;
-}
-
-static int l_sha256_hex(lua_State *L)
-{
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    unsigned char d[TC_SHA256_LEN];
-    if (tc_sha256(crypto(L), s, n, d) != 0)
-        return crypto_fail(L, "sha256");
-    push_hex(L, d, sizeof d);
-    return 1;
-}
-
 static void push_encoded(lua_State *L, const unsigned char *d, size_t n, int enc)
 {
     if (enc == 1)
@@ -80,6 +58,26 @@ static void push_encoded(lua_State *L, const unsigned char *d, size_t n, int enc
 
 static const char *const alg_names[] = {"sha1", "sha256", NULL};
 static const char *const enc_names[] = {"raw", "hex", "base64", NULL};
+
+/* sha256(data [, enc]) with enc "raw" (default), "hex" or "base64" */
+static int l_sha256(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    int enc = luaL_checkoption(L, 2, "raw", enc_names);
+    unsigned char d[TC_SHA256_LEN];
+    if (tc_sha256(crypto(L), s, n, d) != 0)
+        return crypto_fail(L, "sha256");
+    push_encoded(L, d, sizeof d, enc);
+    return 1;
+}
+
+static int l_sha256_hex(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushliteral(L, "hex");
+    return l_sha256(L);
+}
 
 static int l_hmac(lua_State *L)
 {

@@ -185,83 +185,54 @@ static int l_close(lua_State *L)
 }
 
 typedef struct {
+    CURLcode rc;
     const char *kind, *code;
 } error_class;
 
+/* libcurl failures by tcssl error kind; anything not listed is a network error. */
+static const error_class error_classes[] = {
+    {CURLE_OPERATION_TIMEDOUT, "timeout", "Timeout"},
+    {CURLE_COULDNT_RESOLVE_HOST, "network", "ResolveFailed"},
+    {CURLE_COULDNT_RESOLVE_PROXY, "network", "ResolveFailed"},
+    {CURLE_COULDNT_CONNECT, "network", "ConnectFailed"},
+    {CURLE_SEND_ERROR, "network", "SendFailed"},
+    {CURLE_RECV_ERROR, "network", "RecvFailed"},
+    {CURLE_GOT_NOTHING, "network", "EmptyReply"},
+    {CURLE_PEER_FAILED_VERIFICATION, "tls", "TLSVerifyFailed"},
+    {CURLE_SSL_CACERT_BADFILE, "tls", "TLSVerifyFailed"},
+    {CURLE_SSL_ISSUER_ERROR, "tls", "TLSVerifyFailed"},
+    {CURLE_SSL_PINNEDPUBKEYNOTMATCH, "tls", "TLSVerifyFailed"},
+    {CURLE_SSL_INVALIDCERTSTATUS, "tls", "TLSVerifyFailed"},
+    {CURLE_SSL_CONNECT_ERROR, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_CERTPROBLEM, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_CIPHER, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_ENGINE_NOTFOUND, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_ENGINE_SETFAILED, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_ENGINE_INITFAILED, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_CRL_BADFILE, "tls", "TLSHandshakeFailed"},
+    {CURLE_SSL_SHUTDOWN_FAILED, "tls", "TLSHandshakeFailed"},
+    {CURLE_USE_SSL_FAILED, "tls", "TLSHandshakeFailed"},
+    {CURLE_PARTIAL_FILE, "protocol", "TruncatedBody"},
+    {CURLE_FILESIZE_EXCEEDED, "protocol", "ResponseTooLarge"},
+    {CURLE_WEIRD_SERVER_REPLY, "protocol", "MalformedResponse"},
+    {CURLE_BAD_CONTENT_ENCODING, "protocol", "MalformedResponse"},
+    {CURLE_HTTP2, "protocol", "MalformedResponse"},
+    {CURLE_HTTP2_STREAM, "protocol", "MalformedResponse"},
+    {CURLE_WRITE_ERROR, "protocol", "MalformedResponse"},
+    {CURLE_URL_MALFORMAT, "protocol", "BadURL"},
+    {CURLE_UNSUPPORTED_PROTOCOL, "protocol", "BadURL"},
+};
+
 static error_class classify(CURLcode rc, int too_large)
 {
-    error_class e = {"network", "NetworkError"};
-    if (too_large) {
-        e.kind = "protocol";
-        e.code = "ResponseTooLarge";
-        return e;
-    }
-    switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        e.kind = "timeout";
-        e.code = "Timeout";
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        e.code = "ResolveFailed";
-        break;
-    case CURLE_COULDNT_CONNECT:
-        e.code = "ConnectFailed";
-        break;
-    case CURLE_SEND_ERROR:
-        e.code = "SendFailed";
-        break;
-    case CURLE_RECV_ERROR:
-        e.code = "RecvFailed";
-        break;
-    case CURLE_GOT_NOTHING:
-        e.code = "EmptyReply";
-        break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        e.kind = "tls";
-        e.code = "TLSVerifyFailed";
-        break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-        e.kind = "tls";
-        e.code = "TLSHandshakeFailed";
-        break;
-    case CURLE_PARTIAL_FILE:
-        e.kind = "protocol";
-        e.code = "TruncatedBody";
-        break;
-    case CURLE_FILESIZE_EXCEEDED:
-        e.kind = "protocol";
-        e.code = "ResponseTooLarge";
-        break;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WRITE_ERROR:
-        e.kind = "protocol";
-        e.code = "MalformedResponse";
-        break;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        e.kind = "protocol";
-        e.code = "BadURL";
-        break;
-    default:
-        break;
-    }
-    return e;
+    static const error_class too_big = {CURLE_OK, "protocol", "ResponseTooLarge"};
+    static const error_class other = {CURLE_OK, "network", "NetworkError"};
+    if (too_large)
+        return too_big;
+    for (size_t i = 0; i < sizeof error_classes / sizeof error_classes[0]; i++)
+        if (error_classes[i].rc == rc)
+            return error_classes[i];
+    return other;
 }
 
 static int push_error(lua_State *L, const char *kind, const char *code, const char *msg)
