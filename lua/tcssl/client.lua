@@ -3,22 +3,49 @@ local core = require "tcssl.core"
 local json = require "tcssl.json"
 local errors = require "tcssl.error"
 local request = require "tcssl.request"
+local schema = require "tcssl.schema"
 
 local M = {}
 
 local Client = {}
-Client.__index = Client
 M.Client = Client
 
+-- client:<Action>(params) for every action of the model, through this one lookup. The
+-- functions are made once per action name and shared by all clients.
+local action_methods = { v3 = {}, legacy = {} }
+function Client.__index(self, key)
+  local method = Client[key]
+  if method ~= nil or type(key) ~= "string" or not key:find("^%u") then return method end
+  local profile = rawget(self, "profile")
+  local cache = action_methods[profile.name]
+  method = cache[key]
+  if not method then
+    local actions = profile.actions()
+    if actions[key] then
+      method = function(client, params) return client:call(key, params) end
+    else
+      local names = {}
+      for name in pairs(actions) do names[#names + 1] = name end
+      table.sort(names)
+      local hint = schema.closest(key, names)
+      local msg = ("unknown action %s%s"):format(key, hint and ("; did you mean %s?"):format(hint) or "")
+      method = function()
+        return nil, errors.new("validation", "InvalidAction", msg, { action = key })
+      end
+    end
+    cache[key] = method
+  end
+  return method
+end
+
 local DEFAULTS = {
-  endpoint = "ssl.tencentcloudapi.com",
   scheme = "https",
   service = "ssl",
-  version = "2019-12-05",
   timeout = 60,
   connect_timeout = 10,
   http_method = "POST",
-  sign_method = "TC3-HMAC-SHA256",
+  validate = true,
+  allow_unknown_fields = false,
 }
 
 local function config_error(field, msg)
@@ -98,6 +125,8 @@ local FIELDS = {
   user_agent = plain_string("^[^%c]+$", "a user agent string"),
   transport = transport,
   clock = callable,
+  validate = boolean,
+  allow_unknown_fields = boolean,
 }
 
 --- A credentials provider holding static keys. The keys live in a closure, so dumping the
@@ -107,8 +136,10 @@ function M.static_credentials(secret_id, secret_key, token)
   return { source = "static", get = function() return creds end }
 end
 
---- new(config) -> client | nil, err (kind "config", field names the offending field)
-function M.new(config)
+--- new(config [, profile]) -> client | nil, err (kind "config", field names the offending field)
+-- profile is "v3" (default) or "legacy".
+function M.new(config, profile_name)
+  local profile = M.profiles[profile_name or "v3"]
   if config ~= nil and type(config) ~= "table" then
     return config_error("config", "must be a table")
   end
@@ -121,7 +152,8 @@ function M.new(config)
     local ok, why = check(v)
     if not ok then return config_error(k, why) end
   end
-  local cfg = {}
+  local cfg = { endpoint = profile.endpoint, version = profile.version, path = profile.path,
+    sign_method = profile.sign_method }
   for k, v in pairs(DEFAULTS) do cfg[k] = v end
   for k, v in pairs(config) do
     if k ~= "secret_key" and k ~= "token" then cfg[k] = v end
@@ -131,9 +163,13 @@ function M.new(config)
     return nil, errors.new("credentials", "MissingCredentials",
       "secret_id and secret_key are required (static credentials)")
   end
+  if profile.v1_only and cfg.sign_method == "TC3-HMAC-SHA256" then
+    return config_error("sign_method", "the legacy API takes HmacSHA1 or HmacSHA256 only")
+  end
   cfg.host = cfg.endpoint
   cfg.request_client = "tcssl/" .. core.version
   local self = setmetatable({
+    profile = profile,
     config = cfg,
     credentials = M.static_credentials(config.secret_id, config.secret_key, config.token),
     clock = config.clock or os.time,
@@ -154,8 +190,8 @@ function Client:__tostring()
     c.region or "(none)", self.credentials.source)
 end
 
--- Turns a decoded body into the Response contents or an API / protocol error.
-local function interpret(status, headers, body)
+-- Checks status and content type and decodes the JSON body: doc | nil, err.
+local function decode_body(status, headers, body)
   local ctype = headers and headers["content-type"] or ""
   if status ~= 200 then
     return nil, errors.new("protocol", "UnexpectedStatus",
@@ -172,7 +208,20 @@ local function interpret(status, headers, body)
       ("response is not valid JSON (%s): %s"):format(jerr, errors.excerpt(body)),
       { http_status = status })
   end
-  local resp = type(doc) == "table" and doc.Response
+  if type(doc) ~= "table" then
+    return nil, errors.new("protocol", "MissingResponse",
+      "response JSON is not an object: " .. errors.excerpt(body), { http_status = status })
+  end
+  return doc
+end
+
+local function is_rate_limit(code)
+  return code == "RequestLimitExceeded" or code:find("^RequestLimitExceeded%.") ~= nil
+end
+
+-- API 3.0: {"Response": {..., "RequestId"}} or {"Response": {"Error": {Code, Message}, ...}}.
+local function interpret_v3(doc, status, body)
+  local resp = doc.Response
   if type(resp) ~= "table" then
     return nil, errors.new("protocol", "MissingResponse",
       "response JSON has no Response object: " .. errors.excerpt(body), { http_status = status })
@@ -183,12 +232,42 @@ local function interpret(status, headers, body)
     local code = type(e) == "table" and type(e.Code) == "string" and e.Code or "UnknownError"
     local message = type(e) == "table" and type(e.Message) == "string" and e.Message or ""
     return nil, errors.new("api", code, message, {
-      request_id = request_id, http_status = status,
-      retryable = code == "RequestLimitExceeded" or code:find("^RequestLimitExceeded%.") ~= nil,
+      request_id = request_id, http_status = status, retryable = is_rate_limit(code),
     })
   end
   return resp
 end
+
+-- The legacy 2017 API: {"code": 0, "message": "", "codeDesc": "Success", "data": {...}}.
+-- Success returns data (an empty table when there is none).
+local function interpret_legacy(doc, status, body)
+  local code = doc.code
+  if type(code) ~= "number" then
+    return nil, errors.new("protocol", "MissingResponse",
+      "legacy response has no numeric code: " .. errors.excerpt(body), { http_status = status })
+  end
+  if code ~= 0 then
+    local desc = type(doc.codeDesc) == "string" and doc.codeDesc ~= "" and doc.codeDesc or tostring(code)
+    return nil, errors.new("api", desc, type(doc.message) == "string" and doc.message or "", {
+      http_status = status, legacy_code = code, retryable = is_rate_limit(desc),
+    })
+  end
+  return type(doc.data) == "table" and doc.data or {}
+end
+
+-- What differs between API 3.0 and the legacy API; not user configuration.
+M.profiles = {
+  v3 = {
+    name = "v3", endpoint = "ssl.tencentcloudapi.com", version = "2019-12-05",
+    sign_method = "TC3-HMAC-SHA256", interpret = interpret_v3,
+    actions = function() return schema.model().actions end,
+  },
+  legacy = {
+    name = "legacy", endpoint = "wss.api.qcloud.com", path = "/v2/index.php",
+    sign_method = "HmacSHA1", interpret = interpret_legacy, v1_only = true,
+    actions = function() return schema.model().legacy.actions end,
+  },
+}
 
 --- call(action, params) -> Response contents | nil, err
 function Client:call(action, params)
@@ -201,6 +280,15 @@ function Client:call(action, params)
       { action = action })
   end
   local cfg = self.config
+  local action_model = self.profile.actions()[action]
+  if action_model and cfg.validate then
+    local checked, verr = schema.check(action_model, params, { allow_unknown = cfg.allow_unknown_fields })
+    if not checked then
+      verr.action = action
+      return nil, verr
+    end
+    params = checked
+  end
   local now = math.floor(self.clock())
   local creds, cerr = self.credentials.get()
   if not creds then
@@ -223,11 +311,14 @@ function Client:call(action, params)
         maybe_applied = terr.sent ~= false,
       })
   end
-  local resp, aerr = interpret(status, headers, body)
+  local doc, derr = decode_body(status, headers, body)
+  local resp, aerr
+  if doc then resp, aerr = self.profile.interpret(doc, status, body) else aerr = derr end
   if not resp then
     aerr.action = action
     return nil, aerr
   end
+  if action_model and self.profile.name == "v3" then schema.decode(action_model, resp) end
   return resp
 end
 

@@ -18,11 +18,20 @@ local M = {
 --- new(config) -> client | nil, err
 M.new = client.new
 
+--- legacy(config) -> client for the legacy 2017 API (CertGetList, CertUpload, CertDelete on
+-- wss.api.qcloud.com/v2/index.php, v1 signing); results are the `data` of its envelope.
+function M.legacy(config)
+  return client.new(config, "legacy")
+end
+
 --- array(t): marks t as a JSON array, so that an empty table is sent as [] rather than {}.
 M.array = json.array
 
 --- null: sends an explicit JSON null.
 M.null = json.null
+
+--- actions(): sorted names of every API action the model knows.
+M.actions = require("tcssl.schema").actions
 
 --- is_error(v): true for tcssl error objects.
 M.is_error = errors.is

@@ -106,7 +106,8 @@ local function bad_params(msg)
 end
 
 --- build(cfg, creds, action, params, now [, nonce]) -> { method, url, headers, body } | nil, err
--- cfg: scheme, host, service, version, region, language, http_method, sign_method.
+-- cfg: scheme, host, service, version, region, language, http_method, sign_method, and for v1
+-- only: path (default "/"; the legacy API uses /v2/index.php) and version (nil: not sent).
 -- creds: secret_id, secret_key, token. nonce (v1 only) is random unless given.
 function M.build(cfg, creds, action, params, now, nonce_value)
   local host = cfg.host
@@ -179,10 +180,11 @@ function M.build_v1(cfg, creds, action, params, now, nonce_value)
   end
   table.sort(flat, by_name)
   local method = cfg.http_method
-  local to_sign = method .. cfg.host .. "/?" .. join(flat, false)
+  local path = cfg.path or "/"
+  local to_sign = method .. cfg.host .. path .. "?" .. join(flat, false)
   local signature = core.v1_sign(cfg.sign_method, creds.secret_key, to_sign)
   local wire = join(flat, true) .. "&Signature=" .. M.urlencode(signature)
-  local base = cfg.scheme .. "://" .. cfg.host .. "/"
+  local base = cfg.scheme .. "://" .. cfg.host .. path
   local headers = { Host = cfg.host, ["X-TC-RequestClient"] = cfg.request_client }
   if method == "GET" then
     local url = base .. "?" .. wire

@@ -1,0 +1,231 @@
+-- Checking, encoding and decoding API values against the generated model (tcssl.model).
+-- One mechanism for every action: a walk over the parameters guided by the model's field lists.
+local json = require "tcssl.json"
+local errors = require "tcssl.error"
+
+local M = {}
+
+local model -- loaded on first use
+local function get_model()
+  if not model then model = require "tcssl.model" end
+  return model
+end
+M.model = get_model
+
+-- name -> field maps, built once per field list
+local index_cache = setmetatable({}, { __mode = "k" })
+local function index_of(fields)
+  local idx = index_cache[fields]
+  if not idx then
+    idx = {}
+    for _, f in ipairs(fields) do idx[f.name] = f end
+    index_cache[fields] = idx
+  end
+  return idx
+end
+
+local function describe(v)
+  local t = type(v)
+  if t == "string" then
+    return ("the string %q"):format(#v > 40 and v:sub(1, 40) .. "…" or v)
+  elseif t == "number" then
+    return "the number " .. tostring(v)
+  elseif t == "table" then
+    return "a table"
+  end
+  return "a " .. t
+end
+
+local function invalid(code, path, message)
+  return errors.new("validation", code, message, { path = path })
+end
+
+local function is_sequence(t)
+  local n = 0
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k % 1 ~= 0 then return false end
+    n = n + 1
+  end
+  return n == #t
+end
+
+-- Scalar checks: return the value to send, or nil and what was expected.
+local scalar = {
+  String = function(v) if type(v) == "string" then return v end return nil, "a string" end,
+  Integer = function(v)
+    if type(v) == "number" and v == v and v % 1 == 0 and v > -2^64 and v < 2^64 then
+      return math.tointeger and math.tointeger(v) or v
+    end
+    return nil, "an integer"
+  end,
+  Boolean = function(v) if type(v) == "boolean" then return v end return nil, "true or false" end,
+  Float = function(v) if type(v) == "number" and v == v then return v end return nil, "a number" end,
+}
+scalar.Double = scalar.Float
+local function scalar_check(ty)
+  return scalar[ty] or scalar.String -- Timestamp, Date, … are strings on the wire
+end
+
+local check_object
+
+local function check_value(f, v, path, opts)
+  if v == json.null then return v end
+  if f.struct then
+    if type(v) ~= "table" or (next(v) ~= nil and is_sequence(v) and not getmetatable(v)) then
+      return nil, invalid("InvalidParameter", path,
+        ("%s must be an object (%s), got %s"):format(path, f.type, describe(v)))
+    end
+    local s = get_model().structs[f.type]
+    return check_object(s.fields, v, path, opts)
+  end
+  local out, expected = scalar_check(f.type)(v)
+  if out == nil then
+    local non_integral = f.type == "Integer" and type(v) == "number"
+    return nil, invalid("InvalidParameter", path,
+      ("%s must be %s%s, got %s"):format(path, expected, non_integral and " (non-integral value)" or "",
+        describe(v)))
+  end
+  return out
+end
+
+local function check_field(f, v, path, opts)
+  if not f.array then return check_value(f, v, path, opts) end
+  if v == json.null then return v end
+  if type(v) ~= "table" or not is_sequence(v) then
+    return nil, invalid("InvalidParameter", path,
+      ("%s must be an array (a Lua sequence) of %s, got %s"):format(path, f.type, describe(v)))
+  end
+  local out = json.array{}
+  for i = 1, #v do
+    local item, err = check_value(f, v[i], ("%s[%d]"):format(path, i), opts)
+    if item == nil then return nil, err end
+    out[i] = item
+  end
+  return out
+end
+
+-- Checks a table of named fields and returns a copy ready for JSON: arrays marked as arrays,
+-- integers as integers. Unknown names are errors unless opts.allow_unknown.
+function check_object(fields, t, path, opts)
+  local idx = index_of(fields)
+  local prefix = path and path .. "." or ""
+  local out = {}
+  for k, v in pairs(t) do
+    local f = type(k) == "string" and idx[k]
+    if f then
+      local value, err = check_field(f, v, prefix .. k, opts)
+      if value == nil then return nil, err end
+      out[k] = value
+    elseif opts.allow_unknown and type(k) == "string" then
+      out[k] = v
+    else
+      return nil, invalid("UnknownParameter", prefix .. tostring(k),
+        ("unknown parameter %s%s"):format(prefix .. tostring(k), M.suggest(tostring(k), fields)))
+    end
+  end
+  for _, f in ipairs(fields) do
+    if f.required and t[f.name] == nil then
+      return nil, invalid("MissingParameter", prefix .. f.name,
+        ("missing required parameter %s (%s%s)"):format(prefix .. f.name, f.array and "array of " or "", f.type))
+    end
+  end
+  return out
+end
+
+--- check(action, params, opts) -> params ready to encode | nil, err
+-- opts.allow_unknown keeps parameters the model does not know (for fields newer than it).
+function M.check(action_model, params, opts)
+  if params == nil then params = {} end
+  if type(params) ~= "table" then
+    return nil, invalid("InvalidParameter", "params", "params must be a table, got " .. describe(params))
+  end
+  return check_object(action_model.input, params, nil, opts or {})
+end
+
+-- Decoding: values in a decoded response take the model's Lua types. Integers are already
+-- integers (tcssl.json); Float fields become floats, numeric strings in Integer fields integers.
+local fix_object
+local function fix_value(f, v)
+  if f.struct then
+    if type(v) == "table" then fix_object(get_model().structs[f.type].fields, v) end
+    return v
+  end
+  local ty = f.type
+  if ty == "Float" or ty == "Double" then
+    if type(v) == "number" then return v + 0.0 end
+  elseif ty == "Integer" then
+    if type(v) == "string" and v:find("^%-?%d+$") then return math.tointeger(tonumber(v)) or v end
+  end
+  return v
+end
+
+function fix_object(fields, t)
+  for _, f in ipairs(fields) do
+    local v = t[f.name]
+    if v ~= nil then
+      if f.array then
+        if type(v) == "table" then
+          for i = 1, #v do v[i] = fix_value(f, v[i]) end
+        end
+      else
+        t[f.name] = fix_value(f, v)
+      end
+    end
+  end
+  return t
+end
+
+--- decode(action_model, response) converts a decoded Response table in place and returns it.
+function M.decode(action_model, response)
+  return fix_object(action_model.output, response)
+end
+
+-- Edit distance for suggestions (names are short: plain dynamic programming is fine).
+local function distance(a, b)
+  a, b = a:lower(), b:lower()
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    local ca = a:byte(i)
+    for j = 1, #b do
+      local cost = ca == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- closest(name, names) -> the closest candidate when it is near enough, else nil
+function M.closest(name, names)
+  local best, best_d
+  for _, cand in ipairs(names) do
+    local d = distance(name, cand)
+    if not best_d or d < best_d or (d == best_d and cand < best) then best, best_d = cand, d end
+  end
+  if best and best_d <= math.max(2, math.floor(#name / 3)) then return best end
+  return nil
+end
+
+function M.suggest(name, fields)
+  local names = {}
+  for i, f in ipairs(fields) do names[i] = f.name end
+  local c = M.closest(name, names)
+  return c and ("; did you mean %s?"):format(c) or ""
+end
+
+--- actions() -> sorted list of every action name in the model
+local action_list
+function M.actions()
+  if not action_list then
+    action_list = {}
+    for name in pairs(get_model().actions) do action_list[#action_list + 1] = name end
+    table.sort(action_list)
+  end
+  local copy = {}
+  for i, v in ipairs(action_list) do copy[i] = v end
+  return copy
+end
+
+return M
