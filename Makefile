@@ -61,7 +61,7 @@ test: deps
 ASAN_CORE  := build/asan/tcssl/core.so
 asan: deps
 	@mkdir -p $(dir $(ASAN_CORE))
-	$(CC) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	$(CC) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
 	  -fno-sanitize-recover=undefined -fPIC -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"' \
 	  -shared -o $(ASAN_CORE) $(SRCS) $(LIBS)
 	@TCSSL_SANITIZE=asan sh tools/run-specs lua5.4 $(ASAN_CORE)

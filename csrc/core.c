@@ -165,8 +165,11 @@ static int l_tc3_sign(lua_State *L)
     in.payload = field_str(L, "payload", &in.payload_len);
     if (tcssl_getfield(L, 1, "timestamp") != LUA_TNUMBER)
         return luaL_error(L, "tcssl.core: field 'timestamp' must be a number");
-    in.timestamp = (long long)lua_tonumber(L, -1);
+    lua_Number ts = lua_tonumber(L, -1);
     lua_pop(L, 1);
+    if (!(ts >= 0 && ts < TC_MAX_TIMESTAMP))
+        return luaL_error(L, "tcssl.core: timestamp out of range");
+    in.timestamp = (long long)ts;
     if (in.service_len == 0 || in.service_len > TC_MAX_SERVICE)
         return luaL_error(L, "tcssl.core: bad service name");
 
@@ -218,6 +221,16 @@ static int l_tc3_sign(lua_State *L)
     return 3;
 }
 
+static int is_date(const char *d)
+{
+    for (int i = 0; i < 10; i++) {
+        int digit = d[i] >= '0' && d[i] <= '9';
+        if ((i == 4 || i == 7) ? d[i] != '-' : !digit)
+            return 0;
+    }
+    return 1;
+}
+
 static int l_tc3_derive(lua_State *L)
 {
     size_t kl, dl, sl;
@@ -226,7 +239,7 @@ static int l_tc3_derive(lua_State *L)
     const char *s = luaL_checklstring(L, 3, &sl);
     unsigned char out[TC_SHA256_LEN];
     char date[11];
-    if (dl != 10)
+    if (dl != 10 || !is_date(d))
         return luaL_argerror(L, 2, "date must be YYYY-MM-DD");
     memcpy(date, d, 10);
     date[10] = '\0';
@@ -240,7 +253,8 @@ static int l_tc3_derive(lua_State *L)
 static int l_utc_date(lua_State *L)
 {
     char date[11];
-    if (tc_utc_date((long long)luaL_checknumber(L, 1), date) != 0)
+    lua_Number t = luaL_checknumber(L, 1);
+    if (!(t >= 0 && t < TC_MAX_TIMESTAMP) || tc_utc_date((long long)t, date) != 0)
         return luaL_argerror(L, 1, "timestamp out of range");
     lua_pushstring(L, date);
     return 1;

@@ -235,10 +235,15 @@ static error_class classify(CURLcode rc, int too_large)
     return other;
 }
 
-static int push_error(lua_State *L, const char *kind, const char *code, const char *msg)
+/* sent: 1 when request bytes may have reached the server, 0 when none left, -1 unknown */
+static int push_error_sent(lua_State *L, const char *kind, const char *code, const char *msg, int sent)
 {
     lua_pushnil(L);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
+    if (sent >= 0) {
+        lua_pushboolean(L, sent);
+        lua_setfield(L, -2, "sent");
+    }
     lua_pushstring(L, kind);
     lua_setfield(L, -2, "kind");
     lua_pushstring(L, code);
@@ -248,11 +253,31 @@ static int push_error(lua_State *L, const char *kind, const char *code, const ch
     return 2;
 }
 
+static int push_error(lua_State *L, const char *kind, const char *code, const char *msg)
+{
+    return push_error_sent(L, kind, code, msg, 0);
+}
+
 static int header_safe(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
             return 0;
+    return 1;
+}
+
+/* RFC 7230 token: what header names and methods may be made of. */
+static int is_token(const char *p, size_t n)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch && strchr(extra, ch))))
+            return 0;
+    }
     return 1;
 }
 
@@ -280,9 +305,8 @@ static struct curl_slist *build_headers(lua_State *L, int t, const char **why)
         } else {
             name = lua_tolstring(L, -2, &nl);
             value = lua_tolstring(L, -1, &vl);
-            if (nl == 0 || !header_safe(name, nl) || !header_safe(value, vl) ||
-                memchr(name, ':', nl))
-                *why = "header names must not be empty or hold ':'; no CR, LF or NUL anywhere";
+            if (!is_token(name, nl) || !header_safe(value, vl))
+                *why = "header names must be HTTP tokens and values free of CR, LF and NUL";
             else if (!(line = malloc(nl + vl + 3)))
                 *why = "out of memory";
             else {
@@ -352,14 +376,16 @@ static void push_headers(lua_State *L, const buffer *hb)
     }
 }
 
+/* A timeout in seconds as milliseconds: 0 when absent (no limit), -1 when not a positive number. */
 static long ms_option(lua_State *L, int t, const char *k)
 {
-    lua_Number n = 0;
-    if (tcssl_getfield(L, t, k) == LUA_TNUMBER)
-        n = lua_tonumber(L, -1);
+    int ty = tcssl_getfield(L, t, k);
+    lua_Number n = lua_tonumber(L, -1);
     lua_pop(L, 1);
-    if (!(n > 0))
+    if (ty == LUA_TNIL)
         return 0;
+    if (ty != LUA_TNUMBER || !(n > 0))
+        return -1;
     if (n > 86400.0 * 365)
         n = 86400.0 * 365;
     long ms = (long)(n * 1000.0);
@@ -382,12 +408,16 @@ static int l_request(lua_State *L)
         return push_error(L, "protocol", "BadRequest", "method and url must be strings");
     method = lua_tostring(L, -2);
     url = lua_tostring(L, -1);
+    if (!is_token(method, strlen(method)))
+        return push_error(L, "protocol", "BadRequest", "method must be an HTTP token such as GET");
     if (tcssl_getfield(L, 2, "body") == LUA_TSTRING)
         body = lua_tolstring(L, -1, &body_len);
     else if (!lua_isnil(L, -1))
         return push_error(L, "protocol", "BadRequest", "body must be a string");
     long timeout = ms_option(L, 2, "timeout");
     long connect_timeout = ms_option(L, 2, "connect_timeout");
+    if (timeout < 0 || connect_timeout < 0)
+        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
     tcssl_getfield(L, 2, "headers"); /* the stack keeps method, url, body and headers alive */
     headers = build_headers(L, lua_gettop(L), &why);
     if (!headers)
@@ -429,12 +459,16 @@ static int l_request(lua_State *L)
 
     if (rc != CURLE_OK || s->too_large) {
         error_class e = classify(rc, s->too_large);
+        long sent_bytes = 0;
+        int sent = -1;
+        if (curl_easy_getinfo(s->h, CURLINFO_REQUEST_SIZE, &sent_bytes) == CURLE_OK)
+            sent = sent_bytes > 0;
         const char *msg = s->too_large ? "response body exceeds max_response_size"
                           : s->errbuf[0] ? s->errbuf
                                          : curl_easy_strerror(rc);
         buffer_reset(&s->body);
         buffer_reset(&s->headers);
-        return push_error(L, e.kind, e.code, msg);
+        return push_error_sent(L, e.kind, e.code, msg, sent);
     }
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     lua_pushinteger(L, (lua_Integer)status);

@@ -240,7 +240,7 @@ int tc3_derive(tc_crypto *c, const char *key, size_t key_len, const char *date,
     for (int i = 0; i < TC_CACHE_SLOTS; i++) {
         tc_cache_slot *s = &c->cache[i];
         if (s->key && s->key_len == key_len && memcmp(s->key, key, key_len) == 0 &&
-            strcmp(s->date, date) == 0 && strlen(s->service) == service_len &&
+            memcmp(s->date, date, 10) == 0 && strlen(s->service) == service_len &&
             memcmp(s->service, service, service_len) == 0) {
             memcpy(out, s->derived, TC_SHA256_LEN);
             return 0;

@@ -8,6 +8,7 @@
 #define TC_SHA1_LEN 20
 #define TC_MAX_SERVICE 64
 #define TC_MAX_HEADERS 32
+#define TC_MAX_TIMESTAMP 253402300800.0 /* 10000-01-01: dates stay YYYY-MM-DD */
 
 enum tc_alg { TC_SHA1 = 1, TC_SHA256 = 2 };
 

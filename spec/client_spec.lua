@@ -262,3 +262,115 @@ describe("responses", function()
     assert.equal(0, #t.sent)
   end)
 end)
+
+describe("hostile input found in review", function()
+  it("refuses parameter names that cannot be signed as sent", function()
+    for _, extra in ipairs{ { http_method = "GET" }, { sign_method = "HmacSHA1" } } do
+      local t = fake()
+      local c = client(extra, t)
+      for _, params in ipairs{ { ["Search#Key"] = "x" }, { ["X&Limit"] = "1" }, { [""] = "x" },
+                               { [".Limit"] = 1 }, { Tags = { { ["a b"] = "c" } } } } do
+        local res, err = c:call("NotInTheModel", params)
+        assert.is_nil(res)
+        assert.equal("validation", err.kind)
+      end
+      assert.equal(0, #t.sent)
+    end
+  end)
+
+  it("reserves v1's common parameters, Signature included", function()
+    local c = client({ sign_method = "HmacSHA256" }, fake())
+    for _, name in ipairs{ "Signature", "Nonce", "SecretId", "Action" } do
+      local res, err = c:call("NotInTheModel", { [name] = "x" })
+      assert.is_nil(res)
+      assert.equal("validation", err.kind)
+      assert.truthy(err.message:find(name, 1, true))
+    end
+  end)
+
+  it("refuses empty arrays where only POST JSON can carry them", function()
+    local res, err = client({ http_method = "GET" }, fake()):call("NotInTheModel", { Ids = tcssl.array{} })
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+  end)
+
+  it("writes floats with a '.' in GET queries", function()
+    local t = fake()
+    client({ http_method = "GET" }, t):call("NotInTheModel", { F = 1.5 })
+    assert.truthy(t.sent[1].url:find("F=1.5", 1, true))
+  end)
+
+  it("rejects a broken clock and an impossible response cap as config errors", function()
+    for _, clock in ipairs{ function() return nil end, function() return 1e300 end, function() return -1e12 end,
+                            function() return 0 / 0 end } do
+      local res, err = client{ clock = clock }:call("DescribeCertificates", {})
+      assert.is_nil(res)
+      assert.equal("config", err.kind)
+      assert.equal("clock", err.field)
+    end
+    local c, err = tcssl.new{ secret_id = ID, secret_key = KEY, max_response_size = 1e10 }
+    assert.is_nil(c)
+    assert.equal("max_response_size", err.field)
+  end)
+
+  it("treats a Response array or an empty error code as what they are", function()
+    local res, err = client(nil, fake(json_answer('{"Response":[]}'))):call("DescribeCertificates", {})
+    assert.is_nil(res)
+    assert.equal("MissingResponse", err.code)
+    res, err = client(nil, fake(json_answer('{"Response":{"Error":{"Code":"","Message":"m"},"RequestId":"r"}}')))
+      :call("DescribeCertificates", {})
+    assert.is_nil(res)
+    assert.equal("UnknownError", err.code)
+  end)
+
+  it("closes at the end of a <close> scope under Lua 5.4", function()
+    local closed = false
+    local t = fake()
+    t.close = function() closed = true end
+    local c = client(nil, t)
+    getmetatable(c).__close(c)
+    assert.is_true(closed)
+  end)
+end)
+
+describe("the transport through the core", function()
+  local core = require "tcssl.core"
+  it("refuses request-line and header injection", function()
+    local s = core.session{}
+    local res, err = s:request{ method = "GET\r\nInjected: yes", url = "http://127.0.0.1:9/" }
+    assert.is_nil(res)
+    assert.equal("BadRequest", err.code)
+    res, err = s:request{ method = "GET", url = "http://127.0.0.1:9/", headers = { [" X-A"] = "b" } }
+    assert.is_nil(res)
+    assert.equal("BadHeader", err.code)
+    res, err = s:request{ method = "GET", url = "http://127.0.0.1:9/", headers = { ["X-A"] = "b\r\nX-B: c" } }
+    assert.is_nil(res)
+    assert.equal("BadHeader", err.code)
+    for _, bad in ipairs{ 0 / 0, -1, 0, "5" } do
+      res, err = s:request{ method = "GET", url = "http://127.0.0.1:9/", timeout = bad }
+      assert.is_nil(res)
+      assert.equal("BadRequest", err.code)
+    end
+    s:close()
+  end)
+
+  it("says nothing was sent when the connection is refused", function()
+    local s = core.session{}
+    local socket = require "socket"
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    local _, port = srv:getsockname()
+    srv:close()
+    local res, err = s:request{ method = "GET", url = "http://127.0.0.1:" .. port .. "/", timeout = 5 }
+    assert.is_nil(res)
+    assert.equal("ConnectFailed", err.code)
+    assert.is_false(err.sent)
+    s:close()
+  end)
+
+  it("checks the signing inputs it is given", function()
+    assert.has_error(function() core.tc3_derive("k", "2019-01-\0a", "ssl") end)
+    assert.has_error(function() core.utc_date(0 / 0) end)
+    assert.has_error(function() core.tc3_sign{ secret_id = "a", secret_key = "b", service = "ssl", host = "h",
+      method = "POST", query = "", content_type = "x", payload = "", timestamp = 1e300 } end)
+  end)
+end)

@@ -118,7 +118,8 @@ local FIELDS = {
   ca_path = plain_string("^.+$", "a directory path"),
   insecure = boolean,
   max_response_size = function(v)
-    return type(v) == "number" and v >= 1 and v % 1 == 0, "must be a positive whole number of bytes"
+    return type(v) == "number" and v >= 1 and v <= 4294967295 and v % 1 == 0,
+      "must be a whole number of bytes from 1 to 4294967295"
   end,
   service = plain_string("^[%l%d]+$", "a service name such as ssl"),
   version = plain_string("^%d%d%d%d%-%d%d%-%d%d$", "an API version such as 2019-12-05"),
@@ -222,14 +223,14 @@ end
 -- API 3.0: {"Response": {..., "RequestId"}} or {"Response": {"Error": {Code, Message}, ...}}.
 local function interpret_v3(doc, status, body)
   local resp = doc.Response
-  if type(resp) ~= "table" then
+  if type(resp) ~= "table" or json.is_array(resp) then
     return nil, errors.new("protocol", "MissingResponse",
       "response JSON has no Response object: " .. errors.excerpt(body), { http_status = status })
   end
   local request_id = type(resp.RequestId) == "string" and resp.RequestId or nil
   local e = resp.Error
   if e ~= nil then
-    local code = type(e) == "table" and type(e.Code) == "string" and e.Code or "UnknownError"
+    local code = type(e) == "table" and type(e.Code) == "string" and e.Code ~= "" and e.Code or "UnknownError"
     local message = type(e) == "table" and type(e.Message) == "string" and e.Message or ""
     return nil, errors.new("api", code, message, {
       request_id = request_id, http_status = status, retryable = is_rate_limit(code),
@@ -289,7 +290,13 @@ function Client:call(action, params)
     end
     params = checked
   end
-  local now = math.floor(self.clock())
+  local now = self.clock()
+  -- a Unix time between 1970 and 9999, as the signature's date needs
+  if type(now) ~= "number" or not (now >= 0 and now < 253402300800) then
+    return nil, errors.new("config", "InvalidClock", "the clock function must return a Unix time",
+      { field = "clock", action = action })
+  end
+  now = math.floor(now)
   local creds, cerr = self.credentials.get()
   if not creds then
     cerr.action = action
@@ -322,9 +329,11 @@ function Client:call(action, params)
   return resp
 end
 
---- close() releases the connection now rather than at garbage collection.
+--- close() releases the connection now rather than at garbage collection; under Lua 5.4
+-- `local client <close> = tcssl.new{...}` does it at the end of the scope.
 function Client:close()
   if self.transport.close then self.transport:close() end
 end
+Client.__close = Client.close
 
 return M

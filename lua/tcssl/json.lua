@@ -157,6 +157,7 @@ end
 -- encoding
 ---------------------------------------------------------------------------
 
+local gmatch = string.gmatch
 local TOKEN = "\255tcssl_"
 
 local E_DEPTH = "nesting deeper than " .. MAX_DEPTH .. " levels"
@@ -574,7 +575,9 @@ function json.decode(text)
     local src, mark, ml = text, nil, 0
     if rewrite_empty or big then
       ml = 1
-      while find(text, rep("\255", ml), 1, true) do ml = ml + 1 end
+      for run in gmatch(text, "\255+") do
+        if #run >= ml then ml = #run + 1 end
+      end
       mark = rep("\255", ml)
       src = rewrite(text, mark, big, rewrite_empty)
       if src == text then mark, ml = nil, 0 end

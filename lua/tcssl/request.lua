@@ -34,9 +34,16 @@ local function scalar(v)
     if v ~= v or v == math.huge or v == -math.huge then return nil end
     local s = ("%.15g"):format(v)
     if tonumber(s) ~= v then s = ("%.17g"):format(v) end
-    return s
+    -- C's printf writes the locale's decimal point; the API wants '.'
+    return (s:gsub("[^%d.eE+%-]+", "."))
   end
   return nil
+end
+
+-- Parameter names travel unencoded in v1 strings to sign and as query keys: keep them to
+-- identifiers so that what is signed is what is sent.
+local function valid_name(k)
+  return type(k) == "string" and k:find("^[%a_][%w_]*$") ~= nil
 end
 
 local function is_sequence(t)
@@ -55,13 +62,16 @@ local function flatten_into(out, prefix, v, depth)
   if depth > 32 then return nil, "parameters nested too deeply" end
   if type(v) == "table" then
     if is_sequence(v) then
+      if #v == 0 then
+        return nil, ("parameter %s is an empty array, which only POST with TC3-HMAC-SHA256 can send"):format(prefix)
+      end
       for i = 1, #v do
         local ok, err = flatten_into(out, prefix .. "." .. (i - 1), v[i], depth + 1)
         if not ok then return nil, err end
       end
     else
       for k, item in pairs(v) do
-        if type(k) ~= "string" then return nil, "parameter names must be strings: " .. prefix end
+        if not valid_name(k) then return nil, ("bad parameter name %s.%s"):format(prefix, tostring(k)) end
         local ok, err = flatten_into(out, prefix .. "." .. k, item, depth + 1)
         if not ok then return nil, err end
       end
@@ -78,14 +88,23 @@ end
 function M.flatten(params)
   local out = {}
   for k, v in pairs(params or {}) do
-    if type(k) ~= "string" then return nil, "parameter names must be strings" end
+    if not valid_name(k) then return nil, "bad parameter name " .. tostring(k) end
     local ok, err = flatten_into(out, k, v, 1)
     if not ok then return nil, err end
   end
   return out
 end
 
-local function by_name(a, b) return a[1] < b[1] end
+-- Byte order, whatever the process locale (Lua's < on strings follows strcoll).
+local byte = string.byte
+local function by_name(a, b)
+  local x, y = a[1], b[1]
+  for i = 1, math.min(#x, #y) do
+    local cx, cy = byte(x, i), byte(y, i)
+    if cx ~= cy then return cx < cy end
+  end
+  return #x < #y
+end
 
 -- Joins sorted pairs as k=v with the values raw (v1's string to sign) or encoded (the wire).
 local function join(pairs_, encode)
@@ -161,23 +180,23 @@ local function nonce()
   return n == 0 and 1 or n
 end
 
+-- v1's common parameters, which action parameters may not shadow.
+local V1_COMMON = { Action = true, Version = true, Timestamp = true, Nonce = true, SecretId = true,
+  SignatureMethod = true, Region = true, Token = true, Language = true, Signature = true }
+
 function M.build_v1(cfg, creds, action, params, now, nonce_value)
   local flat, err = M.flatten(params)
   if not flat then return bad_params(err) end
-  local seen = {}
   for _, p in ipairs(flat) do
     local top = p[1]:match("^[^.]+")
-    seen[top] = true
+    if V1_COMMON[top] then return bad_params("parameter " .. top .. " clashes with a common parameter") end
   end
   local common = {
     Action = action, Version = cfg.version, Timestamp = ("%d"):format(now),
     Nonce = ("%d"):format(nonce_value or nonce()), SecretId = creds.secret_id, SignatureMethod = cfg.sign_method,
     Region = cfg.region, Token = creds.token, Language = cfg.language,
   }
-  for k, v in pairs(common) do
-    if seen[k] then return bad_params("parameter " .. k .. " clashes with a common parameter") end
-    flat[#flat + 1] = { k, v }
-  end
+  for k, v in pairs(common) do flat[#flat + 1] = { k, v } end
   table.sort(flat, by_name)
   local method = cfg.http_method
   local path = cfg.path or "/"

@@ -21,7 +21,11 @@ local not_sent = { ResolveFailed = true, ConnectFailed = true, TLSVerifyFailed =
 function Transport:request(method, url, headers, body, opts)
   local session = self.session
   if not session then
-    session = core.session(self.opts)
+    local ok, made = pcall(core.session, self.opts)
+    if not ok then
+      return nil, { kind = "network", code = "SessionFailed", message = tostring(made), sent = false }
+    end
+    session = made
     self.session = session
   end
   local status, rheaders, rbody = session:request{
@@ -30,7 +34,8 @@ function Transport:request(method, url, headers, body, opts)
   }
   if not status then
     local err = rheaders
-    err.sent = not not_sent[err.code]
+    -- the core says whether any request bytes left; otherwise judge by the failure
+    if err.sent == nil then err.sent = not not_sent[err.code] end
     return nil, err
   end
   return status, rheaders, rbody
