@@ -37,7 +37,13 @@ DEB_PKGS   := lua5.4 liblua5.4-dev lua-cjson lua-busted lua-socket lua-sec lua-l
 
 BUSTED     := /usr/bin/busted
 
-.PHONY: all deps test asan valgrind demo install uninstall clean lint check-deps
+.PHONY: all deps test asan valgrind demo install uninstall clean lint model
+
+# The API model and its reference page are generated from the documents, never edited by hand.
+SEED ?= ../shared/seeds/004_6ca79b59cc431531.txt
+model:
+	lua5.4 tools/gen-model.lua $(SEED) lua/tcssl/model.lua
+	lua5.4 tools/gen-apidoc.lua lua/tcssl/model.lua docs/api.md
 
 all: $(CORE)
 

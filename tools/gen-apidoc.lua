@@ -38,7 +38,6 @@ end
 local function notes_text(f)
   local parts = {}
   if f.nullable then parts[#parts + 1] = "May be null." end
-  if f.from_example then parts[#parts + 1] = "Only in an example (not in the documents' table)." end
   if f.default ~= nil then parts[#parts + 1] = "Default: " .. tostring(f.default) .. "." end
   return table.concat(parts, " ")
 end
@@ -238,7 +237,12 @@ local function render(model)
     field_table(out, a.output, legacy.structs, false)
     w("\n")
     if a.example and a.example.request then
-      w("Request example from the documents:\n\n```\n", a.example.request, "\n```\n\n")
+      local lines = {}
+      for line in (a.example.request .. "\n"):gmatch("([^\n]*)\n") do
+        local stop = utf8.len(line) and utf8.offset(line, 101)
+        lines[#lines + 1] = stop and stop <= #line and line:sub(1, stop - 1) .. " …" or line
+      end
+      w("Request example from the documents (long values cut):\n\n```\n", table.concat(lines, "\n"), "\n```\n\n")
     end
   end
   for _, name in ipairs(sorted_keys(legacy.structs)) do

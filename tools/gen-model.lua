@@ -557,17 +557,17 @@ local LEGACY_TYPES = { Int = "Integer", String = "String", Bool = "Boolean", Arr
 local LEGACY_NESTING = {
   CertGetList = {
     -- "会返回 data 字段，包含了获取到的证书数量 totalNum 与 list 值。list 字段获取成功后，返回的基本信息如下"
-    data = { struct = "CertGetListData", purpose = "CertGetList 的 data", fields = {
-      { name = "totalNum", type = "Int", doc = "获取到的证书数量" },
-      { name = "list", type = "Array", doc = "证书列表", nested = "list" },
+    data = { struct = "CertGetListData", purpose = "The data of a CertGetList response", fields = {
+      { name = "totalNum", type = "Int", doc = "获取到的证书数量" },   -- the prose: 证书数量 totalNum
+      { name = "list", type = "Array", doc = "证书列表" },
     } },
-    list = { struct = "CertGetListItem", purpose = "CertGetList 的 data.list 的一项", table = 2 },
+    list = { struct = "CertGetListItem", purpose = "One certificate in the list of a CertGetList response", table = 2 },
     -- "projectInfo String 项目信息，参考“具体项目信息字段”"
     projectInfo = { struct = "CertGetListProjectInfo", purpose = "具体项目信息字段", table = 3 },
   },
   CertUpload = {
     -- "data 参数包含了…" followed by the second table (id)
-    data = { struct = "CertUploadData", purpose = "CertUpload 的 data", table = 2 },
+    data = { struct = "CertUploadData", purpose = "The data of a CertUpload response", table = 2 },
   },
 }
 
@@ -1125,7 +1125,7 @@ local function emit_value(v, indent, out)
       out[#out + 1] = "{ "
       for i, k in ipairs(keys) do
         if i > 1 then out[#out + 1] = ", " end
-        out[#out + 1] = k .. " = "
+        out[#out + 1] = (is_ident_key(k) and k or ("[" .. quote(k) .. "]")) .. " = "
         emit_value(v[k], indent, out)
       end
       out[#out + 1] = " }"

@@ -4812,14 +4812,14 @@ https://wss.api.qcloud.com/v2/index.php?
     },
     structs = {
       CertGetListData = {
-        purpose = "CertGetList 的 data",
+        purpose = "The data of a CertGetList response",
         fields = {
           { name = "totalNum", type = "Integer", legacy_type = "Int", doc = "获取到的证书数量" },
           { name = "list", type = "CertGetListItem", legacy_type = "Array", struct = true, array = true, doc = "证书列表" },
         },
       },
       CertGetListItem = {
-        purpose = "CertGetList 的 data.list 的一项",
+        purpose = "One certificate in the list of a CertGetList response",
         fields = {
           { name = "ownerUin", type = "String", legacy_type = "String", doc = "所属账户" },
           { name = "projectId", type = "String", legacy_type = "String", doc = "项目 ID" },
@@ -4860,7 +4860,7 @@ https://wss.api.qcloud.com/v2/index.php?
         },
       },
       CertUploadData = {
-        purpose = "CertUpload 的 data",
+        purpose = "The data of a CertUpload response",
         fields = {
           { name = "id", type = "String", legacy_type = "String", doc = "证书 ID" },
         },
