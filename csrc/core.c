@@ -1,5 +1,7 @@
 /* tcssl.core: the Lua face of the signing functions, plus module registration. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -286,7 +288,18 @@ static int l_random(lua_State *L)
     return 1;
 }
 
+/* monotonic() -> seconds from an arbitrary start, for measuring durations */
+static int l_monotonic(lua_State *L)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return luaL_error(L, "tcssl.core: clock_gettime failed");
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
 static const luaL_Reg crypto_funcs[] = {
+    {"monotonic", l_monotonic},
     {"random", l_random},
     {"sha256", l_sha256},   {"sha256_hex", l_sha256_hex}, {"hmac", l_hmac},
     {"hex", l_hex},         {"base64", l_base64},         {"unbase64", l_unbase64},

@@ -161,13 +161,26 @@ describe("configuration", function()
     bad({ secertkey = "typo" }, "secertkey")
   end)
 
-  it("asks for credentials when none are given, without raising", function()
-    local c, err = tcssl.new{}
-    assert.is_nil(c)
+  it("falls back to the default chain and says what it tried, without raising", function()
+    local socket = require "socket"
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    local _, port = srv:getsockname()
+    srv:close()
+    local c = assert(tcssl.new{ getenv = function(name) return name == "HOME" and "/nonexistent" or nil end,
+      metadata_url = "http://127.0.0.1:" .. port .. "/latest/meta-data/" })
+    local res, err = c:call("DescribeCertificates", {})
+    assert.is_nil(res)
     assert.equal("credentials", err.kind)
-    c, err = tcssl.new("nope")
-    assert.is_nil(c)
-    assert.equal("config", err.kind)
+    assert.equal("NoCredentials", err.code)
+    for _, source in ipairs{ "environment", "profile", "cvm_role", "oidc" } do
+      assert.truthy(err.message:find(source .. ":", 1, true), source)
+    end
+    local none, cerr = tcssl.new("nope")
+    assert.is_nil(none)
+    assert.equal("config", cerr.kind)
+    none, cerr = tcssl.new{ secret_id = ID }
+    assert.is_nil(none)
+    assert.equal("secret_key", cerr.field)
   end)
 
   it("never shows the secret key in tostring or in the client table", function()
@@ -334,9 +347,9 @@ describe("hostile input found in review", function()
 end)
 
 describe("the transport through the core", function()
-  local core = require "tcssl.core"
+  local tcore = require "tcssl.core"
   it("refuses request-line and header injection", function()
-    local s = core.session{}
+    local s = tcore.session{}
     local res, err = s:request{ method = "GET\r\nInjected: yes", url = "http://127.0.0.1:9/" }
     assert.is_nil(res)
     assert.equal("BadRequest", err.code)
@@ -355,7 +368,7 @@ describe("the transport through the core", function()
   end)
 
   it("says nothing was sent when the connection is refused", function()
-    local s = core.session{}
+    local s = tcore.session{}
     local socket = require "socket"
     local srv = assert(socket.bind("127.0.0.1", 0))
     local _, port = srv:getsockname()
@@ -368,9 +381,9 @@ describe("the transport through the core", function()
   end)
 
   it("checks the signing inputs it is given", function()
-    assert.has_error(function() core.tc3_derive("k", "2019-01-\0a", "ssl") end)
-    assert.has_error(function() core.utc_date(0 / 0) end)
-    assert.has_error(function() core.tc3_sign{ secret_id = "a", secret_key = "b", service = "ssl", host = "h",
+    assert.has_error(function() tcore.tc3_derive("k", "2019-01-\0a", "ssl") end)
+    assert.has_error(function() tcore.utc_date(0 / 0) end)
+    assert.has_error(function() tcore.tc3_sign{ secret_id = "a", secret_key = "b", service = "ssl", host = "h",
       method = "POST", query = "", content_type = "x", payload = "", timestamp = 1e300 } end)
   end)
 end)

@@ -40,7 +40,6 @@ end
 
 local DEFAULTS = {
   scheme = "https",
-  service = "ssl",
   timeout = 60,
   connect_timeout = 10,
   http_method = "POST",
@@ -74,7 +73,7 @@ local function callable(v)
   local mt = getmetatable(v)
   return type(v) == "function" or (mt ~= nil and mt.__call ~= nil), "must be a function"
 end
-local function transport(v)
+local function is_transport(v)
   return type(v) == "table" and type(v.request) == "function", "must be a table with a request method"
 end
 local function readable(v)
@@ -124,22 +123,54 @@ local FIELDS = {
   service = plain_string("^[%l%d]+$", "a service name such as ssl"),
   version = plain_string("^%d%d%d%d%-%d%d%-%d%d$", "an API version such as 2019-12-05"),
   user_agent = plain_string("^[^%c]+$", "a user agent string"),
-  transport = transport,
+  transport = is_transport,
   clock = callable,
   validate = boolean,
   allow_unknown_fields = boolean,
+  credentials = function(v)
+    return type(v) == "table" and type(v.get) == "function", "must be a credentials provider (tcssl.credentials)"
+  end,
+  profile = plain_string("^[%w_%.%-]+$", "a profile (section) name of the credentials file"),
+  metadata_url = plain_string("^https?://[^%s]+$", "an http:// URL of the instance metadata service"),
+  regional_endpoint = boolean,
+  site = one_of("china", "intl"),
+  on_request = callable,
+  debug = boolean,
+  getenv = callable,
 }
 
---- A credentials provider holding static keys. The keys live in a closure, so dumping the
--- client or its config never shows them; `get()` returns { secret_id, secret_key, token }.
-function M.static_credentials(secret_id, secret_key, token)
-  local creds = { secret_id = secret_id, secret_key = secret_key, token = token }
-  return { source = "static", get = function() return creds end }
+-- The host to call: an explicit endpoint wins; the financial zones need their own hosts; the
+-- international site has its own; otherwise the nearest-region host, or the region's own host
+-- when asked for.
+local FINANCIAL = { ["ap-shanghai-fsi"] = true, ["ap-shenzhen-fsi"] = true }
+local function choose_endpoint(profile, config, region)
+  if config.endpoint then return config.endpoint end
+  local service = profile.endpoint_service
+  if not service then return profile.endpoint end
+  if region and (FINANCIAL[region] or config.regional_endpoint) then
+    return ("%s.%s.tencentcloudapi.com"):format(service, region)
+  end
+  if config.site == "intl" then return service .. ".intl.tencentcloudapi.com" end
+  return profile.endpoint
 end
 
---- new(config [, profile]) -> client | nil, err (kind "config", field names the offending field)
--- profile is "v3" (default) or "legacy".
-function M.new(config, profile_name)
+-- Where the keys come from: static keys, a provider object, or the default chain.
+local function choose_credentials(config, cfg, transport)
+  local credentials = require "tcssl.credentials"
+  if config.credentials then return config.credentials end
+  if config.secret_id or config.secret_key then
+    return credentials.static(config.secret_id, config.secret_key, config.token)
+  end
+  return credentials.default{
+    getenv = config.getenv, profile = config.profile, metadata_url = config.metadata_url,
+    transport = transport, clock = config.clock, sts_scheme = cfg.scheme,
+  }
+end
+
+--- new(config [, profile [, credentials]]) -> client | nil, err (kind "config", field names the
+-- offending field). profile is "v3" (default), "legacy" or "sts"; credentials (internal, for
+-- STS) is a provider or "unsigned".
+function M.new(config, profile_name, override)
   local profile = M.profiles[profile_name or "v3"]
   if config ~= nil and type(config) ~= "table" then
     return config_error("config", "must be a table")
@@ -153,42 +184,77 @@ function M.new(config, profile_name)
     local ok, why = check(v)
     if not ok then return config_error(k, why) end
   end
-  local cfg = { endpoint = profile.endpoint, version = profile.version, path = profile.path,
-    sign_method = profile.sign_method }
+  local getenv = config.getenv or os.getenv
+  local cfg = { version = profile.version, path = profile.path, sign_method = profile.sign_method,
+    service = profile.service }
   for k, v in pairs(DEFAULTS) do cfg[k] = v end
   for k, v in pairs(config) do
-    if k ~= "secret_key" and k ~= "token" then cfg[k] = v end
+    if FIELDS[k] and k ~= "secret_key" and k ~= "token" and k ~= "credentials" and k ~= "getenv" then
+      cfg[k] = v
+    end
   end
-  cfg.endpoint = cfg.endpoint:lower()
-  if not config.secret_id or not config.secret_key then
-    return nil, errors.new("credentials", "MissingCredentials",
-      "secret_id and secret_key are required (static credentials)")
+  if not cfg.region then
+    local region = getenv("TENCENTCLOUD_REGION")
+    if region and region ~= "" then
+      if not FIELDS.region(region) then return config_error("region", "TENCENTCLOUD_REGION is not a region name") end
+      cfg.region = region
+    end
+  end
+  cfg.endpoint = choose_endpoint(profile, config, cfg.region):lower()
+  if (config.secret_id == nil) ~= (config.secret_key == nil) then
+    return config_error(config.secret_id and "secret_key" or "secret_id",
+      "secret_id and secret_key go together")
   end
   if profile.v1_only and cfg.sign_method == "TC3-HMAC-SHA256" then
     return config_error("sign_method", "the legacy API takes HmacSHA1 or HmacSHA256 only")
   end
   cfg.host = cfg.endpoint
   cfg.request_client = "tcssl/" .. core.version
-  local self = setmetatable({
+  local transport = config.transport or require("tcssl.transport.curl").new{
+    proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
+    max_response_size = cfg.max_response_size, user_agent = cfg.user_agent,
+  }
+  if override == "unsigned" then
+    cfg.unsigned = true
+  end
+  local on_request = config.on_request
+  if config.debug and not on_request then on_request = M.debug_writer(io.stderr) end
+  return setmetatable({
     profile = profile,
     config = cfg,
-    credentials = M.static_credentials(config.secret_id, config.secret_key, config.token),
+    credentials = type(override) == "table" and override or choose_credentials(config, cfg, transport),
     clock = config.clock or os.time,
-    transport = config.transport,
+    transport = transport,
+    on_request = on_request,
   }, Client)
-  if not self.transport then
-    self.transport = require("tcssl.transport.curl").new{
-      proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
-      max_response_size = cfg.max_response_size, user_agent = cfg.user_agent,
-    }
-  end
-  return self
 end
 
 function Client:__tostring()
   local c = self.config
   return ("tcssl client %s://%s region=%s credentials=%s"):format(c.scheme, c.host,
-    c.region or "(none)", self.credentials.source)
+    c.region or "(none)", self.config.unsigned and "none" or self.credentials.source)
+end
+
+-- Hides what must not be logged in a request URL: v1's Signature and Token, and anything
+-- that looks like a key or token parameter.
+local function redact_url(url)
+  return (url:gsub("([?&])([%w_.]+)=([^&]*)", function(sep, k, v)
+    if k == "Signature" or k == "Token" or k:find("[Ss]ecret[Kk]ey") or k:find("Token$") then
+      v = "***"
+    end
+    return sep .. k .. "=" .. v
+  end))
+end
+M.redact_url = redact_url
+
+--- debug_writer(file) -> an on_request hook writing one line per call.
+function M.debug_writer(file)
+  return function(info)
+    file:write(("tcssl: %s %s %s -> %s %.3fs attempts=%d%s%s\n"):format(info.action, info.method,
+      info.url, info.status or "-", info.duration, info.attempts,
+      info.request_id and (" RequestId=" .. info.request_id) or "",
+      info.error and (" error=" .. info.error) or ""))
+  end
 end
 
 -- Checks status and content type and decodes the JSON body: doc | nil, err.
@@ -259,7 +325,8 @@ end
 -- What differs between API 3.0 and the legacy API; not user configuration.
 M.profiles = {
   v3 = {
-    name = "v3", endpoint = "ssl.tencentcloudapi.com", version = "2019-12-05",
+    name = "v3", endpoint = "ssl.tencentcloudapi.com", endpoint_service = "ssl", version = "2019-12-05",
+    service = "ssl",
     sign_method = "TC3-HMAC-SHA256", interpret = interpret_v3,
     actions = function() return schema.model().actions end,
   },
@@ -267,6 +334,11 @@ M.profiles = {
     name = "legacy", endpoint = "wss.api.qcloud.com", path = "/v2/index.php",
     sign_method = "HmacSHA1", interpret = interpret_legacy, v1_only = true,
     actions = function() return schema.model().legacy.actions end,
+  },
+  sts = {
+    name = "sts", endpoint = "sts.tencentcloudapi.com", endpoint_service = "sts", version = "2018-08-13",
+    service = "sts", sign_method = "TC3-HMAC-SHA256", interpret = interpret_v3,
+    actions = function() return {} end,
   },
 }
 
@@ -297,16 +369,38 @@ function Client:call(action, params)
       { field = "clock", action = action })
   end
   now = math.floor(now)
-  local creds, cerr = self.credentials.get()
-  if not creds then
-    cerr.action = action
-    return nil, cerr
+  local creds, cerr
+  if cfg.unsigned then
+    creds = {}
+  else
+    creds, cerr = self.credentials.get(now)
+    if not creds then
+      cerr.action = action
+      return nil, cerr
+    end
   end
   local req, err = request.build(cfg, creds, action, params, now)
   if not req then
     err.action = action
     return nil, err
   end
+  local started = core.monotonic()
+  local resp, failure, status = self:exchange(action, req)
+  if resp and action_model and self.profile.name == "v3" then schema.decode(action_model, resp) end
+  if self.on_request then
+    local info = { action = action, method = req.method, url = redact_url(req.url), status = status,
+      duration = core.monotonic() - started, attempts = 1,
+      request_id = resp and resp.RequestId or failure and failure.request_id,
+      error = failure and failure.code }
+    pcall(self.on_request, info) -- a failing hook must not turn a result into a raise
+  end
+  if not resp then return nil, failure end
+  return resp
+end
+
+-- One HTTP exchange: Response contents | nil, err; the HTTP status as third value.
+function Client:exchange(action, req)
+  local cfg = self.config
   local status, headers, body = self.transport:request(req.method, req.url, req.headers, req.body,
     { timeout = cfg.timeout, connect_timeout = cfg.connect_timeout })
   if not status then
@@ -318,15 +412,14 @@ function Client:call(action, params)
         maybe_applied = terr.sent ~= false,
       })
   end
-  local doc, derr = decode_body(status, headers, body)
-  local resp, aerr
-  if doc then resp, aerr = self.profile.interpret(doc, status, body) else aerr = derr end
+  local doc, err = decode_body(status, headers, body)
+  local resp
+  if doc then resp, err = self.profile.interpret(doc, status, body) end
   if not resp then
-    aerr.action = action
-    return nil, aerr
+    err.action = action
+    return nil, err, status
   end
-  if action_model and self.profile.name == "v3" then schema.decode(action_model, resp) end
-  return resp
+  return resp, nil, status
 end
 
 --- close() releases the connection now rather than at garbage collection; under Lua 5.4

@@ -166,6 +166,12 @@ function M.build(cfg, creds, action, params, now, nonce_value)
     url = base
   end
   headers["Content-Type"] = content_type
+  if cfg.unsigned then
+    -- STS's AssumeRoleWithWebIdentity takes no signature
+    headers.Authorization = "SKIP"
+    headers["X-TC-Token"] = nil
+    return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
+  end
   headers.Authorization = core.tc3_sign{
     secret_id = creds.secret_id, secret_key = creds.secret_key, service = cfg.service,
     host = host, method = method, query = query, content_type = content_type,
