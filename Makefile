@@ -1,5 +1,7 @@
 # tcssl: build, test and run. `make test` and `make demo` install what they need first.
 
+.DEFAULT_GOAL := all
+
 LUA        ?= lua5.4
 PREFIX     ?= /usr/local
 CC         ?= cc

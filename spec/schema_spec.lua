@@ -112,7 +112,9 @@ describe("encoding from the model", function()
     assert.truthy(body:find('"CertificateStatus":[1]', 1, true))
   end)
 
-  it("sends integers exactly, 64-bit included", function()
+  -- LuaJIT's numbers are doubles: 2^53 + 1 cannot even be written there
+  local it64 = jit and pending or it
+  it64("sends integers exactly, 64-bit included", function()
     local t = recorder()
     assert.truthy(client(nil, t):DescribeCertificates{ ProjectId = 9007199254740993, Limit = 10.0 })
     local body = t.sent[1].body
@@ -132,6 +134,7 @@ describe("encoding from the model", function()
 end)
 
 describe("decoding from the model", function()
+  local it64 = jit and pending or it
   it("types Integer and Float fields, keeps unknown fields, drops nulls", function()
     local body = '{"Response":{"TotalCount":"3","Certificates":[{"CertificateId":"a","ProjectId":"0",'
       .. '"Alias":null,"Brand":"new"}],"NewField":{"x":1},"RequestId":"r"}}'
@@ -144,7 +147,7 @@ describe("decoding from the model", function()
     assert.same({ x = 1 }, res.NewField)
   end)
 
-  it("keeps 64-bit integers exact", function()
+  it64("keeps 64-bit integers exact", function()
     local res = assert(client(nil, recorder('{"Response":{"TotalCount":9223372036854775807,"RequestId":"r"}}'))
       :DescribeCertificates{})
     assert.equal(math.maxinteger, res.TotalCount)

@@ -24,6 +24,9 @@ local function index_of(fields)
   return idx
 end
 
+-- LuaJIT has no integer subtype: numbers stay numbers there (see docs on 64-bit values).
+local tointeger = math.tointeger or function(x) return x end
+
 local function describe(v)
   local t = type(v)
   if t == "string" then
@@ -54,7 +57,7 @@ local scalar = {
   String = function(v) if type(v) == "string" then return v end return nil, "a string" end,
   Integer = function(v)
     if type(v) == "number" and v == v and v % 1 == 0 and v > -2^64 and v < 2^64 then
-      return math.tointeger and math.tointeger(v) or v
+      return tointeger(v) or v
     end
     return nil, "an integer"
   end,
@@ -154,7 +157,7 @@ local function fix_value(f, v)
   if ty == "Float" or ty == "Double" then
     if type(v) == "number" then return v + 0.0 end
   elseif ty == "Integer" then
-    if type(v) == "string" and v:find("^%-?%d+$") then return math.tointeger(tonumber(v)) or v end
+    if type(v) == "string" and v:find("^%-?%d+$") then return tointeger(tonumber(v)) or v end
   end
   return v
 end
