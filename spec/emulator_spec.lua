@@ -151,12 +151,14 @@ local function url_encode(s)
   return (tostring(s):gsub("[^%w%-_%.~]", function(ch) return string.format("%%%02X", ch:byte()) end))
 end
 
--- A v1-signed parameter string. o: method, signature_method, id, key, token, timestamp.
+-- A v1-signed parameter string. o: method, signature_method, id, key, token, timestamp,
+-- path (default "/"; the legacy API's is /v2/index.php, and it sends no Version).
 local function v1_params(host, action, params, o)
   o = o or {}
   local p = {}
   for k, v in pairs(params or {}) do p[k] = tostring(v) end
-  p.Action, p.Version = action, "2019-12-05"
+  p.Action = action
+  if not o.path then p.Version = "2019-12-05" end
   p.Timestamp = tostring(o.timestamp or os.time())
   p.Nonce = tostring(math.random(1, 1000000))
   p.SecretId = o.id or KEY_ID
@@ -170,7 +172,7 @@ local function v1_params(host, action, params, o)
     plain[i] = k .. "=" .. p[k]
     encoded[i] = k .. "=" .. url_encode(p[k])
   end
-  local text = (o.method or "GET") .. host .. "/?" .. table.concat(plain, "&")
+  local text = (o.method or "GET") .. host .. (o.path or "/") .. "?" .. table.concat(plain, "&")
   local signature = core.v1_sign(o.signature_method == "HmacSHA256" and "HmacSHA256" or "HmacSHA1", o.key or KEY, text)
   return table.concat(encoded, "&") .. "&Signature=" .. url_encode(o.bad_signature and "AAAA" .. signature or signature)
 end
@@ -419,7 +421,7 @@ describe("tcssl emulator", function()
       headers["X-TC-Action"] = nil
       assert.equals("MissingParameter", error_code(decode(c:request("POST", "/", headers, body))))
       assert.equals("InvalidAction", error_code(call(c, "DescribeEverything", {})))
-      assert.equals("UnsupportedOperation", error_code(call(c, "ModifyCertificateAlias", {})))
+      assert.equals("MissingParameter", error_code(call(c, "ModifyCertificateAlias", {})))
     end)
 
     it("validates the JSON body and parameters", function()
@@ -437,6 +439,13 @@ describe("tcssl emulator", function()
       for _, case in ipairs(cases) do
         assert.equals(case[3], error_code(call(c, case[1], nil, case[2])), case[2].body)
       end
+      -- the model decides, at any depth, and the message names the path
+      local r = call(c, "DescribeCertificates", nil, { body = '{"Tags":[{"TagKey":"k","TagValue":1}]}' })
+      assert.equals("InvalidParameter", error_code(r))
+      assert.matches("Tags[1].TagValue", r.Error.Message, 1, true)
+      r = call(c, "DescribeCertificates", nil, { body = '{"Tags":[{"TagKey":"k"}]}' })
+      assert.equals("MissingParameter", error_code(r))
+      assert.matches("Tags[1].TagValue", r.Error.Message, 1, true)
       -- numbers as strings are accepted (the documents' own examples send "0" and "1")
       assert.equals(0, call(c, "DescribeCertificates", nil, { body = '{"Offset":"0","Limit":"1"}' }).TotalCount)
       -- Limit above 1000 is treated as 1000, not rejected
@@ -475,6 +484,61 @@ describe("tcssl emulator", function()
 
     it("needs the common parameters", function()
       local r = decode(c:request("GET", "/?Action=DescribeCertificates&Version=2019-12-05", { Host = c.host }))
+      assert.equals("MissingParameter", error_code(r))
+    end)
+  end)
+
+  describe("legacy 2017 API", function()
+    local LEGACY = "/v2/index.php"
+
+    it("answers the code/message/codeDesc/data envelope on /v2/index.php, GET and POST form", function()
+      local query = v1_params(c.host, "CertUpload", { cert = pki.leaf_cert_pem, certType = "SVR",
+        key = pki.leaf_key_pem }, { path = LEGACY, signature_method = "HmacSHA256" })
+      local res = c:request("GET", LEGACY .. "?" .. query, { Host = c.host })
+      assert.equals("application/json", res.headers["content-type"])
+      local up = assert(cjson.decode(res.body))
+      assert.same({ 0, "", "Success" }, { up.code, up.message, up.codeDesc })
+      assert.matches("^%w+$", up.data.id)
+      assert.is_nil(res.body:find("PRIVATE KEY", 1, true))
+
+      local body = v1_params(c.host, "CertGetList", { page = 1, count = 5 }, { path = LEGACY, method = "POST" })
+      local form = { Host = c.host, ["Content-Type"] = "application/x-www-form-urlencoded" }
+      local list = assert(cjson.decode(c:request("POST", LEGACY, form, body).body))
+      assert.equals(0, list.code)
+      assert.equals(1, list.data.totalNum)
+      assert.equals(up.data.id, list.data.list[1].id)
+      assert.equals("0", list.data.list[1].projectInfo.projectId)
+
+      query = v1_params(c.host, "CertDelete", { id = up.data.id }, { path = LEGACY })
+      assert.matches('"data":%[%]', c:request("GET", LEGACY .. "?" .. query, { Host = c.host }).body)
+      assert.equals(0, e:stats().certificates)
+    end)
+
+    it("uses numeric codes with the API 3.0 code in codeDesc", function()
+      local function legacy_error(query)
+        local r = assert(cjson.decode(c:request("GET", LEGACY .. "?" .. query, { Host = c.host }).body))
+        assert.is_nil(r.data)
+        return r.code, r.codeDesc, r.message
+      end
+      local cases = {
+        { "CertGetList", {}, { bad_signature = true }, 4100, "AuthFailure.SignatureFailure" },
+        { "CertGetList", {}, { id = "AKIDNOBODY" }, 4104, "AuthFailure.SecretIdNotFound" },
+        { "CertGetList", {}, { id = TEMP_ID, key = TEMP_KEY }, 4105, "AuthFailure.TokenFailure" },
+        { "CertGetList", {}, { timestamp = os.time() - 1000 }, 4200, "AuthFailure.SignatureExpire" },
+        { "CertGetList", { count = "many" }, {}, 4000, "InvalidParameter" },
+        { "CertDelete", {}, {}, 4000, "MissingParameter" },
+        { "CertDelete", { id = "nothere1" }, {}, 5000, "FailedOperation.CertificateNotFound" },
+        { "DescribeCertificates", {}, {}, 6100, "InvalidAction" },
+      }
+      for _, case in ipairs(cases) do
+        case[3].path = LEGACY
+        local code, desc, message = legacy_error(v1_params(c.host, case[1], case[2], case[3]))
+        assert.same({ case[4], case[5] }, { code, desc }, case[5])
+        assert.is_string(message)
+      end
+      -- the API 3.0 path still wants its Version
+      local r = decode(c:request("GET", "/?" .. v1_params(c.host, "DescribeCertificates", {}, { path = "/" }),
+        { Host = c.host }))
       assert.equals("MissingParameter", error_code(r))
     end)
   end)

@@ -1,10 +1,14 @@
 --- tcssl.emulator: a stateful local stand-in for the Tencent Cloud SSL Certificates API
--- (API 3.0, version 2019-12-05, service `ssl`).
+-- (API 3.0, version 2019-12-05, service `ssl`, and the legacy 2017 API on /v2/index.php).
 --
--- It verifies TC3-HMAC-SHA256 and v1 (HmacSHA1 / HmacSHA256) signatures with tcssl.core, keeps
--- uploaded certificates in memory and answers UploadCertificate, DescribeCertificates,
--- DescribeCertificate and DeleteCertificate the way the reference documents describe.
--- Control endpoints under /__emulator/ (no signature) report counters and inject faults.
+-- It verifies TC3-HMAC-SHA256 and v1 (HmacSHA1 / HmacSHA256) signatures with tcssl.core and
+-- checks every request's parameters against the model (tcssl.model, through tcssl.schema, so
+-- with the client's codes). It keeps uploaded certificates in memory for UploadCertificate,
+-- DescribeCertificates, DescribeCertificate, DeleteCertificate and a few cheap store effects
+-- (M.STORE_ACTIONS), serves the legacy CertGetList, CertUpload and CertDelete from the same
+-- store, and answers every other action of the model with a success synthesized from its
+-- output model. Control endpoints under /__emulator/ (no signature) report counters and
+-- inject faults.
 --
 -- The server is one process, one select() loop, one coroutine per connection, every socket
 -- non-blocking. Nothing here does I/O at require time.
@@ -17,6 +21,8 @@
 local socket = require "socket"
 local cjson = require "cjson.safe"
 local core = require "tcssl.core"
+local tcjson = require "tcssl.json"
+local schema = require "tcssl.schema"
 
 local M = {
   _VERSION = "0.1.0",
@@ -98,8 +104,9 @@ local function sorted_keys(t)
   return keys
 end
 
+-- Integers are written exactly (64-bit values included); integral floats up to 2^53 as integers.
 local function is_integral(v)
-  return type(v) == "number" and v == floor(v) and v >= -2 ^ 53 and v <= 2 ^ 53
+  return math.type(v) == "integer" or (v == floor(v) and v >= -2 ^ 53 and v <= 2 ^ 53)
 end
 
 -------------------------------------------------------------------------------
@@ -143,7 +150,7 @@ local function encode_json(value, out, depth)
     if value ~= value or value == math.huge or value == -math.huge then
       out[#out + 1] = "null"
     elseif is_integral(value) then
-      out[#out + 1] = string.format("%d", value)
+      out[#out + 1] = string.format("%d", math.tointeger(value))
     else
       out[#out + 1] = string.format("%.17g", value)
     end
@@ -196,7 +203,7 @@ local function is_api_error(e)
 end
 
 -------------------------------------------------------------------------------
--- Parameters: unflattening (`Filters.0.Values.1=x`) and type coercion per action.
+-- Parameters: unflattening (`Filters.0.Values.1=x`), coercion by the model's types, checking.
 -------------------------------------------------------------------------------
 
 local MAX_PARAM_DEPTH = 8
@@ -256,60 +263,53 @@ local function unflatten(flat)
   return root
 end
 
-local function bad_type(name, expected)
-  raise("InvalidParameter", "The parameter `" .. name .. "` should be " .. expected .. ".")
-end
-
-local coerce_value
-
-local COERCERS = {
-  String = function(name, v)
-    if type(v) ~= "string" then bad_type(name, "String") end
-    return v
-  end,
-  Integer = function(name, v)
-    if type(v) == "string" and v:match("^%-?%d+$") and #v <= 16 then v = tonumber(v) end
-    if not is_integral(v) then bad_type(name, "Integer") end
-    return floor(v)
-  end,
-  Boolean = function(name, v)
+-- Strings from flattened parameters (GET queries, v1 forms) take the type the model gives
+-- the field; so do decimal strings in JSON bodies, which the documents' own examples send for
+-- Integer fields ("ProjectId": "1634827"). Anything else is left for schema.check to reject.
+local function coerce_scalar(typ, v)
+  if type(v) ~= "string" then return v end
+  if typ == "Integer" then
+    if v:match("^%-?%d+$") then return math.tointeger(tonumber(v)) or v end
+  elseif typ == "Boolean" then
     if v == "true" then return true elseif v == "false" then return false end
-    if type(v) ~= "boolean" then bad_type(name, "Boolean") end
-    return v
-  end,
-  Tags = function(name, v)
-    if type(v) ~= "table" then bad_type(name, "a Tags structure") end
-    local tag = {}
-    for k, field in pairs(v) do
-      if k ~= "TagKey" and k ~= "TagValue" then
-        raise("UnknownParameter", "The parameter `" .. name .. "." .. tostring(k) .. "` is not recognized.")
-      end
-      if field ~= cjson.null then tag[k] = coerce_value(name .. "." .. k, "String", field) end
-    end
-    return tag
-  end,
-}
-
--- type is "String", "Integer", "Boolean", "Tags", or "Array of X".
-coerce_value = function(name, typ, v)
-  local element = typ:match("^Array of (%w+)$")
-  if not element then return COERCERS[typ](name, v) end
-  if type(v) ~= "table" or (next(v) ~= nil and not is_sequence(v)) then bad_type(name, typ) end
-  local out = {}
-  for i = 1, #v do out[i] = coerce_value(name .. "." .. (i - 1), element, v[i]) end
-  return out
+  elseif typ == "Float" or typ == "Double" then
+    if v:match("^%-?%d+%.?%d*$") or v:match("^%-?%d*%.%d+$") then return tonumber(v) + 0.0 end
+  end
+  return v
 end
 
--- Checks params against an action's parameter table; unknown names are UnknownParameter.
-local function coerce_params(params, spec)
-  local out = {}
-  for name, value in pairs(params) do
-    if type(name) ~= "string" then raise("InvalidParameter", "Parameter names must be strings.") end
-    local typ = spec[name]
-    if not typ then raise("UnknownParameter", "The parameter `" .. name .. "` is not recognized.") end
-    if value ~= cjson.null then out[name] = coerce_value(name, typ, value) end
+local coerce_fields
+
+local function coerce_field(f, v, structs)
+  local function one(x)
+    if f.struct then
+      if type(x) == "table" and structs[f.type] then coerce_fields(structs[f.type].fields, x, structs) end
+      return x
+    end
+    return coerce_scalar(f.type, x)
   end
-  return out
+  if f.array and type(v) == "table" then
+    for i = 1, #v do v[i] = one(v[i]) end
+    return v
+  end
+  return one(v)
+end
+
+-- Coerces the fields of t in place, guided by the model's field list.
+function coerce_fields(fields, t, structs)
+  for _, f in ipairs(fields) do
+    local v = t[f.name]
+    if v ~= nil then t[f.name] = coerce_field(f, v, structs) end
+  end
+end
+
+-- Coerces and checks params against the action's model the way the client does (tcssl.schema),
+-- so both answer MissingParameter, UnknownParameter or InvalidParameter with the same path.
+local function check_params(action_model, params, structs)
+  coerce_fields(action_model.input, params, structs)
+  local checked, err = schema.check(action_model, params)
+  if not checked then raise(err.code, err.message) end
+  return checked
 end
 
 local function require_param(params, name)
@@ -477,82 +477,158 @@ local function detail_view(server, cert, lang)
 end
 
 -------------------------------------------------------------------------------
--- Actions (parameter tables from the 004 reference, sections "2. 输入参数")
+-- Responses synthesized from the model. Every action without a handler below answers a
+-- success whose fields follow its output model (tcssl.model) in name and type: the field's
+-- example where it fits, arrays with one element, structs filled recursively.
 -------------------------------------------------------------------------------
 
-local ACTIONS = {}
+local MAX_SAMPLE_DEPTH = 6
+-- Totals agree with the one-element arrays, so that a caller paging through a list stops.
+local TOTAL_FIELDS = { TotalCount = true, AllTotal = true }
 
-ACTIONS.UploadCertificate = {
-  params = {
-    CertificatePublicKey = "String", CertificatePrivateKey = "String", CertificateType = "String",
-    Alias = "String", ProjectId = "Integer", CertificateUse = "String", Tags = "Array of Tags",
-    Repeatable = "Boolean",
-  },
-  handler = function(server, p)
-    local pem = require_param(p, "CertificatePublicKey")
-    local cert_type = p.CertificateType or "SVR"
-    if cert_type ~= "SVR" and cert_type ~= "CA" then
-      raise("InvalidParameterValue", "CertificateType must be SVR or CA.")
-    end
-    local leaf, chain = parse_certificate_pem(pem)
-    local key_pem = p.CertificatePrivateKey
-    if key_pem == "" then key_pem = nil end
-    if cert_type == "SVR" and not key_pem then
-      raise("MissingParameter", "The request is missing a required parameter `CertificatePrivateKey`.")
-    end
-    if key_pem then check_private_key(pem, key_pem) end
-    if cert_type == "CA" and not leaf.is_ca then
-      raise("FailedOperation.CertificateCaError", "The certificate is not a CA certificate.")
-    end
+-- The model's example for a field as plain text ("\"x\"" -> x, "[\"x\", \"y\"]" -> x), or nil.
+local function example_text(f)
+  local ex = type(f.example) == "string" and trim(f.example) or ""
+  if f.array and ex:sub(1, 1) == "[" then
+    local list = tcjson.decode(ex)
+    local first = type(list) == "table" and list[1]
+    ex = (type(first) == "string" or math.type(first) == "integer") and tostring(first) or ""
+  end
+  ex = ex:match('^"(.*)"$') or ex
+  if ex == "" or ex == "null" then return nil end
+  return ex
+end
 
-    if server:certificate_count() >= MAX_CERTIFICATES then
-      raise("LimitExceeded", "The emulator holds at most " .. MAX_CERTIFICATES .. " certificates.")
-    end
-    local fingerprint = leaf.sha256
-    if p.Repeatable == false then
-      for _, existing in pairs(server.certs) do
-        if existing.fingerprint == fingerprint and existing.type == cert_type then
-          return { CertificateId = existing.id, RepeatCertId = existing.id }
-        end
+local function sample_scalar(server, f)
+  local ex, typ = example_text(f), f.type
+  if typ == "Integer" then
+    if TOTAL_FIELDS[f.name] then return 1 end
+    return ex and ex:match("^%-?%d+$") and math.tointeger(tonumber(ex)) or 0
+  elseif typ == "Boolean" then
+    return ex ~= "false" and ex ~= "0" -- the documents write some as 1 or 0
+  elseif typ == "Float" or typ == "Double" then
+    return ex and tonumber(ex) and tonumber(ex) + 0.0 or 0.5
+  elseif ex then
+    return ex
+  elseif typ:find("^Timestamp") or typ == "Date" then
+    return cst_time(server:now())
+  end
+  return "example"
+end
+
+local sample_fields
+
+-- One value of field f (not the array around it); nil where recursion is cut.
+local function sample_value(server, f, depth, open)
+  if not f.struct then return sample_scalar(server, f) end
+  local struct = schema.model().structs[f.type]
+  if not struct or depth >= MAX_SAMPLE_DEPTH or open[f.type] then return nil end
+  open[f.type] = true
+  local value = sample_fields(server, struct.fields, depth + 1, open)
+  open[f.type] = nil
+  return value
+end
+
+function sample_fields(server, fields, depth, open)
+  local out = {}
+  for _, f in ipairs(fields) do
+    if f.name ~= "RequestId" then
+      local v = sample_value(server, f, depth, open)
+      if f.array then
+        out[f.name] = array({ v })
+      elseif v ~= nil then
+        out[f.name] = v
       end
     end
+  end
+  return out
+end
 
-    local not_before, not_after = leaf.not_before, leaf.not_after
-    local sans = copy_list(leaf.dns_names)
-    for _, ip in ipairs(leaf.ip_addresses) do sans[#sans + 1] = ip end
-    local cn = leaf.common_name
-    if #sans == 0 and cn then sans[1] = cn end
-    local wildcard = false
-    for _, name in ipairs(sans) do wildcard = wildcard or name:sub(1, 2) == "*." end
-    local _, algorithm = key_algorithm(leaf)
-    local cert = {
-      id = server:new_certificate_id(),
-      seq = server:next_seq(),
-      type = cert_type,
-      alias = p.Alias or "",
-      project_id = p.ProjectId or 0,
-      tags = p.Tags,
-      domain = cn or sans[1] or "",
-      sans = sans,
-      wildcard = wildcard,
-      not_before = not_before,
-      not_after = not_after,
-      inserted = server:now(),
-      algorithm = algorithm,
-      fingerprint = fingerprint,
-    }
-    if cert_type == "CA" then
-      cert.ca_algorithms, cert.ca_names, cert.ca_end_times = {}, {}, {}
-      for i, crt in ipairs(chain) do
-        cert.ca_algorithms[i] = (key_algorithm(crt))
-        cert.ca_names[i] = crt.common_name or ""
-        cert.ca_end_times[i] = cst_time(crt.not_after)
+local function synthesize(server, action_model)
+  return sample_fields(server, action_model.output, 0, {})
+end
+
+-- Copies the fields of view that the output model knows onto out (nulls included).
+local function overlay(out, view, fields)
+  for _, f in ipairs(fields) do
+    local v = view[f.name]
+    if v ~= nil then out[f.name] = v end
+  end
+  return out
+end
+
+-------------------------------------------------------------------------------
+-- Actions with state: the certificate store. handler(server, params, ctx, action_model)
+-- gets parameters already checked against the model.
+-------------------------------------------------------------------------------
+
+local HANDLERS = {}
+
+HANDLERS.UploadCertificate = function(server, p)
+  local pem = require_param(p, "CertificatePublicKey")
+  local cert_type = p.CertificateType or "SVR"
+  if cert_type ~= "SVR" and cert_type ~= "CA" then
+    raise("InvalidParameterValue", "CertificateType must be SVR or CA.")
+  end
+  local leaf, chain = parse_certificate_pem(pem)
+  local key_pem = p.CertificatePrivateKey
+  if key_pem == "" then key_pem = nil end
+  if cert_type == "SVR" and not key_pem then
+    raise("MissingParameter", "The request is missing a required parameter `CertificatePrivateKey`.")
+  end
+  if key_pem then check_private_key(pem, key_pem) end
+  if cert_type == "CA" and not leaf.is_ca then
+    raise("FailedOperation.CertificateCaError", "The certificate is not a CA certificate.")
+  end
+
+  if server:certificate_count() >= MAX_CERTIFICATES then
+    raise("LimitExceeded", "The emulator holds at most " .. MAX_CERTIFICATES .. " certificates.")
+  end
+  local fingerprint = leaf.sha256
+  if p.Repeatable == false then
+    for _, existing in pairs(server.certs) do
+      if existing.fingerprint == fingerprint and existing.type == cert_type then
+        return { CertificateId = existing.id, RepeatCertId = existing.id }
       end
     end
-    server.certs[cert.id] = cert
-    return { CertificateId = cert.id, RepeatCertId = "" }
-  end,
-}
+  end
+
+  local not_before, not_after = leaf.not_before, leaf.not_after
+  local sans = copy_list(leaf.dns_names)
+  for _, ip in ipairs(leaf.ip_addresses) do sans[#sans + 1] = ip end
+  local cn = leaf.common_name
+  if #sans == 0 and cn then sans[1] = cn end
+  local wildcard = false
+  for _, name in ipairs(sans) do wildcard = wildcard or name:sub(1, 2) == "*." end
+  local _, algorithm = key_algorithm(leaf)
+  local cert = {
+    id = server:new_certificate_id(),
+    seq = server:next_seq(),
+    type = cert_type,
+    pem = pem, -- the certificate only: private keys are checked, never kept
+    alias = p.Alias or "",
+    project_id = p.ProjectId or 0,
+    tags = p.Tags,
+    domain = cn or sans[1] or "",
+    sans = sans,
+    wildcard = wildcard,
+    not_before = not_before,
+    not_after = not_after,
+    inserted = server:now(),
+    algorithm = algorithm,
+    fingerprint = fingerprint,
+  }
+  if cert_type == "CA" then
+    cert.ca_algorithms, cert.ca_names, cert.ca_end_times = {}, {}, {}
+    for i, crt in ipairs(chain) do
+      cert.ca_algorithms[i] = (key_algorithm(crt))
+      cert.ca_names[i] = crt.common_name or ""
+      cert.ca_end_times[i] = cst_time(crt.not_after)
+    end
+  end
+  server.certs[cert.id] = cert
+  return { CertificateId = cert.id, RepeatCertId = "" }
+end
 
 local function contains(haystack, needle)
   return haystack:lower():find(needle, 1, true) ~= nil
@@ -562,7 +638,7 @@ local function has_tags(cert, wanted)
   for _, want in ipairs(wanted) do
     local found = false
     for _, tag in ipairs(cert.tags or {}) do
-      if tag.TagKey == want.TagKey and (want.TagValue == nil or tag.TagValue == want.TagValue) then
+      if tag.TagKey == want.TagKey and tag.TagValue == want.TagValue then
         found = true
       end
     end
@@ -580,68 +656,64 @@ local function status_of(server, cert)
   return cert.not_after < server:now() and 3 or 1
 end
 
-ACTIONS.DescribeCertificates = {
-  params = {
-    Offset = "Integer", Limit = "Integer", SearchKey = "String", CertificateType = "String",
-    ProjectId = "Integer", ExpirationSort = "String", CertificateStatus = "Array of Integer",
-    Deployable = "Integer", Upload = "Integer", Renew = "Integer", FilterSource = "String",
-    IsSM = "Integer", FilterExpiring = "Integer", Hostable = "Integer", Tags = "Array of Tags",
-    IsPendingIssue = "Integer", CertIds = "Array of String",
-  },
-  handler = function(server, p, ctx)
-    local offset = p.Offset or 0
-    local limit = p.Limit or 10
-    if offset < 0 then raise("InvalidParameterValue", "Offset must not be negative.") end
-    if limit < 0 then raise("InvalidParameterValue", "Limit must not be negative.") end
-    limit = min(limit, 1000) -- "最大值1000，如超过1000按1000处理"
-    local sort_order = p.ExpirationSort
-    if sort_order ~= nil and sort_order ~= "ASC" and sort_order ~= "DESC" then
-      raise("InvalidParameterValue", "ExpirationSort must be ASC or DESC.")
+-- Certificates newest first (the API's default order).
+local function newest_first(a, b)
+  return a.seq > b.seq
+end
+
+HANDLERS.DescribeCertificates = function(server, p, ctx)
+  local offset = p.Offset or 0
+  local limit = p.Limit or 10
+  if offset < 0 then raise("InvalidParameterValue", "Offset must not be negative.") end
+  if limit < 0 then raise("InvalidParameterValue", "Limit must not be negative.") end
+  limit = min(limit, 1000) -- "最大值1000，如超过1000按1000处理"
+  local sort_order = p.ExpirationSort
+  if sort_order ~= nil and sort_order ~= "ASC" and sort_order ~= "DESC" then
+    raise("InvalidParameterValue", "ExpirationSort must be ASC or DESC.")
+  end
+  local search = p.SearchKey and p.SearchKey:lower()
+  local now = server:now()
+
+  local matches = {}
+  for _, cert in pairs(server.certs) do
+    local ok = true
+    if search and search ~= "" then
+      ok = contains(cert.id, search) or contains(cert.alias, search) or contains(cert.domain, search)
     end
-    local search = p.SearchKey and p.SearchKey:lower()
-    local now = server:now()
-
-    local matches = {}
-    for _, cert in pairs(server.certs) do
-      local ok = true
-      if search and search ~= "" then
-        ok = contains(cert.id, search) or contains(cert.alias, search) or contains(cert.domain, search)
-      end
-      if ok and p.CertIds and #p.CertIds > 0 then ok = in_list(p.CertIds, cert.id) end
-      if ok and p.CertificateType and p.CertificateType ~= "" then ok = cert.type == p.CertificateType end
-      if ok and p.ProjectId then ok = cert.project_id == p.ProjectId end
-      if ok and p.FilterSource == "buy" then ok = false end
-      if ok and p.CertificateStatus and #p.CertificateStatus > 0 then
-        ok = in_list(p.CertificateStatus, status_of(server, cert))
-      end
-      if ok and p.FilterExpiring == 1 then
-        ok = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
-      end
-      if ok and p.Deployable then ok = (cert.type ~= "CA") == (p.Deployable == 1) end
-      -- uploaded certificates are never SM, renewable or waiting to be issued
-      if ok and (p.IsSM == 1 or p.Renew == 1 or p.IsPendingIssue == 1) then ok = false end
-      if ok and p.Tags and #p.Tags > 0 then ok = has_tags(cert, p.Tags) end
-      if ok then matches[#matches + 1] = cert end
+    if ok and p.CertIds and #p.CertIds > 0 then ok = in_list(p.CertIds, cert.id) end
+    if ok and p.CertificateType and p.CertificateType ~= "" then ok = cert.type == p.CertificateType end
+    if ok and p.ProjectId then ok = cert.project_id == p.ProjectId end
+    if ok and p.FilterSource == "buy" then ok = false end
+    if ok and p.CertificateStatus and #p.CertificateStatus > 0 then
+      ok = in_list(p.CertificateStatus, status_of(server, cert))
     end
-
-    sort(matches, function(a, b)
-      if sort_order and a.not_after ~= b.not_after then
-        if sort_order == "ASC" then return a.not_after < b.not_after end
-        return a.not_after > b.not_after
-      end
-      return a.seq > b.seq -- newest first
-    end)
-
-    local page = array()
-    for i = offset + 1, min(offset + limit, #matches) do
-      page[#page + 1] = list_view(server, matches[i], ctx.language)
+    if ok and p.FilterExpiring == 1 then
+      ok = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
     end
-    return { TotalCount = #matches, Certificates = page }
-  end,
-}
+    if ok and p.Deployable then ok = (cert.type ~= "CA") == (p.Deployable == 1) end
+    -- uploaded certificates are never SM, renewable or waiting to be issued
+    if ok and (p.IsSM == 1 or p.Renew == 1 or p.IsPendingIssue == 1) then ok = false end
+    if ok and p.Tags and #p.Tags > 0 then ok = has_tags(cert, p.Tags) end
+    if ok then matches[#matches + 1] = cert end
+  end
 
-local function find_certificate(server, p)
-  local id = require_param(p, "CertificateId")
+  sort(matches, function(a, b)
+    if sort_order and a.not_after ~= b.not_after then
+      if sort_order == "ASC" then return a.not_after < b.not_after end
+      return a.not_after > b.not_after
+    end
+    return newest_first(a, b)
+  end)
+
+  local page = array()
+  for i = offset + 1, min(offset + limit, #matches) do
+    page[#page + 1] = list_view(server, matches[i], ctx.language)
+  end
+  return { TotalCount = #matches, Certificates = page }
+end
+
+local function find_certificate(server, id)
+  if id == "" then raise("MissingParameter", "The request is missing a required parameter `CertificateId`.") end
   local cert = server.certs[id]
   if not cert then
     raise("FailedOperation.CertificateNotFound", "The certificate `" .. id .. "` does not exist.")
@@ -649,53 +721,184 @@ local function find_certificate(server, p)
   return cert
 end
 
-ACTIONS.DescribeCertificate = {
-  params = { CertificateId = "String" },
-  handler = function(server, p, ctx)
-    return detail_view(server, find_certificate(server, p), ctx.language)
-  end,
-}
+HANDLERS.DescribeCertificate = function(server, p, ctx)
+  return detail_view(server, find_certificate(server, p.CertificateId), ctx.language)
+end
 
-ACTIONS.DeleteCertificate = {
-  params = { CertificateId = "String", IsCheckResource = "Boolean" },
-  handler = function(server, p)
-    local cert = find_certificate(server, p)
-    server.certs[cert.id] = nil
-    if p.IsCheckResource then
-      -- Checking bound resources makes the real deletion asynchronous: DeleteResult false plus
-      -- a task id. Nothing is ever bound here, so the "task" has already finished.
-      return { DeleteResult = false, TaskId = tostring(server:next_seq() + 1000000) }
+HANDLERS.DeleteCertificate = function(server, p)
+  local cert = find_certificate(server, p.CertificateId)
+  server.certs[cert.id] = nil
+  if p.IsCheckResource then
+    -- Checking bound resources makes the real deletion asynchronous: DeleteResult false plus
+    -- a task id. Nothing is ever bound here, so the "task" has already finished.
+    return { DeleteResult = false, TaskId = tostring(server:next_seq() + 1000000) }
+  end
+  return { DeleteResult = true }
+end
+
+-- Cheap store effects on top of a synthesized response.
+
+HANDLERS.DescribeCertificateDetail = function(server, p, ctx, action_model)
+  local cert = find_certificate(server, p.CertificateId)
+  local out = overlay(synthesize(server, action_model), detail_view(server, cert, ctx.language), action_model.output)
+  out.CertificatePublicKey = cert.pem
+  out.CertificatePrivateKey = "" -- never kept
+  out.EncryptCert, out.EncryptPrivateKey, out.EncryptCertFingerprint = "", "", "" -- SM certificates only
+  out.TypeName = null
+  out.CertFingerprint = cert.fingerprint:upper()
+  out.EncryptAlgorithm = cert.algorithm
+  return out
+end
+
+HANDLERS.ModifyCertificateAlias = function(server, p)
+  local cert = find_certificate(server, p.CertificateId)
+  cert.alias = p.Alias or ""
+  return { CertificateId = cert.id }
+end
+
+HANDLERS.ModifyCertificateProject = function(server, p)
+  local done, failed = array(), array()
+  for _, id in ipairs(p.CertificateIdList) do
+    local cert = server.certs[id]
+    if cert then cert.project_id = p.ProjectId end
+    local list = cert and done or failed
+    list[#list + 1] = id
+  end
+  return { SuccessCertificates = done, FailCertificates = failed }
+end
+
+HANDLERS.DeleteCertificates = function(server, p)
+  local done, failed, tasks = array(), array(), array()
+  for _, id in ipairs(p.CertificateIds) do
+    if server.certs[id] then
+      server.certs[id] = nil
+      done[#done + 1] = id
+      tasks[#tasks + 1] = { CertId = id, TaskId = tostring(server:next_seq() + 1000000) }
+    else
+      failed[#failed + 1] = { CertId = id, Msg = "The certificate does not exist." }
     end
-    return { DeleteResult = true }
-  end,
+  end
+  return { Success = done, Fail = failed, CertTaskIds = tasks }
+end
+
+HANDLERS.CheckCertificateExist = function(server, p)
+  local leaf = parse_certificate_pem(p.CertificatePublicKey)
+  local found = {}
+  for _, cert in pairs(server.certs) do
+    if cert.fingerprint == leaf.sha256 then found[#found + 1] = cert end
+  end
+  sort(found, newest_first)
+  return { RepeatCertId = found[1] and found[1].id or "" }
+end
+
+--- The actions answered from the certificate store rather than synthesized from the model.
+M.STORE_ACTIONS = {}
+for name in pairs(HANDLERS) do M.STORE_ACTIONS[#M.STORE_ACTIONS + 1] = name end
+sort(M.STORE_ACTIONS)
+
+-------------------------------------------------------------------------------
+-- The legacy 2017 API: CertGetList, CertUpload and CertDelete on /v2/index.php, v1 signatures,
+-- the {code, message, codeDesc, data} envelope, the same certificate store.
+-------------------------------------------------------------------------------
+
+local LEGACY_PATH = "/v2/index.php"
+
+-- Numeric codes of the legacy envelope. The documents (seeds 003 and the end of 004) only
+-- point to a "公共错误码" page they do not include, so these are the API 2.0 common error
+-- codes as that page listed them: 4000 invalid parameter, 4100 authentication failed,
+-- 4104 SecretId not found, 4105 token error, 4200 request expired, 4400 over quota,
+-- 4600 protocol not supported, 5000 resource operation failed, 6000 internal error,
+-- 6100 action not supported in this version. codeDesc carries the API 3.0 code string
+-- (e.g. 4100 with "AuthFailure.SignatureFailure"), so clients see the same err.code on both.
+local LEGACY_CODES = {
+  ["AuthFailure.SecretIdNotFound"] = 4104, ["AuthFailure.TokenFailure"] = 4105,
+  ["AuthFailure.SignatureExpire"] = 4200, AuthFailure = 4100,
+  InvalidParameter = 4000, InvalidParameterValue = 4000, MissingParameter = 4000,
+  UnknownParameter = 4000, RequestSizeLimitExceeded = 4000,
+  LimitExceeded = 4400, RequestLimitExceeded = 4400, UnsupportedProtocol = 4600,
+  FailedOperation = 5000, InternalError = 6000, InvalidAction = 6100,
 }
 
--- Every action of the 2019-12-05 reference; those not emulated answer UnsupportedOperation.
-local DOCUMENTED_ACTIONS = {}
-for name in ([[
-  ApplyCertificate CancelAuditCertificate CancelCertificateOrder CertificateInfoSubmit
-  CertificateOrderSubmit CheckCertificateChain CheckCertificateDomainVerification
-  CheckCertificateExist CommitCertificateInformation CompleteCertificate CreateCertificate
-  CreateCertificateBindResourceSyncTask CreateCertificateByPackage DeleteCertificate
-  DeleteCertificates DeleteManager DeployCertificateInstance DeployCertificateRecordRetry
-  DeployCertificateRecordRollback DescribeCertificate DescribeCertificateBindResourceTaskDetail
-  DescribeCertificateBindResourceTaskResult DescribeCertificateDetail DescribeCertificateOperateLogs
-  DescribeCertificates DescribeCompanies DescribeDeleteCertificatesTaskResult
-  DescribeDeployedResources DescribeDownloadCertificateUrl DescribeHostApiGatewayInstanceList
-  DescribeHostCdnInstanceList DescribeHostClbInstanceList DescribeHostCosInstanceList
-  DescribeHostDdosInstanceList DescribeHostDeployRecord DescribeHostDeployRecordDetail
-  DescribeHostLighthouseInstanceList DescribeHostLiveInstanceList DescribeHostTeoInstanceList
-  DescribeHostTkeInstanceList DescribeHostUpdateRecord DescribeHostUpdateRecordDetail
-  DescribeHostUploadUpdateRecord DescribeHostUploadUpdateRecordDetail DescribeHostVodInstanceList
-  DescribeHostWafInstanceList DescribeManagerDetail DescribeManagers DescribePackages
-  DownloadCertificate ModifyCertificateAlias ModifyCertificateProject ModifyCertificateResubmit
-  ModifyCertificatesExpiringNotificationSwitch ReplaceCertificate RevokeCertificate
-  SubmitAuditManager SubmitCertificateInformation UpdateCertificateInstance
-  UpdateCertificateRecordRetry UpdateCertificateRecordRollback UploadCertificate
-  UploadConfirmLetter UploadRevokeLetter UploadUpdateCertificateInstance
-  UploadUpdateCertificateRecordRetry UploadUpdateCertificateRecordRollback VerifyManager
-]]):gmatch("%a+") do
-  DOCUMENTED_ACTIONS[name] = true
+local function legacy_code(code)
+  return LEGACY_CODES[code] or LEGACY_CODES[code:match("^[^.]+")] or 5000
+end
+
+-- The response envelope of either API for a result or an error ({ code, message }).
+local function envelope(ctx, result, err)
+  if ctx.legacy then
+    if err then return { code = legacy_code(err.code), message = err.message, codeDesc = err.code } end
+    return { code = 0, message = "", codeDesc = "Success", data = result }
+  end
+  local response = err and { Error = { Code = err.code, Message = err.message } } or result
+  response.RequestId = ctx.request_id
+  return { Response = response }
+end
+
+local function covers(cert, domain)
+  for _, name in ipairs(cert.sans) do
+    if name == domain or (name:sub(1, 2) == "*." and domain:match("^[^.]+(%..+)$") == name:sub(2)) then
+      return true
+    end
+  end
+  return false
+end
+
+-- A CertGetList item (field names and kinds as in the documents' example).
+local function legacy_item(server, cert, with_cert)
+  local expired = cert.not_after < server:now()
+  local text = TEXT["zh-CN"]
+  local item = {
+    ownerUin = server.owner_uin, projectId = tostring(cert.project_id), from = "upload", type = "0",
+    certType = cert.type, productZhName = "", domain = cert.domain, alias = cert.alias,
+    status = expired and 3 or 1, vulnerability_status = "INACTIVE", statusMsg = null, verifyType = "",
+    certBeginTime = cst_time(cert.not_before), certEndTime = cst_time(cert.not_after),
+    validityPeriod = validity_months(cert.not_before, cert.not_after), insertTime = cst_time(cert.inserted),
+    projectInfo = {
+      projectId = tostring(cert.project_id), ownerUin = 0, name = text.project, creatorUin = 0,
+      createTime = "0000-00-00 00:00:00", info = text.project,
+    },
+    id = cert.id, subjectAltName = copy_list(cert.sans), type_name = "",
+    status_name = expired and text.expired or text.issued,
+    is_vip = false, is_dv = false, is_wildcard = cert.wildcard, is_vulnerability = false,
+  }
+  if with_cert then item.cert = cert.pem end
+  return item
+end
+
+local LEGACY = {}
+
+LEGACY.CertUpload = function(server, p)
+  local r = HANDLERS.UploadCertificate(server, {
+    CertificatePublicKey = p.cert, CertificatePrivateKey = p.key, CertificateType = p.certType, Alias = p.alias,
+  })
+  return { id = r.CertificateId }
+end
+
+LEGACY.CertDelete = function(server, p)
+  server.certs[find_certificate(server, p.id).id] = nil
+  return array()
+end
+
+LEGACY.CertGetList = function(server, p)
+  local page, count = p.page or 1, p.count or 20
+  if page < 1 then raise("InvalidParameterValue", "page starts at 1.") end
+  if count < 0 then raise("InvalidParameterValue", "count must not be negative.") end
+  local search = p.searchKey and p.searchKey:lower() or ""
+  local matches = {}
+  for _, cert in pairs(server.certs) do
+    if (search == "" or contains(cert.id, search) or contains(cert.alias, search) or contains(cert.domain, search))
+      and (not p.certType or p.certType == "" or cert.type == p.certType)
+      and (not p.id or p.id == "" or cert.id == p.id)
+      and (not p.altDomain or p.altDomain == "" or covers(cert, p.altDomain:lower())) then
+      matches[#matches + 1] = cert
+    end
+  end
+  sort(matches, newest_first)
+  local list = array()
+  for i = (page - 1) * count + 1, min(page * count, #matches) do
+    list[#list + 1] = legacy_item(server, matches[i], p.withCert == 1)
+  end
+  return { totalNum = #matches, list = list }
 end
 
 -------------------------------------------------------------------------------
@@ -853,8 +1056,8 @@ local function read_tc3_request(server, req)
     params = unflatten(flat)
   elseif media == "application/json" then
     local body = req.body:match("^%s*$") and "{}" or req.body
-    local decoded = server.json_decoder.decode(body)
-    if type(decoded) ~= "table" or (next(decoded) ~= nil and is_sequence(decoded)) then
+    local decoded = tcjson.decode(body) -- integers exact up to 64 bits, nulls dropped
+    if type(decoded) ~= "table" or tcjson.is_array(decoded) then
       raise("InvalidParameter", "The request body is not a JSON object.")
     end
     params = decoded
@@ -870,6 +1073,7 @@ local function read_tc3_request(server, req)
   return action, params, req.headers["x-tc-language"]
 end
 
+-- The legacy API (req.legacy) has no Version parameter; otherwise the same as API 3.0's v1.
 local function read_v1_request(server, req)
   local text
   if req.method == "GET" then
@@ -882,7 +1086,7 @@ local function read_v1_request(server, req)
   local flat, err = parse_form(text)
   if not flat then raise("InvalidParameter", err) end
   local action = require_param(flat, "Action")
-  check_version(flat.Version)
+  if not req.legacy then check_version(flat.Version) end
   verify_v1(server, req, flat)
   local own = {}
   for name, value in pairs(flat) do
@@ -1292,7 +1496,6 @@ function M.new(opts)
   self.idle_timeout = opts.idle_timeout or DEFAULTS.idle_timeout
   self.max_connections = min(opts.max_connections or DEFAULTS.max_connections, (socket._SETSIZE or 1024) - 24)
   self.owner_uin = opts.owner_uin or "100000000001"
-  self.json_decoder = cjson.new()
   self.seed = (read_urandom(32) or "") .. tostring(self) .. tostring(gettime()) .. tostring(os.clock())
   self.compare_key = core.sha256(self.seed .. "compare")
   self.counter = 0
@@ -1393,47 +1596,55 @@ function Server:take_fault()
   return fault
 end
 
--- API request -> the JSON text of the envelope.
-function Server:api_response(req)
-  local ctx = { request_id = self:request_id() }
-  local ok, result = pcall(function()
-    if req.too_large then
-      raise("RequestSizeLimitExceeded", "The request body exceeds " .. MAX_BODY_BYTES .. " bytes.")
-    end
-    if req.method ~= "GET" and req.method ~= "POST" then
-      raise("UnsupportedProtocol", "Only GET and POST requests are supported.")
-    end
-    local action, params, language
-    if req.headers.authorization then
-      action, params, language = read_tc3_request(self, req)
-    else
-      action, params, language = read_v1_request(self, req)
-    end
-    ctx.action, ctx.language = action, language
-    local spec = ACTIONS[action]
-    if not spec then
-      if DOCUMENTED_ACTIONS[action] then
-        raise("UnsupportedOperation", "The action `" .. action .. "` is not implemented by the emulator.")
-      end
-      raise("InvalidAction", "The action `" .. action .. "` does not exist.")
-    end
-    return spec.handler(self, coerce_params(params, spec.params), ctx)
-  end)
-  local response
-  if ok then
-    response = result
-  elseif is_api_error(result) then
-    response = { Error = { Code = result.code, Message = result.message } }
-  else
-    self:note("internal error: " .. tostring(result))
-    response = { Error = { Code = "InternalError", Message = "An internal error occurred." } }
+-- Reads, checks and answers one API request; returns the result or raises an API error.
+function Server:answer(req, ctx)
+  if req.too_large then
+    raise("RequestSizeLimitExceeded", "The request body exceeds " .. MAX_BODY_BYTES .. " bytes.")
   end
-  response.RequestId = ctx.request_id
-  local encoded, text = pcall(json, { Response = response })
+  if req.method ~= "GET" and req.method ~= "POST" then
+    raise("UnsupportedProtocol", "Only GET and POST requests are supported.")
+  end
+  local model = schema.model()
+  if req.legacy then
+    local action, params = read_v1_request(self, req)
+    ctx.action = action
+    local action_model = model.legacy.actions[action]
+    if not action_model then raise("InvalidAction", "The action `" .. action .. "` does not exist.") end
+    return LEGACY[action](self, check_params(action_model, params, model.legacy.structs), ctx)
+  end
+  local action, params, language
+  if req.headers.authorization then
+    action, params, language = read_tc3_request(self, req)
+  else
+    action, params, language = read_v1_request(self, req)
+  end
+  ctx.action, ctx.language = action, language
+  local action_model = model.actions[action]
+  if not action_model then raise("InvalidAction", "The action `" .. action .. "` does not exist.") end
+  local p = check_params(action_model, params, model.structs)
+  local handler = HANDLERS[action]
+  if handler then return handler(self, p, ctx, action_model) end
+  return synthesize(self, action_model)
+end
+
+local INTERNAL_ERROR = { code = "InternalError", message = "An internal error occurred." }
+
+-- API request -> the JSON text of the envelope, and the request's context.
+function Server:api_response(req)
+  local ctx = { request_id = self:request_id(), legacy = req.legacy }
+  local ok, result = pcall(self.answer, self, req, ctx)
+  local err
+  if not ok then
+    err = result
+    if not is_api_error(result) then
+      self:note("internal error: " .. tostring(result))
+      err = INTERNAL_ERROR
+    end
+  end
+  local encoded, text = pcall(json, envelope(ctx, ok and result or nil, err))
   if not encoded then
     self:note("encoding error: " .. tostring(text))
-    text = json({ Response = { Error = { Code = "InternalError", Message = "An internal error occurred." },
-      RequestId = ctx.request_id } })
+    text = json(envelope(ctx, nil, INTERNAL_ERROR))
   end
   return text, ctx
 end
@@ -1462,8 +1673,8 @@ function Server:play_fault(conn, fault, req)
   elseif kind == "deep_json" then
     conn:respond(200, "application/json", string.rep("[", fault.depth) .. string.rep("]", fault.depth), req.close)
   elseif kind == "api_error" then
-    local body = json({ Response = { Error = { Code = fault.code, Message = fault.message },
-      RequestId = self:request_id() } })
+    local body = json(envelope({ request_id = self:request_id(), legacy = req.legacy }, nil,
+      { code = fault.code, message = fault.message }))
     conn:respond(200, "application/json", body, req.close)
   elseif kind == "truncated" then
     local body = self:api_response(req)
@@ -1579,7 +1790,8 @@ function Server:dispatch(conn, req)
     keep = self:handle_control(conn, req)
   else
     self.stats.requests = self.stats.requests + 1
-    if req.path == "/" then
+    if req.path == "/" or req.path == LEGACY_PATH then
+      req.legacy = req.path == LEGACY_PATH
       keep = self:handle_api(conn, req)
     else
       conn:respond(404, "text/plain; charset=utf-8", "Not Found\n", req.close)
