@@ -82,9 +82,11 @@ demo: deps
 	@sh tools/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport $(DESTDIR)$(LUA_MOD_CDIR)/tcssl
+	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/emulator \
+	  $(DESTDIR)$(LUA_MOD_CDIR)/tcssl
 	install -m 644 lua/tcssl/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/
 	install -m 644 lua/tcssl/transport/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport/
+	install -m 644 lua/tcssl/emulator/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/emulator/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 bin/tcssl-emulator $(DESTDIR)$(PREFIX)/bin/

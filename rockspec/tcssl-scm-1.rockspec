@@ -36,7 +36,11 @@ build = {
     ["tcssl.request"] = "lua/tcssl/request.lua",
     ["tcssl.error"] = "lua/tcssl/error.lua",
     ["tcssl.json"] = "lua/tcssl/json.lua",
+    ["tcssl.schema"] = "lua/tcssl/schema.lua",
+    ["tcssl.model"] = "lua/tcssl/model.lua",
+    ["tcssl.credentials"] = "lua/tcssl/credentials.lua",
     ["tcssl.emulator"] = "lua/tcssl/emulator.lua",
+    ["tcssl.emulator.cloud"] = "lua/tcssl/emulator/cloud.lua",
     ["tcssl.transport.curl"] = "lua/tcssl/transport/curl.lua",
   },
   install = {

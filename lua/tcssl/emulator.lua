@@ -23,6 +23,7 @@ local cjson = require "cjson.safe"
 local core = require "tcssl.core"
 local tcjson = require "tcssl.json"
 local schema = require "tcssl.schema"
+local cloud = require "tcssl.emulator.cloud"
 
 local M = {
   _VERSION = "0.1.0",
@@ -957,6 +958,9 @@ end
 local function lookup_key(server, secret_id, token)
   local key = server.keys[secret_id]
   if not key then raise("AuthFailure.SecretIdNotFound", "The SecretId is not found.") end
+  if key.expires and server:now() >= key.expires then
+    raise("AuthFailure.TokenFailure", "The temporary credentials have expired.")
+  end
   if token == "" then token = nil end
   if key.token then
     if not server:same(token, key.token) then
@@ -968,7 +972,7 @@ local function lookup_key(server, secret_id, token)
   return key
 end
 
-local function verify_tc3(server, req)
+local function verify_tc3(server, req, service)
   local auth = parse_tc3_authorization(req.headers.authorization)
   if not auth then
     raise("AuthFailure.InvalidAuthorization", "The Authorization header does not follow the TC3-HMAC-SHA256 format.")
@@ -977,9 +981,9 @@ local function verify_tc3(server, req)
   if auth.date ~= utc_date(ts) then
     raise("AuthFailure.SignatureFailure", "The credential date must be the UTC date of X-TC-Timestamp.")
   end
-  if auth.service ~= M.SERVICE then
+  if auth.service ~= service then
     raise("AuthFailure.SignatureFailure", "The credential scope names service `" .. auth.service
-      .. "`, expected `ssl`.")
+      .. "`, expected `" .. service .. "`.")
   end
   local key = lookup_key(server, auth.secret_id, req.headers["x-tc-token"])
 
@@ -1026,12 +1030,12 @@ local function verify_v1(server, req, params)
   return ts
 end
 
-local function check_version(version)
+local function check_version(version, expected, service)
   if not version or version == "" then
     raise("MissingParameter", "The request is missing a required parameter `Version`.")
   end
-  if version ~= M.API_VERSION then
-    raise("NoSuchVersion", "The API version `" .. version .. "` does not exist for service `ssl`.")
+  if version ~= expected then
+    raise("NoSuchVersion", "The API version `" .. version .. "` does not exist for service `" .. service .. "`.")
   end
 end
 
@@ -1039,14 +1043,28 @@ local function media_type(req)
   return (req.headers["content-type"] or ""):match("^%s*([^;%s]*)"):lower()
 end
 
--- Returns action, params (nested Lua tables), language.
-local function read_tc3_request(server, req)
+-- The services the emulator answers over API 3.0: the SSL API, and STS for credentials.
+local SERVICES = {
+  ssl = { service = M.SERVICE, version = M.API_VERSION },
+  sts = { service = "sts", version = cloud.STS_VERSION },
+}
+
+local function service_of(req)
+  return req.headers["x-tc-version"] == cloud.STS_VERSION and SERVICES.sts or SERVICES.ssl
+end
+
+-- Returns action, params (nested Lua tables), language. STS's AssumeRoleWithWebIdentity
+-- comes unsigned (Authorization: SKIP), as the official SDKs send it.
+local function read_tc3_request(server, req, api)
   local action = req.headers["x-tc-action"]
   if not action or action == "" then
     raise("MissingParameter", "The request is missing a required parameter `Action`.")
   end
-  check_version(req.headers["x-tc-version"])
-  verify_tc3(server, req)
+  check_version(req.headers["x-tc-version"], api.version, api.service)
+  local sts = api.service == "sts" and cloud.STS_ACTIONS[action]
+  if not (sts and not sts.signed and trim(req.headers.authorization) == "SKIP") then
+    verify_tc3(server, req, api.service)
+  end
 
   local params
   local media = media_type(req)
@@ -1086,7 +1104,7 @@ local function read_v1_request(server, req)
   local flat, err = parse_form(text)
   if not flat then raise("InvalidParameter", err) end
   local action = require_param(flat, "Action")
-  if not req.legacy then check_version(flat.Version) end
+  if not req.legacy then check_version(flat.Version, M.API_VERSION, M.SERVICE) end
   verify_v1(server, req, flat)
   local own = {}
   for name, value in pairs(flat) do
@@ -1372,6 +1390,8 @@ function Conn:read_request()
       req.headers[name] = previous and (previous .. ", " .. value) or value
     end
   end
+  -- absolute-form, as an HTTP proxy forwards it: keep the path and query
+  target = target:match("^https?://[^/?#]+(/.*)$") or target:match("^https?://[^/?#]+$") and "/" or target
   req.path, req.query = target:match("^([^?]*)%??(.*)$")
   if req.path:sub(1, 1) ~= "/" then return nil, "request target must be a path", 400 end
   if not req.headers.host and not req.http10 then return nil, "missing Host header", 400 end
@@ -1425,7 +1445,9 @@ function Conn:read_chunked(req)
   for _ = 1, MAX_BODY_BYTES do
     local line, err = self:read_line(4096)
     if not line then return nil, err end
-    local size = tonumber(line:match("^%s*(%x+)") or "", 16)
+    local hex = line:match("^%s*(%x+)")
+    -- eight hex digits already exceed the body cap; longer ones would wrap around
+    local size = hex and #hex <= 8 and tonumber(hex, 16)
     if not size then return nil, "malformed chunk size", 400 end
     if size == 0 then
       for _ = 1, MAX_HEADERS do -- trailers, ignored
@@ -1496,6 +1518,9 @@ function M.new(opts)
   self.idle_timeout = opts.idle_timeout or DEFAULTS.idle_timeout
   self.max_connections = min(opts.max_connections or DEFAULTS.max_connections, (socket._SETSIZE or 1024) - 24)
   self.owner_uin = opts.owner_uin or "100000000001"
+  self.metadata_role = opts.metadata_role
+  self.web_identity_token = opts.web_identity_token
+  self.raise = raise
   self.seed = (read_urandom(32) or "") .. tostring(self) .. tostring(gettime()) .. tostring(os.clock())
   self.compare_key = core.sha256(self.seed .. "compare")
   self.counter = 0
@@ -1562,14 +1587,18 @@ end
 
 local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
+function Server:random_token(n)
+  local bytes, out = self:random_bytes(n), {}
+  for i = 1, n do
+    local k = bytes:byte(i) % #ALNUM + 1
+    out[i] = ALNUM:sub(k, k)
+  end
+  return concat(out)
+end
+
 function Server:new_certificate_id()
   for _ = 1, 100 do
-    local bytes, id = self:random_bytes(8), {}
-    for i = 1, 8 do
-      local k = bytes:byte(i) % #ALNUM + 1
-      id[i] = ALNUM:sub(k, k)
-    end
-    id = concat(id)
+    local id = self:random_token(8)
     if not self.certs[id] then return id end
   end
   error("could not find a free certificate id")
@@ -1613,8 +1642,17 @@ function Server:answer(req, ctx)
     return LEGACY[action](self, check_params(action_model, params, model.legacy.structs), ctx)
   end
   local action, params, language
+  local api = service_of(req)
+  if api.service == "sts" then
+    if not req.headers.authorization then raise("AuthFailure.InvalidAuthorization", "STS takes TC3 requests.") end
+    action, params = read_tc3_request(self, req, api)
+    ctx.action = action
+    local sts = cloud.STS_ACTIONS[action]
+    if not sts then raise("InvalidAction", "The action `" .. action .. "` does not exist.") end
+    return sts.handler(self, params)
+  end
   if req.headers.authorization then
-    action, params, language = read_tc3_request(self, req)
+    action, params, language = read_tc3_request(self, req, api)
   else
     action, params, language = read_v1_request(self, req)
   end
@@ -1732,6 +1770,19 @@ function Server:handle_api(conn, req)
   return not req.close
 end
 
+-- The metadata service: faults apply as to API requests; answers are plain, not envelopes.
+function Server:handle_metadata(conn, req)
+  self.stats.api_requests = self.stats.api_requests + 1
+  local fault = self:take_fault()
+  if fault then
+    local outcome = self:play_fault(conn, fault, req)
+    if outcome ~= "normal" then return outcome ~= "close" end
+  end
+  local status, ctype, body = cloud.metadata(self, req.path)
+  conn:respond(status, ctype, body, req.close)
+  return not req.close
+end
+
 function Server:control_response(req)
   local name = req.path:sub(#CONTROL_PREFIX + 1)
   local post = req.method == "POST"
@@ -1793,6 +1844,8 @@ function Server:dispatch(conn, req)
     if req.path == "/" or req.path == LEGACY_PATH then
       req.legacy = req.path == LEGACY_PATH
       keep = self:handle_api(conn, req)
+    elseif req.path:sub(1, #cloud.METADATA_PREFIX) == cloud.METADATA_PREFIX then
+      keep = self:handle_metadata(conn, req)
     else
       conn:respond(404, "text/plain; charset=utf-8", "Not Found\n", req.close)
       keep = not req.close

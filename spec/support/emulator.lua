@@ -30,8 +30,16 @@ local function command_line(opts)
   local function add(...)
     for _, w in ipairs({ ... }) do words[#words + 1] = w end
   end
-  for id, key in pairs(opts.keys or {}) do
-    add("--key", id .. ":" .. key.secret_key .. (key.token and (":" .. key.token) or ""))
+  if opts.keys then
+    -- the keys go in a file, not on the command line where `ps` would show them
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb"))
+    for id, key in pairs(opts.keys) do
+      f:write(id, ":", key.secret_key, key.token and (":" .. key.token) or "", "\n")
+    end
+    f:close()
+    opts.keys_file = path
+    add("--keys-file", path)
   end
   if opts.tls then add("--tls-cert", opts.tls.cert, "--tls-key", opts.tls.key) end
   if opts.idle_timeout then add("--idle-timeout", tostring(opts.idle_timeout)) end
@@ -57,6 +65,7 @@ function M.start(opts)
   opts = opts or {}
   local proc = assert(io.popen(command_line(opts), "r"))
   local line = proc:read("*l")
+  if opts.keys_file then os.remove(opts.keys_file) end -- read at start-up; no longer needed
   local url, pid = (line or ""):match("^tcssl%-emulator listening on (%S+) pid=(%d+)$")
   if not url then
     proc:close()
