@@ -929,12 +929,13 @@ local function parse_tc3_authorization(value)
     return nil
   end
   local names, seen = {}, {}
+  if #fields.SignedHeaders > 1024 then return nil end
   for name in (fields.SignedHeaders .. ";"):gmatch("([^;]*);") do
     if not name:match("^[%l%d%-]+$") or seen[name] then return nil end
     seen[name] = true
     names[#names + 1] = name
   end
-  if not (seen["content-type"] and seen.host) then return nil end
+  if not (seen["content-type"] and seen.host) or #names > 30 then return nil end
   return { secret_id = id, date = date, service = service, signed = names, signature = fields.Signature }
 end
 
@@ -1015,6 +1016,9 @@ end
 
 local function verify_v1(server, req, params)
   for _, name in ipairs({ "SecretId", "Signature", "Nonce" }) do require_param(params, name) end
+  if not params.Nonce:match("^%d+$") or #params.Nonce > 19 or not params.Nonce:match("[1-9]") then
+    raise("InvalidParameter", "The parameter `Nonce` must be a positive integer.")
+  end
   local ts = check_timestamp(server, params.Timestamp)
   local key = lookup_key(server, params.SecretId, params.Token)
   local pieces = {}
@@ -1027,6 +1031,7 @@ local function verify_v1(server, req, params)
   if not server:same(expected, params.Signature) then
     raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
   end
+  server:check_replay(params.SecretId .. "/" .. params.Nonce .. "/" .. ts .. "/" .. params.Signature, ts)
   return ts
 end
 
@@ -1068,6 +1073,13 @@ local function read_tc3_request(server, req, api)
 
   local params
   local media = media_type(req)
+  -- signing v3: GET takes application/x-www-form-urlencoded only; a POST form body needs v1
+  if req.method == "GET" and media ~= "application/x-www-form-urlencoded" then
+    raise("InvalidParameter", "A GET request must have Content-Type application/x-www-form-urlencoded.")
+  end
+  if req.method == "POST" and media == "application/x-www-form-urlencoded" then
+    raise("AuthFailure.InvalidAuthorization", "A form-encoded POST body takes signature v1, not TC3-HMAC-SHA256.")
+  end
   if req.method == "GET" then
     local flat, err = parse_form(req.query)
     if not flat then raise("InvalidParameter", err) end
@@ -1562,6 +1574,10 @@ function Server:reset()
   self.faults = {}
   self.clock_offset = 0
   self.stats = { connections = 0, requests = 0, api_requests = 0 }
+  self.nonces, self.nonce_count = {}, 0
+  for id, key in pairs(self.keys) do
+    if key.expires then self.keys[id] = nil end -- temporary keys from STS or the metadata service
+  end
 end
 
 function Server:certificate_count()
@@ -1615,6 +1631,28 @@ end
 function Server:same(a, b)
   if type(a) ~= "string" or type(b) ~= "string" then return false end
   return core.hmac("sha256", self.compare_key, a) == core.hmac("sha256", self.compare_key, b)
+end
+
+-- Nonce and Timestamp guard v1 against replays: the same signed request seen again within the
+-- signature window is refused. Old entries are dropped as the window moves; the table is bounded.
+local MAX_NONCES = 100000
+function Server:check_replay(id, ts)
+  local now = self:now()
+  local seen = self.nonces
+  if seen[id] then
+    raise("AuthFailure.SignatureFailure", "This Nonce and Timestamp were already used (replayed request).")
+  end
+  if self.nonce_count >= MAX_NONCES then
+    for k, t in pairs(seen) do
+      if now - t > SIGNATURE_WINDOW then seen[k] = nil; self.nonce_count = self.nonce_count - 1 end
+    end
+    if self.nonce_count >= MAX_NONCES then
+      self.nonces, self.nonce_count = {}, 0
+      seen = self.nonces
+    end
+  end
+  seen[id] = ts
+  self.nonce_count = self.nonce_count + 1
 end
 
 function Server:take_fault()
