@@ -315,6 +315,24 @@ describe("what tcssl writes", function()
     assert.truthy(out:find("Signature=***", 1, true))
     assert.truthy(out:find("credentials=cvm_role", 1, true))
   end)
+
+  it("writes one redacted line per call with debug = true", function()
+    local written = {}
+    local file = { write = function(_, ...) for _, s in ipairs{ ... } do written[#written + 1] = s end end }
+    local client_mod = require "tcssl.client"
+    local hook = client_mod.debug_writer(file)
+    local t = fake{ { "ssl", { 200, '{"Response":{"RequestId":"req-42"}}' } } }
+    local c = assert(tcssl.new{ secret_id = "AKIDDEBUG", secret_key = KEY, token = TOKEN, sign_method = "HmacSHA256",
+      http_method = "GET", transport = t, on_request = hook })
+    assert(c:DescribeCertificates{})
+    local line = table.concat(written)
+    assert.truthy(line:find("^tcssl: DescribeCertificates GET https://ssl.tencentcloudapi.com/%?"))
+    assert.truthy(line:find("RequestId=req-42", 1, true))
+    assert.truthy(line:find("attempts=1", 1, true))
+    assert.falsy(line:find(KEY, 1, true))
+    assert.falsy(line:find(TOKEN, 1, true))
+    assert.truthy(tcssl.new{ secret_id = "a", secret_key = KEY, debug = true }.on_request)
+  end)
 end)
 
 describe("providers against the emulator's metadata service and STS", function()
