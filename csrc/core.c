@@ -298,8 +298,25 @@ static int l_monotonic(lua_State *L)
     return 1;
 }
 
+/* sleep(seconds): blocks the thread; plain Lua only (OpenResty code uses ngx.sleep) */
+static int l_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    struct timespec ts;
+    if (!(s > 0))
+        return 0;
+    if (s > 86400)
+        s = 86400;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0)
+        ; /* interrupted by a signal: sleep the rest */
+    return 0;
+}
+
 static const luaL_Reg crypto_funcs[] = {
     {"monotonic", l_monotonic},
+    {"sleep", l_sleep},
     {"random", l_random},
     {"sha256", l_sha256},   {"sha256_hex", l_sha256_hex}, {"hmac", l_hmac},
     {"hex", l_hex},         {"base64", l_base64},         {"unbase64", l_unbase64},

@@ -210,7 +210,7 @@ function M.new(config, profile_name, override)
   end
   cfg.host = cfg.endpoint
   cfg.request_client = "tcssl/" .. core.version
-  local transport = config.transport or require("tcssl.transport.curl").new{
+  local transport = config.transport or require("tcssl.transport").default{
     proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
     max_response_size = cfg.max_response_size, user_agent = cfg.user_agent,
   }

@@ -13,6 +13,7 @@
 --   chain         the first of several that gives credentials; `default` is the official order
 local errors = require "tcssl.error"
 local json = require "tcssl.json"
+local runtime = require "tcssl.runtime"
 
 local M = {}
 
@@ -148,6 +149,7 @@ local function temporary(source, fetch, opts)
       for _ = 1, 10000 do
         if not refreshing then break end
         if wait then wait()
+        elseif runtime.cosockets() then runtime.sleep(0.005) -- OpenResty: let the fetch go on
         elseif coroutine.isyieldable() then coroutine.yield()
         else break end
       end
@@ -184,7 +186,7 @@ local function http_get(transport, url, timeout)
 end
 
 local function default_transport(opts)
-  return opts.transport or require("tcssl.transport.curl").new{}
+  return opts.transport or require("tcssl.transport").default{}
 end
 
 M.METADATA_URL = "http://metadata.tencentyun.com/latest/meta-data/"
