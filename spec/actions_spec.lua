@@ -488,8 +488,8 @@ describe("the legacy 2017 API", function()
     fails(lc, "DescribeCertificates", {}, "InvalidAction", 6100)
     fails(legacy_client{ secret_key = "wrong-key" }, "CertGetList", {}, "AuthFailure.SignatureFailure", 4100)
     fails(legacy_client{ secret_id = "AKIDNOBODY" }, "CertGetList", {}, "AuthFailure.SecretIdNotFound", 4104)
-    fails(legacy_client{ clock = function() return os.time() - 3600 end }, "CertGetList", {},
-      "AuthFailure.SignatureExpire", 4200)
+    -- a wrong clock is corrected from the Date header and the call signed again
+    assert(legacy_client{ clock = function() return os.time() - 3600 end }:CertGetList{})
     local loose = legacy_client{ validate = false }
     fails(loose, "CertUpload", { certType = "SVR" }, "MissingParameter", 4000)
     fails(loose, "CertGetList", { page = "first" }, "InvalidParameter", 4000)
@@ -499,7 +499,7 @@ describe("the legacy 2017 API", function()
 
   it("passes injected faults through in its own envelope", function()
     server:fault{ type = "api_error", code = "RequestLimitExceeded", message = "slow" }
-    local _, err = legacy_client():CertGetList{}
+    local _, err = legacy_client{ max_retries = 0 }:CertGetList{}
     assert.equal("RequestLimitExceeded", err.code)
     assert.equal(4400, err.legacy_code)
     assert.is_true(err.retryable)

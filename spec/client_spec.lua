@@ -200,7 +200,7 @@ end)
 
 describe("responses", function()
   local function call_with(answer)
-    local c = client(nil, fake(answer))
+    local c = client({ max_retries = 0 }, fake(answer))
     return c:call("DescribeCertificates", {})
   end
 

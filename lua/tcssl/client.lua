@@ -4,6 +4,8 @@ local json = require "tcssl.json"
 local errors = require "tcssl.error"
 local request = require "tcssl.request"
 local schema = require "tcssl.schema"
+local runtime = require "tcssl.runtime"
+local ratelimit = require "tcssl.ratelimit"
 
 local M = {}
 
@@ -43,6 +45,11 @@ local DEFAULTS = {
   timeout = 60,
   connect_timeout = 10,
   http_method = "POST",
+  max_retries = 3,
+  retry_base = 0.2,
+  retry_cap = 10,
+  deadline = 120,
+  rate_limit = true,
   validate = true,
   allow_unknown_fields = false,
 }
@@ -137,6 +144,18 @@ local FIELDS = {
   on_request = callable,
   debug = boolean,
   getenv = callable,
+  max_retries = function(v)
+    return type(v) == "number" and v >= 0 and v <= 20 and v % 1 == 0, "must be a whole number from 0 to 20"
+  end,
+  retry_base = positive,
+  retry_cap = positive,
+  deadline = positive,
+  rate_limit = boolean,
+  rate_limiter = function(v)
+    return type(v) == "table" and type(v.take) == "function", "must be a limiter from tcssl.ratelimit.new()"
+  end,
+  sleep = callable,
+  monotonic = callable,
 }
 
 -- The host to call: an explicit endpoint wins; the financial zones need their own hosts; the
@@ -189,7 +208,7 @@ function M.new(config, profile_name, override)
     service = profile.service }
   for k, v in pairs(DEFAULTS) do cfg[k] = v end
   for k, v in pairs(config) do
-    if FIELDS[k] and k ~= "secret_key" and k ~= "token" and k ~= "credentials" and k ~= "getenv" then
+    if FIELDS[k] and type(v) ~= "table" and type(v) ~= "function" and k ~= "secret_key" and k ~= "token" then
       cfg[k] = v
     end
   end
@@ -219,7 +238,14 @@ function M.new(config, profile_name, override)
   end
   local on_request = config.on_request
   if config.debug and not on_request then on_request = M.debug_writer(io.stderr) end
+  local monotonic = config.monotonic or runtime.now
+  local sleep = config.sleep or runtime.sleep
+  local limiter = config.rate_limiter
+  if not limiter and cfg.rate_limit then limiter = ratelimit.new{ now = monotonic, sleep = sleep } end
   return setmetatable({
+    monotonic = monotonic,
+    sleep = sleep,
+    limiter = cfg.rate_limit and limiter or nil,
     profile = profile,
     config = cfg,
     credentials = type(override) == "table" and override or choose_credentials(config, cfg, transport),
@@ -342,7 +368,60 @@ M.profiles = {
   },
 }
 
+-- Per-call facts kept beside a result (attempts, duration) without adding fields to the
+-- API's Response contents: tcssl.meta(result) reads them.
+local result_meta = setmetatable({}, { __mode = "k" })
+function M.meta(result)
+  return result_meta[result]
+end
+
+local function is_internal(code)
+  return code == "InternalError" or code:find("^InternalError%.") ~= nil
+end
+
+-- Transport codes that mean the exchange broke after the request may have left.
+local BROKEN = { Timeout = true, RecvFailed = true, SendFailed = true, EmptyReply = true,
+  TruncatedBody = true, NetworkError = true }
+
+-- Whether a failed attempt may be tried again, and whether the server may have acted on it.
+-- Safe for every action: nothing was sent, or the server refused for rate (not processed).
+-- Safe only for actions that read: broken exchanges, 5xx, gateway pages, InternalError.
+local function judge(err, readonly)
+  if err.kind == "api" then
+    if is_rate_limit(err.code) then return true, false end
+    if is_internal(err.code) then return readonly, not readonly end
+    return false, false
+  end
+  if err.sent == false then return true, false end
+  local transient = BROKEN[err.code]
+    or (err.code == "UnexpectedStatus" and (err.http_status or 0) >= 500)
+    or err.code == "UnexpectedContentType"
+  if transient then return readonly, not readonly end
+  return false, err.kind == "timeout" or err.kind == "network"
+end
+
+-- RFC 1123 dates as in the Date header: "Wed, 25 Nov 2026 10:23:00 GMT" -> Unix time.
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
+  Nov = 11, Dec = 12 }
+function M.parse_http_date(s)
+  if type(s) ~= "string" then return nil end
+  local d, mon, y, h, mi, sec = s:match("^%a+, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  if not d or not MONTHS[mon] then return nil end
+  -- days from the civil date (proleptic Gregorian), so no local time zone gets involved
+  local floor = math.floor
+  local yy, m = tonumber(y), MONTHS[mon]
+  if m <= 2 then yy = yy - 1 end
+  local era = floor(yy / 400)
+  local yoe = yy - era * 400
+  local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + tonumber(d) - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+
 --- call(action, params) -> Response contents | nil, err
+-- Retries what is safe to retry (see judge), waits for the action's rate-limit token, and
+-- corrects the clock once when the server says the signature expired.
 function Client:call(action, params)
   if type(action) ~= "string" or not action:find("^%u%w*$") then
     return nil, errors.new("validation", "InvalidAction",
@@ -362,13 +441,79 @@ function Client:call(action, params)
     end
     params = checked
   end
+  -- actions the model does not know are treated as changing state: never retried once sent
+  local readonly = action_model and action_model.readonly or false
+  local started = self.monotonic()
+  local deadline = started + cfg.deadline
+  local attempts, skew_fixed = 0, false
+  local resp, failure, status, req
+  while true do
+    if self.limiter and action_model then
+      local ok, wait = self.limiter:take(self.profile.name .. "/" .. action, action_model.rate_limit, deadline)
+      if not ok then
+        failure = failure or errors.new("timeout", "DeadlineExceeded",
+          ("waiting %.2fs for the %s rate limit would pass the call's deadline"):format(wait, action),
+          { action = action, retryable = true })
+        break
+      end
+    end
+    attempts = attempts + 1
+    local headers
+    req, failure = self:prepare(action, params)
+    if not req then break end
+    local remaining = deadline - self.monotonic()
+    resp, failure, status, headers = self:exchange(action, req, math.max(0.001, math.min(cfg.timeout, remaining)))
+    if resp then break end
+    if failure.code == "AuthFailure.SignatureExpire" and not skew_fixed then
+      -- take the server's time from its Date header, then sign again once
+      local server_time = M.parse_http_date(headers and headers.date)
+      skew_fixed = true
+      if server_time then
+        self.clock_offset = server_time - math.floor(self.clock())
+        goto continue
+      end
+    end
+    do
+      local retry, applied = judge(failure, readonly)
+      failure.retryable, failure.maybe_applied = retry, applied
+      if not retry or attempts > cfg.max_retries then break end
+      -- exponential backoff with full jitter, within the deadline
+      local wait = math.random() * math.min(cfg.retry_cap, cfg.retry_base * 2 ^ (attempts - 1))
+      if self.monotonic() + wait >= deadline then break end
+      local slept, why = self.sleep(wait)
+      if slept == nil and why then break end
+    end
+    ::continue::
+  end
+  local duration = self.monotonic() - started
+  if resp then
+    if action_model and self.profile.name == "v3" then schema.decode(action_model, resp) end
+    result_meta[resp] = { attempts = attempts, duration = duration }
+  else
+    failure.action = failure.action or action
+    failure.attempts = attempts
+  end
+  if self.on_request and req then
+    local info = { action = action, method = req.method, url = redact_url(req.url), status = status,
+      duration = duration, attempts = attempts,
+      request_id = resp and resp.RequestId or failure and failure.request_id,
+      error = failure and failure.code }
+    pcall(self.on_request, info) -- a failing hook must not turn a result into a raise
+  end
+  if not resp then return nil, failure end
+  return resp
+end
+
+-- Signs one attempt afresh: new timestamp (corrected by any known clock offset), new nonce.
+function Client:prepare(action, params)
+  local cfg = self.config
   local now = self.clock()
   -- a Unix time between 1970 and 9999, as the signature's date needs
   if type(now) ~= "number" or not (now >= 0 and now < 253402300800) then
     return nil, errors.new("config", "InvalidClock", "the clock function must return a Unix time",
       { field = "clock", action = action })
   end
-  now = math.floor(now)
+  now = math.floor(now) + (self.clock_offset or 0)
   local creds, cerr
   if cfg.unsigned then
     creds = {}
@@ -384,30 +529,19 @@ function Client:call(action, params)
     err.action = action
     return nil, err
   end
-  local started = core.monotonic()
-  local resp, failure, status = self:exchange(action, req)
-  if resp and action_model and self.profile.name == "v3" then schema.decode(action_model, resp) end
-  if self.on_request then
-    local info = { action = action, method = req.method, url = redact_url(req.url), status = status,
-      duration = core.monotonic() - started, attempts = 1,
-      request_id = resp and resp.RequestId or failure and failure.request_id,
-      error = failure and failure.code }
-    pcall(self.on_request, info) -- a failing hook must not turn a result into a raise
-  end
-  if not resp then return nil, failure end
-  return resp
+  return req
 end
 
--- One HTTP exchange: Response contents | nil, err; the HTTP status as third value.
-function Client:exchange(action, req)
+-- One HTTP exchange: Response contents | nil, err; then the HTTP status and response headers.
+function Client:exchange(action, req, timeout)
   local cfg = self.config
   local status, headers, body = self.transport:request(req.method, req.url, req.headers, req.body,
-    { timeout = cfg.timeout, connect_timeout = cfg.connect_timeout })
+    { timeout = timeout or cfg.timeout, connect_timeout = math.min(cfg.connect_timeout, timeout or cfg.timeout) })
   if not status then
     local terr = headers
     return nil, errors.new(terr.kind or "network", terr.code or "NetworkError",
       terr.message or "transport failure", {
-        action = action,
+        action = action, sent = terr.sent,
         retryable = terr.sent == false,
         maybe_applied = terr.sent ~= false,
       })
@@ -417,9 +551,9 @@ function Client:exchange(action, req)
   if doc then resp, err = self.profile.interpret(doc, status, body) end
   if not resp then
     err.action = action
-    return nil, err, status
+    return nil, err, status, headers
   end
-  return resp, nil, status
+  return resp, nil, status, headers
 end
 
 --- close() releases the connection now rather than at garbage collection; under Lua 5.4

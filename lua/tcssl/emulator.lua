@@ -1131,7 +1131,7 @@ end
 
 local FAULT_TYPES = {
   delay = true, reset = true, http500 = true, html = true, truncated = true,
-  truncated_chunked = true, invalid_json = true, deep_json = true, big = true,
+  truncated_chunked = true, truncated_close = true, invalid_json = true, deep_json = true, big = true,
   api_error = true, clock = true,
 }
 
@@ -1755,6 +1755,13 @@ function Server:play_fault(conn, fault, req)
   elseif kind == "truncated" then
     local body = self:api_response(req)
     conn:send_head(200, { { "Content-Type", "application/json" }, { "Content-Length", tostring(#body + 1024) } })
+    conn:send(body:sub(1, max(1, floor(#body / 2))))
+    conn.status = 200
+    return "close"
+  elseif kind == "truncated_close" then
+    -- no Content-Length: the body ends where the connection does, half way through
+    local body = self:api_response(req)
+    conn:send_head(200, { { "Content-Type", "application/json" }, { "Connection", "close" } })
     conn:send(body:sub(1, max(1, floor(#body / 2))))
     conn.status = 200
     return "close"

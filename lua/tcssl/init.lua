@@ -18,6 +18,10 @@ local M = {
 --- new(config) -> client | nil, err
 M.new = client.new
 
+--- meta(result) -> { attempts, duration } of a successful call (the Response contents stay
+-- exactly what the API sent); errors carry `attempts` themselves.
+M.meta = client.meta
+
 --- legacy(config) -> client for the legacy 2017 API (CertGetList, CertUpload, CertDelete on
 -- wss.api.qcloud.com/v2/index.php, v1 signing); results are the `data` of its envelope.
 function M.legacy(config)
