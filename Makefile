@@ -30,8 +30,8 @@ WARN       := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS     ?= -O2 -g
 ALL_CFLAGS := $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
 LIBS       := -lcurl -lcrypto
-SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c
-HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h
+SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c
+HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h csrc/headers.h
 
 # Debian packages the build and the tests need (see ../shared/PLATFORM.md).
 DEB_PKGS   := lua5.4 liblua5.4-dev lua-cjson lua-busted lua-socket lua-sec lua-luaossl lua-check \
@@ -83,7 +83,8 @@ test-lua54:
 ASAN_CORE  := build/asan/tcssl/core.so
 asan: deps
 	@mkdir -p $(dir $(ASAN_CORE))
-	$(CC) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
+	@echo "asan: building the core with AddressSanitizer and UBSan"
+	@$(CC) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
 	  -fno-sanitize-recover=undefined -fPIC -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"' \
 	  -shared -o $(ASAN_CORE) $(SRCS) $(LIBS)
 	@TCSSL_SANITIZE=asan sh tools/run-specs lua5.4 $(ASAN_CORE)

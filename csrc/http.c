@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include "headers.h"
 #include "tcssl.h"
 
 #define SESSION_MT "tcssl.session"
@@ -258,29 +259,6 @@ static int push_error(lua_State *L, const char *kind, const char *code, const ch
     return push_error_sent(L, kind, code, msg, 0);
 }
 
-static int header_safe(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
-            return 0;
-    return 1;
-}
-
-/* RFC 7230 token: what header names and methods may be made of. */
-static int is_token(const char *p, size_t n)
-{
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch && strchr(extra, ch))))
-            return 0;
-    }
-    return 1;
-}
-
 /* Builds "Name: value" lines from the headers table at index t. On failure frees what it
  * built and returns NULL with *why set. Raises nothing while it holds the list. */
 static struct curl_slist *build_headers(lua_State *L, int t, const char **why)
@@ -305,7 +283,7 @@ static struct curl_slist *build_headers(lua_State *L, int t, const char **why)
         } else {
             name = lua_tolstring(L, -2, &nl);
             value = lua_tolstring(L, -1, &vl);
-            if (!is_token(name, nl) || !header_safe(value, vl))
+            if (!tc_is_token(name, nl) || !tc_header_value_safe(value, vl))
                 *why = "header names must be HTTP tokens and values free of CR, LF and NUL";
             else if (!(line = malloc(nl + vl + 3)))
                 *why = "out of memory";
@@ -333,32 +311,18 @@ static struct curl_slist *build_headers(lua_State *L, int t, const char **why)
     return list;
 }
 
-/* Turns the raw header block into a table of lowercase names (last value wins, except that
- * repeated headers are joined with ", "). */
+/* Turns the raw header block into a table of lowercase names; repeated headers are joined
+ * with ", ". */
 static void push_headers(lua_State *L, const buffer *hb)
 {
+    size_t pos = 0;
+    tc_span name, value;
     lua_newtable(L);
-    size_t i = 0;
-    while (i < hb->len) {
-        const char *line = hb->data + i;
-        const char *end = memchr(line, '\n', hb->len - i);
-        size_t len = end ? (size_t)(end - line) : hb->len - i;
-        i += len + (end ? 1 : 0);
-        if (len && line[len - 1] == '\r')
-            len--;
-        const char *colon = memchr(line, ':', len);
-        if (!colon || colon == line)
-            continue; /* the status line or a blank line */
-        size_t nl = (size_t)(colon - line);
-        const char *v = colon + 1, *vend = line + len;
-        while (v < vend && (*v == ' ' || *v == '\t'))
-            v++;
-        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
-            vend--;
+    while (tc_header_next(hb->data, hb->len, &pos, &name, &value)) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
-        for (size_t k = 0; k < nl; k++) {
-            char ch = line[k];
+        for (size_t k = 0; k < name.len; k++) {
+            char ch = name.p[k];
             luaL_addchar(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch);
         }
         luaL_pushresult(&b);
@@ -366,11 +330,11 @@ static void push_headers(lua_State *L, const buffer *hb)
         lua_rawget(L, -3);
         if (lua_isstring(L, -1)) {
             lua_pushliteral(L, ", ");
-            lua_pushlstring(L, v, (size_t)(vend - v));
+            lua_pushlstring(L, value.p, value.len);
             lua_concat(L, 3);
         } else {
             lua_pop(L, 1);
-            lua_pushlstring(L, v, (size_t)(vend - v));
+            lua_pushlstring(L, value.p, value.len);
         }
         lua_rawset(L, -3);
     }
@@ -408,7 +372,7 @@ static int l_request(lua_State *L)
         return push_error(L, "protocol", "BadRequest", "method and url must be strings");
     method = lua_tostring(L, -2);
     url = lua_tostring(L, -1);
-    if (!is_token(method, strlen(method)))
+    if (!tc_is_token(method, strlen(method)))
         return push_error(L, "protocol", "BadRequest", "method must be an HTTP token such as GET");
     if (tcssl_getfield(L, 2, "body") == LUA_TSTRING)
         body = lua_tolstring(L, -1, &body_len);

@@ -1,0 +1,12 @@
+# Sanitizers and memcheck as part of `make test`: the whole suite against the ASan + UBSan
+# build of the core, and valgrind over the specs that drive the C code hardest.
+
+VALGRIND_SPECS := spec/core_spec.lua spec/client_spec.lua spec/integration_spec.lua
+
+TEST_SUITES += test-asan test-valgrind
+
+.PHONY: test-asan test-valgrind
+test-asan: asan
+
+test-valgrind: all
+	@TCSSL_SANITIZE=valgrind sh tools/run-specs lua5.4 $(CORE) $(VALGRIND_SPECS)
