@@ -61,6 +61,13 @@ describe("reads recover after transient faults", function()
     end)
   end
 
+  it("after a timeout", function()
+    local c = client{ timeout = 0.5 }
+    server:fault{ type = "delay", seconds = 2 }
+    local res = assert(c:DescribeCertificates{})
+    assert.equal(2, tcssl.meta(res).attempts)
+  end)
+
   it("gives up after max_retries, saying it was retryable", function()
     local c = client{ max_retries = 2 }
     server:fault{ type = "http500", count = 10 }
