@@ -347,5 +347,6 @@ TCSSL_EXPORT int luaopen_tcssl_core(lua_State *L)
     lua_setfield(L, -2, "version");
     tcssl_open_http(L);
     tcssl_open_x509(L);
+    tcssl_open_zip(L);
     return 1;
 }

@@ -13,4 +13,7 @@ void tcssl_open_http(lua_State *L);
 /* x509.c: registers the certificate and key helpers into the module table on top. */
 void tcssl_open_x509(lua_State *L);
 
+/* zip.c: registers unzip and zip (libzip) into the module table on top. */
+void tcssl_open_zip(lua_State *L);
+
 #endif

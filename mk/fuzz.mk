@@ -28,7 +28,7 @@ build/fuzz/fuzz_tc3: csrc/fuzz/fuzz_tc3.c csrc/sign.c csrc/sign.h
 
 build/fuzz/fuzz_lua: csrc/fuzz/fuzz_lua.c $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_lua.c $(SRCS) -llua5.4 -lcurl -lcrypto
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_lua.c $(SRCS) -llua5.4 $(LIBS)
 
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 

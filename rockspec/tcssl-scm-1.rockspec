@@ -20,16 +20,17 @@ dependencies = {
 external_dependencies = {
   LIBCURL = { header = "curl/curl.h", library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+  LIBZIP = { header = "zip.h", library = "zip" },
 }
 build = {
   type = "builtin",
   modules = {
     ["tcssl.core"] = {
-      sources = { "csrc/core.c", "csrc/sign.c", "csrc/http.c", "csrc/x509.c", "csrc/headers.c" },
+      sources = { "csrc/core.c", "csrc/sign.c", "csrc/http.c", "csrc/x509.c", "csrc/headers.c", "csrc/zip.c" },
       defines = { 'TCSSL_VERSION="0.1.0"' },
-      incdirs = { "$(LIBCURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-      libraries = { "curl", "crypto" },
+      incdirs = { "$(LIBCURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(LIBZIP_INCDIR)" },
+      libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(LIBZIP_LIBDIR)" },
+      libraries = { "curl", "crypto", "zip" },
     },
     ["tcssl"] = "lua/tcssl/init.lua",
     ["tcssl.client"] = "lua/tcssl/client.lua",
@@ -41,9 +42,20 @@ build = {
     ["tcssl.credentials"] = "lua/tcssl/credentials.lua",
     ["tcssl.emulator"] = "lua/tcssl/emulator.lua",
     ["tcssl.emulator.cloud"] = "lua/tcssl/emulator/cloud.lua",
+    ["tcssl.emulator.tasks"] = "lua/tcssl/emulator/tasks.lua",
+    ["tcssl.emulator.issuer"] = "lua/tcssl/emulator/issuer.lua",
+    ["tcssl.pages"] = "lua/tcssl/pages.lua",
+    ["tcssl.waiters"] = "lua/tcssl/waiters.lua",
+    ["tcssl.certs"] = "lua/tcssl/certs.lua",
+    ["tcssl.flows"] = "lua/tcssl/flows.lua",
+    ["tcssl.runtime"] = "lua/tcssl/runtime.lua",
+    ["tcssl.ratelimit"] = "lua/tcssl/ratelimit.lua",
+    ["tcssl.shared"] = "lua/tcssl/shared.lua",
+    ["tcssl.transport"] = "lua/tcssl/transport/init.lua",
     ["tcssl.transport.curl"] = "lua/tcssl/transport/curl.lua",
+    ["tcssl.transport.ngx"] = "lua/tcssl/transport/ngx.lua",
   },
   install = {
-    bin = { ["tcssl-emulator"] = "bin/tcssl-emulator" },
+    bin = { ["tcssl"] = "bin/tcssl", ["tcssl-emulator"] = "bin/tcssl-emulator" },
   },
 }

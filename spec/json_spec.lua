@@ -625,3 +625,36 @@ describe("tcssl.json", function()
     end)
   end)
 end)
+
+describe("json.number", function()
+  it("writes its text as a bare number, anywhere in a value", function()
+    local big = json.number("9223372036854775807")
+    assert.is_true(json.is_number(big))
+    assert.is_false(json.is_number("9223372036854775807"))
+    assert.are.equal("9223372036854775807", tostring(big))
+    assert.are.equal("9223372036854775807", enc(big))
+    assert.are.equal('{"a":[18446744073709551615,-1.5e-3]}',
+      enc({ a = json.array{ json.number("18446744073709551615"), json.number("-1.5e-3") } }))
+    -- a string that looks like the placeholder machinery stays a string
+    assert.are.equal('["\255tcssl_1",1]', enc(json.array{ "\255tcssl_1", json.number("1") }))
+  end)
+
+  it("round-trips a 64-bit integer exactly under either runtime", function()
+    local back = dec(enc({ id = json.number("9007199254740993") }))
+    if HAS_INT then
+      assert.are.equal(9007199254740993, back.id)
+    else
+      assert.are.equal("9007199254740993", back.id)
+    end
+  end)
+
+  it("takes only the JSON number grammar", function()
+    for _, bad in ipairs({ "", "-", "01", "1.", ".5", "1e", "+1", "0x10", "1 ", "NaN", "1e+" }) do
+      assert.has_error(function() json.number(bad) end)
+    end
+    assert.has_error(function() json.number(1) end)
+    for _, good in ipairs({ "0", "-0", "10", "1.25", "1e9", "-2.5E+10" }) do
+      assert.are.equal(good, enc(json.number(good)))
+    end
+  end)
+end)

@@ -112,14 +112,35 @@ describe("encoding from the model", function()
     assert.truthy(body:find('"CertificateStatus":[1]', 1, true))
   end)
 
-  -- LuaJIT's numbers are doubles: 2^53 + 1 cannot even be written there
-  local it64 = jit and pending or it
-  it64("sends integers exactly, 64-bit included", function()
+  -- LuaJIT's numbers are doubles: there 2^53 + 1 is written as its decimal string
+  it("sends integers exactly, 64-bit included", function()
     local t = recorder()
-    assert.truthy(client(nil, t):DescribeCertificates{ ProjectId = 9007199254740993, Limit = 10.0 })
+    local big = jit and "9007199254740993" or 9007199254740993
+    assert.truthy(client(nil, t):DescribeCertificates{ ProjectId = big, Limit = 10.0 })
     local body = t.sent[1].body
     assert.truthy(body:find('"ProjectId":9007199254740993', 1, true))
     assert.truthy(body:find('"Limit":10[,}]'))
+  end)
+
+  it("takes a 64-bit Integer as its decimal string beyond 2^53 only, in every runtime", function()
+    local t = recorder()
+    local c = client(nil, t)
+    assert.truthy(c:DescribeCertificates{ ProjectId = "-9223372036854775808" })
+    assert.truthy(t.sent[1].body:find('"ProjectId":-9223372036854775808', 1, true))
+    local g = recorder()
+    assert.truthy(client({ http_method = "GET" }, g):DescribeCertificates{ ProjectId = "9223372036854775807" })
+    assert.truthy(g.sent[1].url:find("ProjectId=9223372036854775807", 1, true))
+    -- what a number holds exactly must be a number; beyond int64 is no Integer at all
+    fails({ ProjectId = "9007199254740992" }, "InvalidParameter", "ProjectId")
+    fails({ ProjectId = "9223372036854775808" }, "InvalidParameter", "ProjectId")
+    fails({ ProjectId = "09007199254740993" }, "InvalidParameter", "ProjectId")
+  end)
+
+  it("sends tcssl.number literals exactly without validation", function()
+    local t = recorder()
+    local unchecked = client({ validate = false }, t)
+    assert.truthy(unchecked:DescribeCertificates{ ProjectId = tcssl.number("18446744073709551615") })
+    assert.truthy(t.sent[1].body:find('"ProjectId":18446744073709551615', 1, true))
   end)
 
   it("flattens GET by the types, with the same content as POST", function()
@@ -134,7 +155,6 @@ describe("encoding from the model", function()
 end)
 
 describe("decoding from the model", function()
-  local it64 = jit and pending or it
   it("types Integer and Float fields, keeps unknown fields, drops nulls", function()
     local body = '{"Response":{"TotalCount":"3","Certificates":[{"CertificateId":"a","ProjectId":"0",'
       .. '"Alias":null,"Brand":"new"}],"NewField":{"x":1},"RequestId":"r"}}'
@@ -147,10 +167,19 @@ describe("decoding from the model", function()
     assert.same({ x = 1 }, res.NewField)
   end)
 
-  it64("keeps 64-bit integers exact", function()
-    local res = assert(client(nil, recorder('{"Response":{"TotalCount":9223372036854775807,"RequestId":"r"}}'))
+  it("keeps 64-bit integers exact: integers in Lua 5.4, decimal strings beyond 2^53 under LuaJIT", function()
+    local body = '{"Response":{"TotalCount":9223372036854775807,"Certificates":[{"ProjectId":"1",'
+      .. '"CertificateId":"x"}],"RequestId":"r"}}'
+    local res = assert(client(nil, recorder(body)):DescribeCertificates{})
+    assert.equal(jit and "9223372036854775807" or math.maxinteger, res.TotalCount)
+    -- an Integer sent as a string beyond 2^53 stays exact as well
+    res = assert(client(nil, recorder('{"Response":{"TotalCount":"9007199254740993","RequestId":"r"}}'))
       :DescribeCertificates{})
-    assert.equal(math.maxinteger, res.TotalCount)
+    assert.equal(jit and "9007199254740993" or 9007199254740993, res.TotalCount)
+    res = assert(client(nil, recorder('{"Response":{"TotalCount":9007199254740992,"RequestId":"r"}}'))
+      :DescribeCertificates{})
+    assert.equal(9007199254740992, res.TotalCount)
+    assert.is_number(res.TotalCount)
   end)
 end)
 

@@ -81,7 +81,8 @@ local function callable(v)
   return type(v) == "function" or (mt ~= nil and mt.__call ~= nil), "must be a function"
 end
 local function is_transport(v)
-  return type(v) == "table" and type(v.request) == "function", "must be a table with a request method"
+  return v == "curl" or v == "ngx" or (type(v) == "table" and type(v.request) == "function"),
+    'must be "curl", "ngx" or a table with a request method'
 end
 local function readable(v)
   if type(v) ~= "string" or v == "" then return false, "must be a file path" end
@@ -229,8 +230,8 @@ function M.new(config, profile_name, override)
   end
   cfg.host = cfg.endpoint
   cfg.request_client = "tcssl/" .. core.version
-  local transport = config.transport or require("tcssl.transport").default{
-    proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
+  local transport = type(config.transport) == "table" and config.transport or require("tcssl.transport").default{
+    kind = config.transport, proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
     max_response_size = cfg.max_response_size, user_agent = cfg.user_agent,
   }
   if override == "unsigned" then

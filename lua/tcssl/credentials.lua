@@ -14,6 +14,7 @@
 local errors = require "tcssl.error"
 local json = require "tcssl.json"
 local runtime = require "tcssl.runtime"
+local shared = require "tcssl.shared"
 
 local M = {}
 
@@ -133,10 +134,37 @@ function M.profile(opts)
   end)
 end
 
+-- A shared cache for temporary credentials (opts.shared_dict, a lua_shared_dict name, or
+-- opts.cache, a tcssl.shared cache): nginx workers then fetch once between them instead of
+-- once each. `key` names the credentials (source and role, never a secret).
+local function shared_store(opts, key)
+  local cache, err = shared.from(opts.cache or opts.shared_dict)
+  if not cache then return nil, err end
+  return { cache = cache, key = "tcssl:credentials:" .. key }
+end
+
+local function shared_read(store, now, margin)
+  local text = store.cache:get(store.key)
+  local c = type(text) == "string" and json.decode(text)
+  if type(c) == "table" and nonempty(c.secret_id) and nonempty(c.secret_key) and type(c.expires) == "number"
+    and now < c.expires - margin then
+    return { secret_id = c.secret_id, secret_key = c.secret_key, token = nonempty(c.token), expires = c.expires }
+  end
+  return nil
+end
+
+local function shared_write(store, creds, now, margin)
+  local ttl = creds.expires - margin - now
+  if ttl <= 0 then return end
+  local text = json.encode{ secret_id = creds.secret_id, secret_key = creds.secret_key, token = creds.token,
+    expires = creds.expires }
+  if text then store.cache:set(store.key, text, ttl) end
+end
+
 -- Temporary credentials: cached until REFRESH_MARGIN seconds before they expire, fetched once
 -- even when several coroutines ask at the same time (the others wait for the one fetch).
-local function temporary(source, fetch, opts)
-  local cached, refreshing
+local function temporary(source, fetch, opts, key)
+  local cached, refreshing, store
   local clock = opts.clock or os.time
   local margin = opts.refresh_margin or M.REFRESH_MARGIN
   local wait = opts.wait
@@ -144,6 +172,18 @@ local function temporary(source, fetch, opts)
   self.get = function()
     local now = clock()
     if cached and now < cached.expires - margin then return cached end
+    if not store and (opts.shared_dict or opts.cache) then
+      local err
+      store, err = shared_store(opts, key or source)
+      if not store then return nil, cred_error("SharedCacheUnavailable", source .. ": " .. err.message) end
+    end
+    if store then
+      local hit = shared_read(store, now, margin)
+      if hit then
+        cached = hit
+        return hit
+      end
+    end
     if refreshing then
       -- another coroutine is fetching: wait for it within a bounded number of turns
       for _ = 1, 10000 do
@@ -166,9 +206,13 @@ local function temporary(source, fetch, opts)
     end
     if not creds then return nil, err end
     cached = creds
+    if store then shared_write(store, creds, now, margin) end
     return creds
   end
-  self.invalidate = function() cached = nil end
+  self.invalidate = function()
+    cached = nil
+    if store then store.cache:delete(store.key) end
+  end
   return self
 end
 
@@ -206,7 +250,8 @@ local function to_unix(v)
   return nil
 end
 
---- cvm_role{ role = nil (ask the metadata service), metadata_url, transport, clock, timeout }
+--- cvm_role{ role = nil (ask the metadata service), metadata_url, transport, clock, timeout,
+--- shared_dict or cache }
 function M.cvm_role(opts)
   opts = opts or {}
   local base = opts.metadata_url or M.METADATA_URL
@@ -238,7 +283,7 @@ function M.cvm_role(opts)
       return fail("the credentials document lacks TmpSecretId, TmpSecretKey, Token or ExpiredTime")
     end
     return { secret_id = id, secret_key = key, token = token, expires = expires }
-  end, opts)
+  end, opts, "cvm_role:" .. base .. (opts.role or ""))
 end
 
 -- STS calls go through a tcssl client for service "sts", version 2018-08-13.
@@ -273,7 +318,7 @@ local function sts_credentials(source, res, err)
 end
 
 --- assume_role{ secret_id, secret_key, role_arn, session_name, duration = 7200, endpoint, scheme,
---- region, transport, clock }
+--- region, transport, clock, shared_dict or cache }
 function M.assume_role(opts)
   local long = M.static(opts.secret_id, opts.secret_key)
   local session_name = opts.session_name or "tcssl-session"
@@ -284,11 +329,11 @@ function M.assume_role(opts)
     return sts_credentials("assume_role", sts_call(opts, "AssumeRole", {
       RoleArn = opts.role_arn, RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
     }, long))
-  end, opts)
+  end, opts, ("assume_role:%s:%s:%s"):format(tostring(opts.role_arn), session_name, tostring(opts.secret_id)))
 end
 
 --- oidc{ region, provider_id, token_file, role_arn, session_name, duration, endpoint, scheme,
---- transport, clock }; the web identity token is read from its file at each refresh (TKE
+--- transport, clock, shared_dict or cache }; the web identity token is read from its file at each refresh (TKE
 --- rotates it). AssumeRoleWithWebIdentity is not signed.
 function M.oidc(opts)
   local session_name = opts.session_name or "tcssl-oidc"
@@ -309,7 +354,7 @@ function M.oidc(opts)
       ProviderId = opts.provider_id, WebIdentityToken = token, RoleArn = opts.role_arn,
       RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
     }, "unsigned"))
-  end, opts)
+  end, opts, ("oidc:%s:%s:%s"):format(tostring(opts.role_arn), tostring(opts.provider_id), session_name))
 end
 
 --- tke_oidc{ getenv, ... }: oidc from TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE,
@@ -362,16 +407,17 @@ function M.chain(list)
 end
 
 --- default(opts): environment, profile file, CVM role, TKE OIDC, as the official SDKs do.
--- opts: getenv, profile, profile_paths, home, metadata_url, transport, clock, and STS settings.
+-- opts: getenv, profile, profile_paths, home, metadata_url, transport, clock, STS settings, and
+-- shared_dict / cache for the temporary credentials (see temporary above).
 function M.default(opts)
   opts = opts or {}
   return M.chain{
     M.environment(opts),
     M.profile{ profile = opts.profile, paths = opts.profile_paths, home = opts.home, getenv = opts.getenv },
     M.cvm_role{ metadata_url = opts.metadata_url, transport = opts.transport, clock = opts.clock,
-      timeout = opts.metadata_timeout or 1 },
+      timeout = opts.metadata_timeout or 1, shared_dict = opts.shared_dict, cache = opts.cache },
     M.tke_oidc{ getenv = opts.getenv, endpoint = opts.sts_endpoint, scheme = opts.sts_scheme,
-      transport = opts.transport, clock = opts.clock },
+      transport = opts.transport, clock = opts.clock, shared_dict = opts.shared_dict, cache = opts.cache },
   }
 end
 

@@ -24,6 +24,8 @@ local core = require "tcssl.core"
 local tcjson = require "tcssl.json"
 local schema = require "tcssl.schema"
 local cloud = require "tcssl.emulator.cloud"
+local resources = require "tcssl.emulator.tasks"
+local issuer = require "tcssl.emulator.issuer"
 
 local M = {
   _VERSION = "0.1.0",
@@ -37,6 +39,20 @@ local gettime = socket.gettime
 local floor, max, min, abs = math.floor, math.max, math.min, math.abs
 local concat, sort = table.concat, table.sort
 local yield = coroutine.yield
+
+-- How much "later" the emulator's asynchronous work finishes (see tcssl.emulator.tasks and
+-- tcssl.emulator.issuer); POST /__emulator/config changes them, /reset restores them.
+M.SETTINGS = {
+  task_polls = 2,             -- a deployment or update record finishes at its 2nd detail poll...
+  task_seconds = 30,          -- ...or this long after it was created
+  update_pending_calls = 1,   -- UpdateCertificateInstance answers DeployRecordId 0 this often first
+  issue_polls = 2,            -- an order is issued at its 2nd DescribeCertificate(Detail) poll...
+  issue_seconds = 30,         -- ...or this long after validation started
+}
+local SETTING_LIMITS = {
+  task_polls = { 1, 1000 }, task_seconds = { 0, 86400 }, update_pending_calls = { 0, 1000 },
+  issue_polls = { 1, 1000 }, issue_seconds = { 0, 86400 },
+}
 
 local DEFAULTS = {
   host = "127.0.0.1",
@@ -374,43 +390,67 @@ local function copy_tags(tags)
 end
 
 local TEXT = {
-  ["zh-CN"] = { issued = "证书已颁发", expired = "证书已过期", project = "默认项目" },
-  ["en-US"] = { issued = "Certificate issued", expired = "Certificate expired", project = "Default Project" },
+  ["zh-CN"] = { issued = "证书已颁发", expired = "证书已过期", project = "默认项目", [0] = "审核中",
+    [2] = "审核失败", [4] = "自动添加DNS记录" },
+  ["en-US"] = { issued = "Certificate issued", expired = "Certificate expired", project = "Default Project",
+    [0] = "Under review", [2] = "Review failed", [4] = "DNS record added automatically" },
 }
+
+-- Status of a certificate: orders (ApplyCertificate) carry theirs until issued; issued and
+-- uploaded ones are 1, or 3 once expired.
+local function status_of(server, cert)
+  if cert.status and cert.status ~= 1 then return cert.status end
+  return cert.not_after < server:now() and 3 or 1
+end
+
+local function status_name(status, text)
+  if status == 1 then return text.issued elseif status == 3 then return text.expired end
+  return text[status] or tostring(status)
+end
+
+-- Times of a certificate; an order not issued yet has none (null).
+local function time_or_null(t)
+  if t == nil then return null end
+  return cst_time(t)
+end
+
+local function expiring(cert, now)
+  return cert.not_after ~= nil and cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
+end
 
 -- Fields common to DescribeCertificates' Certificates items and DescribeCertificate.
 local function base_view(server, cert, lang)
   local now = server:now()
-  local expired = cert.not_after < now
+  local status = status_of(server, cert)
   local text = TEXT[lang] or TEXT["zh-CN"]
   local is_ca = cert.type == "CA"
   return {
     OwnerUin = server.owner_uin,
     ProjectId = tostring(cert.project_id),
-    From = "upload",
+    From = cert.from or "upload",
     CertificateType = cert.type,
-    PackageType = null,
-    ProductZhName = null,
+    PackageType = cert.package_type or null,
+    ProductZhName = cert.product or null,
     Domain = cert.domain,
     Alias = cert.alias,
-    Status = expired and 3 or 1,
-    StatusMsg = null,
-    StatusName = expired and text.expired or text.issued,
-    VerifyType = null,
+    Status = status,
+    StatusMsg = cert.status_msg or null,
+    StatusName = status_name(status, text),
+    VerifyType = cert.verify_type or null,
     VulnerabilityStatus = "INACTIVE",
-    CertBeginTime = cst_time(cert.not_before),
-    CertEndTime = cst_time(cert.not_after),
-    ValidityPeriod = validity_months(cert.not_before, cert.not_after),
+    CertBeginTime = time_or_null(cert.not_before),
+    CertEndTime = time_or_null(cert.not_after),
+    ValidityPeriod = cert.not_after and validity_months(cert.not_before, cert.not_after) or "3",
     InsertTime = cst_time(cert.inserted),
     CertificateId = cert.id,
-    PackageTypeName = null,
+    PackageTypeName = cert.product or null,
     SubjectAltName = copy_list(cert.sans),
     IsVip = false,
-    IsDv = false,
+    IsDv = cert.applied == true,
     IsWildcard = cert.wildcard,
     IsVulnerability = false,
     RenewAble = false,
-    Deployable = not is_ca,
+    Deployable = not is_ca and (status == 1),
     Tags = copy_tags(cert.tags),
     CAEncryptAlgorithms = copy_list(is_ca and cert.ca_algorithms),
     CACommonNames = copy_list(is_ca and cert.ca_names),
@@ -438,7 +478,7 @@ local function list_view(server, cert, lang)
     ProjectResume = text.project,
   }
   view.BoundResource = null
-  view.IsIgnore = false
+  view.IsIgnore = cert.ignore_expiring == true
   view.IsSM = false
   view.EncryptAlgorithm = cert.algorithm
   view.PreAuditInfo = null
@@ -450,17 +490,20 @@ local function list_view(server, cert, lang)
   view.HostingConfig = null
   view.HasRenewOrder = ""
   view.ReplaceOriCertIsDelete = false
-  view.IsExpiring = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
+  view.IsExpiring = expiring(cert, now)
   view.DVAuthDeadline = null
   view.ValidationPassedTime = null
   view.CertSANs = copy_list(cert.sans)
   view.AwaitingValidationMsg = null
-  view.AllowDownload = true
+  local status = status_of(server, cert)
+  view.AllowDownload = not cert.no_download and (status == 1 or status == 3)
   view.IsDNSPODResolve = false
   view.IsPackage = false
   view.KeyPasswordCustomFlag = false
+  -- the emulator writes no JKS key stores, and key stores need a key it kept
   view.SupportDownloadType = {
-    NGINX = true, APACHE = true, TOMCAT = true, IIS = true, JKS = true, OTHER = true, ROOT = true,
+    NGINX = true, APACHE = true, TOMCAT = cert.key_pem ~= nil, IIS = cert.key_pem ~= nil, JKS = false,
+    OTHER = true, ROOT = true,
   }
   view.CertRevokedTime = null
   view.IsHostingUploadRenewCert = false
@@ -469,8 +512,8 @@ end
 
 local function detail_view(server, cert, lang)
   local view = base_view(server, cert, lang)
-  view.OrderId = null
-  view.DvAuthDetail = null
+  view.OrderId = cert.order_id or null
+  view.DvAuthDetail = issuer.dv_detail(cert) or null
   view.VulnerabilityReport = null
   view.SubmittedData = null
   view.DvRevokeAuthDetail = array()
@@ -653,10 +696,6 @@ local function in_list(list, value)
   return false
 end
 
-local function status_of(server, cert)
-  return cert.not_after < server:now() and 3 or 1
-end
-
 -- Certificates newest first (the API's default order).
 local function newest_first(a, b)
   return a.seq > b.seq
@@ -684,24 +723,30 @@ HANDLERS.DescribeCertificates = function(server, p, ctx)
     if ok and p.CertIds and #p.CertIds > 0 then ok = in_list(p.CertIds, cert.id) end
     if ok and p.CertificateType and p.CertificateType ~= "" then ok = cert.type == p.CertificateType end
     if ok and p.ProjectId then ok = cert.project_id == p.ProjectId end
-    if ok and p.FilterSource == "buy" then ok = false end
+    if ok and p.FilterSource and p.FilterSource ~= "" then
+      ok = (p.FilterSource == "buy") == (cert.applied == true)
+    end
     if ok and p.CertificateStatus and #p.CertificateStatus > 0 then
       ok = in_list(p.CertificateStatus, status_of(server, cert))
     end
-    if ok and p.FilterExpiring == 1 then
-      ok = cert.not_after >= now and cert.not_after - now <= EXPIRING_WINDOW
-    end
+    if ok and p.FilterExpiring == 1 then ok = expiring(cert, now) end
     if ok and p.Deployable then ok = (cert.type ~= "CA") == (p.Deployable == 1) end
-    -- uploaded certificates are never SM, renewable or waiting to be issued
-    if ok and (p.IsSM == 1 or p.Renew == 1 or p.IsPendingIssue == 1) then ok = false end
+    -- no certificate here is SM or renewable; orders wait to be issued until they are
+    if ok and (p.IsSM == 1 or p.Renew == 1) then ok = false end
+    if ok and p.IsPendingIssue == 1 then
+      local s = status_of(server, cert)
+      ok = s == 0 or s == 4
+    end
     if ok and p.Tags and #p.Tags > 0 then ok = has_tags(cert, p.Tags) end
     if ok then matches[#matches + 1] = cert end
   end
 
   sort(matches, function(a, b)
-    if sort_order and a.not_after ~= b.not_after then
-      if sort_order == "ASC" then return a.not_after < b.not_after end
-      return a.not_after > b.not_after
+    -- orders without an end time sort after every certificate that has one
+    local ea, eb = a.not_after or math.huge, b.not_after or math.huge
+    if sort_order and ea ~= eb then
+      if sort_order == "ASC" then return ea < eb end
+      return ea > eb
     end
     return newest_first(a, b)
   end)
@@ -723,7 +768,9 @@ local function find_certificate(server, id)
 end
 
 HANDLERS.DescribeCertificate = function(server, p, ctx)
-  return detail_view(server, find_certificate(server, p.CertificateId), ctx.language)
+  local cert = find_certificate(server, p.CertificateId)
+  issuer.progress(server, cert, true)
+  return detail_view(server, cert, ctx.language)
 end
 
 HANDLERS.DeleteCertificate = function(server, p)
@@ -741,12 +788,13 @@ end
 
 HANDLERS.DescribeCertificateDetail = function(server, p, ctx, action_model)
   local cert = find_certificate(server, p.CertificateId)
+  issuer.progress(server, cert, true)
   local out = overlay(synthesize(server, action_model), detail_view(server, cert, ctx.language), action_model.output)
-  out.CertificatePublicKey = cert.pem
-  out.CertificatePrivateKey = "" -- never kept
+  out.CertificatePublicKey = cert.pem or ""
+  out.CertificatePrivateKey = cert.key_pem or "" -- kept only for certificates the emulator issued
   out.EncryptCert, out.EncryptPrivateKey, out.EncryptCertFingerprint = "", "", "" -- SM certificates only
-  out.TypeName = null
-  out.CertFingerprint = cert.fingerprint:upper()
+  out.TypeName = cert.product or null
+  out.CertFingerprint = cert.fingerprint and cert.fingerprint:upper() or ""
   out.EncryptAlgorithm = cert.algorithm
   return out
 end
@@ -791,6 +839,28 @@ HANDLERS.CheckCertificateExist = function(server, p)
   sort(found, newest_first)
   return { RepeatCertId = found[1] and found[1].id or "" }
 end
+
+-- Creates and stores a certificate record (orders of ApplyCertificate); fields as the upload
+-- handler sets them.
+local function new_certificate(server, fields)
+  if server:certificate_count() >= MAX_CERTIFICATES then
+    raise("LimitExceeded", "The emulator holds at most " .. MAX_CERTIFICATES .. " certificates.")
+  end
+  local cert = { id = server:new_certificate_id(), seq = server:next_seq(), inserted = server:now() }
+  for k, v in pairs(fields) do cert[k] = v end
+  server.certs[cert.id] = cert
+  return cert
+end
+
+-- Resources, deployments and updates (tcssl.emulator.tasks); free certificates and downloads
+-- (tcssl.emulator.issuer). Both get the helpers they share with this file.
+local KIT = {
+  raise = raise, array = array, null = null, copy = copy_list, cst_time = cst_time,
+  find_certificate = find_certificate, status_of = status_of, synthesize = synthesize,
+  parse_certificate_pem = parse_certificate_pem, new_certificate = new_certificate, handlers = HANDLERS,
+}
+resources.install(HANDLERS, KIT)
+issuer.install(HANDLERS, KIT)
 
 --- The actions answered from the certificate store rather than synthesized from the model.
 M.STORE_ACTIONS = {}
@@ -846,23 +916,25 @@ end
 
 -- A CertGetList item (field names and kinds as in the documents' example).
 local function legacy_item(server, cert, with_cert)
-  local expired = cert.not_after < server:now()
+  local status = status_of(server, cert)
   local text = TEXT["zh-CN"]
   local item = {
-    ownerUin = server.owner_uin, projectId = tostring(cert.project_id), from = "upload", type = "0",
-    certType = cert.type, productZhName = "", domain = cert.domain, alias = cert.alias,
-    status = expired and 3 or 1, vulnerability_status = "INACTIVE", statusMsg = null, verifyType = "",
-    certBeginTime = cst_time(cert.not_before), certEndTime = cst_time(cert.not_after),
-    validityPeriod = validity_months(cert.not_before, cert.not_after), insertTime = cst_time(cert.inserted),
+    ownerUin = server.owner_uin, projectId = tostring(cert.project_id), from = cert.from or "upload", type = "0",
+    certType = cert.type, productZhName = cert.product or "", domain = cert.domain, alias = cert.alias,
+    status = status, vulnerability_status = "INACTIVE", statusMsg = null, verifyType = cert.verify_type or "",
+    certBeginTime = cert.not_before and cst_time(cert.not_before) or "",
+    certEndTime = cert.not_after and cst_time(cert.not_after) or "",
+    validityPeriod = cert.not_after and validity_months(cert.not_before, cert.not_after) or "3",
+    insertTime = cst_time(cert.inserted),
     projectInfo = {
       projectId = tostring(cert.project_id), ownerUin = 0, name = text.project, creatorUin = 0,
       createTime = "0000-00-00 00:00:00", info = text.project,
     },
     id = cert.id, subjectAltName = copy_list(cert.sans), type_name = "",
-    status_name = expired and text.expired or text.issued,
+    status_name = status_name(status, text),
     is_vip = false, is_dv = false, is_wildcard = cert.wildcard, is_vulnerability = false,
   }
-  if with_cert then item.cert = cert.pem end
+  if with_cert then item.cert = cert.pem or "" end
   return item
 end
 
@@ -1152,7 +1224,10 @@ local function make_fault(spec)
   end
   local count, err = number_field(spec, "count", 1, 1, 1000000)
   if not count then return nil, err end
-  local fault = { type = spec.type, count = floor(count) }
+  if spec.action ~= nil and (type(spec.action) ~= "string" or not spec.action:match("^%u%w*$")) then
+    return nil, "action must be an action name such as UpdateCertificateInstance"
+  end
+  local fault = { type = spec.type, count = floor(count), action = spec.action }
   local checks = {
     delay = { "seconds", 1, 0, 3600 },
     html = { "status", 200, 100, 599 },
@@ -1532,6 +1607,12 @@ function M.new(opts)
   self.owner_uin = opts.owner_uin or "100000000001"
   self.metadata_role = opts.metadata_role
   self.web_identity_token = opts.web_identity_token
+  self.initial_settings = {}
+  for k, v in pairs(M.SETTINGS) do self.initial_settings[k] = v end
+  for k, v in pairs(opts.settings or {}) do
+    assert(SETTING_LIMITS[k] and type(v) == "number", "unknown or malformed setting " .. tostring(k))
+    self.initial_settings[k] = v
+  end
   self.raise = raise
   self.seed = (read_urandom(32) or "") .. tostring(self) .. tostring(gettime()) .. tostring(os.clock())
   self.compare_key = core.sha256(self.seed .. "compare")
@@ -1571,6 +1652,10 @@ end
 function Server:reset()
   self.epoch = (self.epoch or 0) + 1 -- connections accepted before a reset are not counted after it
   self.certs = {}
+  self.settings = {}
+  for k, v in pairs(self.initial_settings) do self.settings[k] = v end
+  resources.reset(self)
+  issuer.reset(self)
   self.faults = {}
   self.clock_offset = 0
   self.stats = { connections = 0, requests = 0, api_requests = 0 }
@@ -1655,12 +1740,17 @@ function Server:check_replay(id, ts)
   self.nonce_count = self.nonce_count + 1
 end
 
-function Server:take_fault()
-  local fault = self.faults[1]
-  if not fault then return nil end
-  fault.count = fault.count - 1
-  if fault.count <= 0 then table.remove(self.faults, 1) end
-  return fault
+-- The first armed fault for this request: a fault with an `action` waits for a request of
+-- that action (its X-TC-Action header); one without takes the next request.
+function Server:take_fault(req)
+  for i, fault in ipairs(self.faults) do
+    if not fault.action or (req and req.headers["x-tc-action"] == fault.action) then
+      fault.count = fault.count - 1
+      if fault.count <= 0 then table.remove(self.faults, i) end
+      return fault
+    end
+  end
+  return nil
 end
 
 -- Reads, checks and answers one API request; returns the result or raises an API error.
@@ -1698,6 +1788,10 @@ function Server:answer(req, ctx)
   local action_model = model.actions[action]
   if not action_model then raise("InvalidAction", "The action `" .. action .. "` does not exist.") end
   local p = check_params(action_model, params, model.structs)
+  ctx.region = req.headers["x-tc-region"] or p.Region
+  ctx.host, ctx.scheme = req.headers.host, self.tls_context and "https" or "http"
+  resources.settle(self)
+  issuer.settle(self)
   local handler = HANDLERS[action]
   if handler then return handler(self, p, ctx, action_model) end
   return synthesize(self, action_model)
@@ -1783,7 +1877,7 @@ end
 function Server:send_big(conn, bytes, close)
   local prefix = '{"Response":{"RequestId":"' .. self:request_id() .. '","Padding":"'
   local suffix = '"}}'
-  local headers = { { "Content-Type", "application/json" }, { "Content-Length", tostring(bytes) } }
+  local headers = { { "Content-Type", "application/json" }, { "Content-Length", ("%d"):format(bytes) } }
   if close then headers[#headers + 1] = { "Connection", "close" } end
   conn:send_head(200, headers)
   conn.status = 200
@@ -1804,7 +1898,7 @@ end
 function Server:handle_api(conn, req)
   self.stats.api_requests = self.stats.api_requests + 1
   if req.method ~= "GET" and req.method ~= "POST" then req.close = true end -- e.g. HEAD: no framing
-  local fault = self:take_fault()
+  local fault = self:take_fault(req)
   if fault then
     local outcome = self:play_fault(conn, fault, req)
     if outcome ~= "normal" then return outcome ~= "close" end
@@ -1826,6 +1920,34 @@ function Server:handle_metadata(conn, req)
   local status, ctype, body = cloud.metadata(self, req.path)
   conn:respond(status, ctype, body, req.close)
   return not req.close
+end
+
+-- The links DescribeDownloadCertificateUrl hands out (unsigned, like a presigned URL).
+function Server:handle_download(conn, req)
+  local ok, status, ctype, body = pcall(issuer.download, self, req.path)
+  if not ok then
+    self:note("download error: " .. tostring(status))
+    status, ctype, body = 500, "text/plain", "Internal Server Error\n"
+  end
+  conn:respond(status, ctype, body, req.close)
+  return not req.close
+end
+
+-- POST /__emulator/config { "task_polls": 1, ... } changes settings; GET shows them.
+function Server:control_config(req)
+  if req.method == "POST" then
+    local spec = cjson.decode(req.body ~= "" and req.body or "null")
+    if type(spec) ~= "table" then return 400, { error = "expected a JSON object of settings" } end
+    for name, value in pairs(spec) do
+      local limits = SETTING_LIMITS[name]
+      if not limits then return 400, { error = "unknown setting " .. tostring(name) } end
+      if type(value) ~= "number" or value ~= value or value < limits[1] or value > limits[2] then
+        return 400, { error = ("%s must be a number from %s to %s"):format(name, limits[1], limits[2]) }
+      end
+    end
+    for name, value in pairs(spec) do self.settings[name] = value end
+  end
+  return 200, self.settings
 end
 
 function Server:control_response(req)
@@ -1854,6 +1976,10 @@ function Server:control_response(req)
   elseif name == "reset" then
     self:reset()
     return 200, { ok = true }
+  elseif name == "config" then
+    return self:control_config(req)
+  elseif name == "resources" then
+    return resources.control_resources(self, req, cjson.decode)
   elseif name == "shutdown" then
     return 200, { ok = true }, "shutdown"
   end
@@ -1891,6 +2017,8 @@ function Server:dispatch(conn, req)
       keep = self:handle_api(conn, req)
     elseif req.path:sub(1, #cloud.METADATA_PREFIX) == cloud.METADATA_PREFIX then
       keep = self:handle_metadata(conn, req)
+    elseif req.path:sub(1, #issuer.DOWNLOAD_PREFIX) == issuer.DOWNLOAD_PREFIX and req.method == "GET" then
+      keep = self:handle_download(conn, req)
     else
       conn:respond(404, "text/plain; charset=utf-8", "Not Found\n", req.close)
       keep = not req.close

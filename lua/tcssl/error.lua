@@ -10,6 +10,7 @@ M.Error = Error
 M.kinds = {
   api = true, network = true, timeout = true, tls = true, protocol = true,
   validation = true, config = true, credentials = true,
+  state = true, -- a waiter saw a state that will not lead where it waits (a failed order, say)
 }
 
 function Error:__tostring()

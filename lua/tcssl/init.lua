@@ -31,6 +31,10 @@ end
 --- array(t): marks t as a JSON array, so that an empty table is sent as [] rather than {}.
 M.array = json.array
 
+--- number(text): a number sent exactly as the decimal text given, for 64-bit values under
+-- LuaJIT when validation is off (with validation, Integer parameters take such strings as is).
+M.number = json.number
+
 --- null: sends an explicit JSON null.
 M.null = json.null
 
@@ -39,5 +43,18 @@ M.actions = require("tcssl.schema").actions
 
 --- is_error(v): true for tcssl error objects.
 M.is_error = errors.is
+
+-- The helpers load on first use: tcssl.pages (pagination), tcssl.waiters, tcssl.certs
+-- (certificates, PEM, times, downloads) and tcssl.flows (renew, expiring, issue_free).
+local LAZY = { pages = "tcssl.pages", waiters = "tcssl.waiters", certs = "tcssl.certs", flows = "tcssl.flows" }
+setmetatable(M, {
+  __index = function(t, key)
+    local name = LAZY[key]
+    if not name then return nil end
+    local mod = require(name)
+    rawset(t, key, mod)
+    return mod
+  end,
+})
 
 return M

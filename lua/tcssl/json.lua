@@ -9,6 +9,10 @@
 --   json.array(t)       -> t, marked so that it always encodes as an array
 --                          (json.array() gives a new empty one)
 --   json.is_array(t)    -> true if t carries the array marker
+--   json.number(text)   -> a value written as the JSON number `text`, digit for
+--                          digit (a 64-bit integer under LuaJIT, where no Lua
+--                          number can hold it); raises if text is not a JSON number
+--   json.is_number(v)   -> true for such a value (tostring(v) gives the text)
 --   json.MAX_DEPTH      -> 1000, the deepest nesting read or written
 --
 -- Neither encode nor decode ever raises: every failure is `nil, message`.
@@ -44,7 +48,9 @@
 --   (2^53 + 2 is written 9007199254740994 and so decodes to that string).
 --   A decimal string is written as a JSON string: turning it back into a
 --   number for an integer field is the caller's business (the model knows
---   the field types).
+--   the field types: tcssl.schema wraps such strings in json.number for
+--   Integer parameters, and leaves them strings in Integer response fields).
+--   json.number(text) is written as the bare literal in every runtime.
 -- * null.  Decoding drops nulls: an object field with a null value is
 --   absent, an array element that is null is a nil hole (`[1,null,3]` gives
 --   {1, nil, 3}; `#` of such a table is not reliable; iterate with pairs or
@@ -151,6 +157,29 @@ end
 
 function json.is_array(t)
   return type(t) == "table" and getmetatable(t) == array_mt
+end
+
+local number_mt = { __name = "tcssl.json.number" }
+number_mt.__tostring = function(n) return n[1] end
+
+-- JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+local function is_json_number(text)
+  local int, rest = text:match("^%-?(%d+)(.*)$")
+  if not int or (#int > 1 and int:sub(1, 1) == "0") then return false end
+  rest = rest:gsub("^%.%d+", "", 1)
+  rest = rest:gsub("^[eE][+-]?%d+", "", 1)
+  return rest == ""
+end
+
+function json.number(text)
+  if type(text) ~= "string" or not is_json_number(text) then
+    error("json.number: expected the text of a JSON number, got " .. tostring(text), 2)
+  end
+  return setmetatable({ text }, number_mt)
+end
+
+function json.is_number(v)
+  return type(v) == "table" and getmetatable(v) == number_mt
 end
 
 ---------------------------------------------------------------------------
@@ -271,6 +300,9 @@ local function walk(t, depth, token)
       elseif lit == false then
         return nil, E_NAN, nil, path_step(k)
       end
+    elseif tv == "table" and getmetatable(v) == number_mt then
+      nv = token .. v[1]
+      count = count + 1
     elseif tv == "table" then
       local r, n, culprit, path = walk(v, depth + 1, token)
       if r == nil then
@@ -361,7 +393,9 @@ end
 
 function json.encode(value)
   local tv = type(value)
-  if tv == "number" then
+  if tv == "table" and getmetatable(value) == number_mt then
+    return value[1]
+  elseif tv == "number" then
     local lit = number_literal(value)
     if lit then return lit end
     if lit == false then return encode_error(E_NAN) end

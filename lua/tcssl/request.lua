@@ -60,6 +60,10 @@ end
 -- those requests need POST JSON.
 local function flatten_into(out, prefix, v, depth)
   if depth > 32 then return nil, "parameters nested too deeply" end
+  if json.is_number(v) then -- an exact number literal (64-bit under LuaJIT)
+    out[#out + 1] = { prefix, tostring(v) }
+    return true
+  end
   if type(v) == "table" then
     if is_sequence(v) then
       if #v == 0 then

@@ -26,6 +26,19 @@ end
 
 -- LuaJIT has no integer subtype: numbers stay numbers there (see docs on 64-bit values).
 local tointeger = math.tointeger or function(x) return x end
+local HAS_INT = math.tointeger ~= nil
+
+-- Whether a decimal string is beyond 2^53 (what no double holds exactly) and within int64.
+-- Such values are decimal strings under LuaJIT, in responses and in parameters alike.
+local function beyond_double(s)
+  local digits = s:match("^%-?([1-9]%d*)$")
+  if not digits or #digits < 16 then return false end
+  if #digits == 16 then return digits > "9007199254740992" end
+  if #digits < 19 then return true end
+  if #digits > 19 then return false end
+  return digits <= (s:sub(1, 1) == "-" and "9223372036854775808" or "9223372036854775807")
+end
+M.beyond_double = beyond_double
 
 local function describe(v)
   local t = type(v)
@@ -58,6 +71,11 @@ local scalar = {
   Integer = function(v)
     if type(v) == "number" and v == v and v % 1 == 0 and v > -2^64 and v < 2^64 then
       return tointeger(v) or v
+    end
+    -- a 64-bit value beyond 2^53 as its decimal string: LuaJIT's only exact form of it
+    if type(v) == "string" and beyond_double(v) then
+      if HAS_INT then return math.tointeger(tonumber(v)) end
+      return json.number(v)
     end
     return nil, "an integer"
   end,
@@ -157,7 +175,10 @@ local function fix_value(f, v)
   if ty == "Float" or ty == "Double" then
     if type(v) == "number" then return v + 0.0 end
   elseif ty == "Integer" then
-    if type(v) == "string" and v:find("^%-?%d+$") then return tointeger(tonumber(v)) or v end
+    if type(v) == "string" and v:find("^%-?%d+$") then
+      if not HAS_INT and beyond_double(v) then return v end -- LuaJIT: a double would round it
+      return tointeger(tonumber(v)) or v
+    end
   end
   return v
 end

@@ -92,13 +92,14 @@ function Pki:cleanup()
 end
 
 --- Creates the files; returns an object with <name>_file, <name>_pem and cleanup().
-function M.make()
+-- opts.server_dns replaces the server certificate's DNS names (default { "localhost" }).
+function M.make(opts)
   local ca_key = pkey.new{ type = "EC", curve = "prime256v1" }
   local ca_cert = certificate{ cn = "tcssl test CA", key = ca_key, ca = true }
   local server_key = pkey.new{ type = "EC", curve = "prime256v1" }
   local server_cert = certificate{
     cn = "localhost", key = server_key, issuer_cert = ca_cert, issuer_key = ca_key,
-    dns = { "localhost" }, ip = { "127.0.0.1" },
+    dns = opts and opts.server_dns or { "localhost" }, ip = { "127.0.0.1" },
   }
   local leaf_key = pkey.new{ type = "RSA", bits = 2048 }
   local leaf_cert = certificate{

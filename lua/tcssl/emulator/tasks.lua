@@ -1,0 +1,562 @@
+-- The emulator's cloud resources and the asynchronous tasks that move certificates onto them:
+-- DeployCertificateInstance (deployment records, DescribeHostDeployRecord[Detail]) and
+-- UpdateCertificateInstance (update records, DescribeHostUpdateRecord[Detail]), plus
+-- DescribeDeployedResources.
+--
+-- Resources are bound to certificates by DeployCertificateInstance, or directly through the
+-- control endpoint POST /__emulator/resources (for tests: a resource can be told to fail).
+-- A record finishes "later": at the settings.task_polls-th poll of its Describe…Detail, or
+-- settings.task_seconds after it was created, whichever comes first; only then do its
+-- resources change certificate. UpdateCertificateInstance answers DeployRecordId 0 for the
+-- first settings.update_pending_calls calls of a request, as the documents describe ("0
+-- means the task is still being created; call again").
+local M = {}
+
+-- Resource types of UpdateCertificateInstance; the ones that need regions.
+M.UPDATE_TYPES = {
+  clb = true, cdn = true, waf = true, live = true, ddos = true, teo = true, apigateway = true,
+  vod = true, tke = true, tcb = true, tse = true, cos = true,
+}
+M.DEPLOY_TYPES = { lighthouse = true }
+for k in pairs(M.UPDATE_TYPES) do M.DEPLOY_TYPES[k] = true end
+M.REGIONAL = { clb = true, tke = true, apigateway = true, waf = true, tcb = true, tse = true, cos = true,
+  lighthouse = true }
+-- DescribeDeployedResources names Anti-DDoS "antiddos"; the other actions say "ddos".
+local DESCRIBE_TYPE = { antiddos = "ddos" }
+-- Types whose DescribeDeployedResources entries are domains rather than instance ids.
+local BY_DOMAIN = { cdn = true, live = true, teo = true, vod = true }
+
+local MAX_RESOURCES = 10000
+local MAX_RECORDS = 10000
+local MAX_PENDING = 10000
+local DEFAULT_REGION = "ap-guangzhou"
+
+local kit -- helpers from tcssl.emulator (install)
+
+local function raise(code, message) kit.raise(code, message) end
+
+local function resource_key(rtype, instance_id, listener_id)
+  return rtype .. "|" .. instance_id .. "|" .. (listener_id or "")
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+--- bind(server, spec) -> resource: binds (or rebinds) one resource to a certificate.
+function M.bind(server, spec)
+  local key = resource_key(spec.type, spec.instance_id, spec.listener_id)
+  local r = server.resources[key]
+  if not r then
+    if count(server.resources) >= MAX_RESOURCES then raise("LimitExceeded", "Too many resources.") end
+    r = { key = key, type = spec.type, instance_id = spec.instance_id, listener_id = spec.listener_id,
+      seq = server:next_seq() }
+    server.resources[key] = r
+  end
+  r.cert_id = spec.cert_id
+  r.region = spec.region or r.region or (M.REGIONAL[spec.type] and DEFAULT_REGION or "")
+  r.domains = spec.domains or r.domains or {}
+  r.instance_name = spec.instance_name or r.instance_name or spec.instance_id
+  if spec.fail ~= nil then r.fail = spec.fail end
+  return r
+end
+
+-- Resources in a stable order (oldest binding first).
+local function sorted_resources(server, keep)
+  local out = {}
+  for _, r in pairs(server.resources) do
+    if keep(r) then out[#out + 1] = r end
+  end
+  table.sort(out, function(a, b) return a.seq < b.seq end)
+  return out
+end
+
+-------------------------------------------------------------------------------
+-- Records
+-------------------------------------------------------------------------------
+
+local function new_record(server, kind, fields)
+  if count(server.records) >= MAX_RECORDS then raise("LimitExceeded", "Too many task records.") end
+  server.record_seq = server.record_seq + 1
+  local rec = { id = 170000 + server.record_seq, kind = kind, created = server:now(), polls = 0,
+    finished = false, items = {} }
+  for k, v in pairs(fields) do rec[k] = v end
+  rec.updated = rec.created
+  server.records[rec.id] = rec
+  return rec
+end
+
+local function add_item(server, rec, r)
+  rec.items[#rec.items + 1] = { id = rec.id * 100 + #rec.items + 1, resource = r, status = 3, error = "",
+    old_cert_id = r.cert_id }
+  r.busy = server:now()
+end
+
+-- Finishes a record: every resource takes the new certificate, or fails when told to.
+local function complete(server, rec)
+  for _, item in ipairs(rec.items) do
+    if item.resource.fail then
+      item.status, item.error = 2, "emulated failure: the resource refused the certificate"
+    else
+      item.status = 1
+      item.resource.cert_id = rec.cert_id
+    end
+    item.resource.busy = nil
+  end
+  rec.finished, rec.updated = true, server:now()
+end
+
+-- Finishes records that are due by time (called before every API request).
+function M.settle(server)
+  local now = server:now()
+  for _, rec in pairs(server.records) do
+    if not rec.finished and now - rec.created >= server.settings.task_seconds then complete(server, rec) end
+  end
+end
+
+-- A poll of a record's detail: counts it and finishes it when enough polls were made.
+local function poll(server, rec)
+  rec.polls = rec.polls + 1
+  if not rec.finished and rec.polls >= server.settings.task_polls then complete(server, rec) end
+end
+
+local function record_status(rec)
+  if not rec.finished then return 3 end
+  for _, item in ipairs(rec.items) do
+    if item.status == 2 then return 2 end
+  end
+  return 1
+end
+
+local function counts(rec)
+  local ok, failed, running = 0, 0, 0
+  for _, item in ipairs(rec.items) do
+    if item.status == 1 then ok = ok + 1
+    elseif item.status == 2 then failed = failed + 1
+    else running = running + 1 end
+  end
+  return ok, failed, running
+end
+
+-- Offset and Limit, which some of these actions take as strings.
+local function paging(p, default, max)
+  local function number(name, fallback)
+    local v = p[name]
+    if v == nil or v == "" then return fallback end
+    if type(v) == "string" then
+      if not v:match("^%d+$") then raise("InvalidParameter", "The parameter `" .. name .. "` should be Integer.") end
+      v = math.tointeger(tonumber(v))
+    end
+    if not v or v < 0 then raise("InvalidParameterValue", name .. " must not be negative.") end
+    return v
+  end
+  return number("Offset", 0), math.min(number("Limit", default), max)
+end
+
+local function find_record(server, id, kind)
+  local n = type(id) == "string" and id:match("^%d+$") and tonumber(id) or id
+  local rec = server.records[n]
+  if rec and rec.kind == kind then return rec end
+end
+
+-------------------------------------------------------------------------------
+-- Views
+-------------------------------------------------------------------------------
+
+local function iso_time(t)
+  return os.date("!%Y-%m-%dT%H:%M:%S.000000Z", math.floor(t))
+end
+
+-- UpdateRecordDetail (its times as the documents' example writes them: ISO 8601, UTC).
+local function update_detail_view(rec, item)
+  local r = item.resource
+  return {
+    Id = item.id, CertId = rec.cert_id, OldCertId = item.old_cert_id or "", Domains = kit.array(kit.copy(r.domains)),
+    ResourceType = r.type, Region = r.region, Status = item.status, ErrorMsg = item.error,
+    CreateTime = iso_time(rec.created), UpdateTime = iso_time(rec.updated),
+    InstanceId = r.instance_id, InstanceName = r.instance_name, ListenerId = r.listener_id or "",
+    ListenerName = r.listener_id or "", Protocol = r.type == "clb" and "HTTPS" or "", SniSwitch = 0,
+    Bucket = r.type == "cos" and r.instance_id or "", Port = r.type == "clb" and 443 or 0,
+    Namespace = "", SecretName = "", EnvId = "", TCBType = "", Url = "",
+  }
+end
+
+local function deploy_detail_view(rec, item)
+  local r = item.resource
+  return {
+    Id = item.id, CertId = rec.cert_id, OldCertId = item.old_cert_id or "", InstanceId = r.instance_id,
+    InstanceName = r.instance_name, ListenerId = r.listener_id or "", Domains = kit.array(kit.copy(r.domains)),
+    Protocol = r.type == "clb" and "HTTPS" or "", Status = item.status, ErrorMsg = item.error,
+    CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated),
+    ListenerName = r.listener_id or "", SniSwitch = 0, Bucket = r.type == "cos" and r.instance_id or "",
+    Namespace = "", SecretName = "", Port = r.type == "clb" and 443 or 0, EnvId = "", TCBType = "",
+    Region = r.region, Url = kit.array(),
+  }
+end
+
+-- UpdateSyncProgress of an update request: one entry per resource type, per region.
+local function sync_progress(types, regions_of, status, totals)
+  local out = kit.array()
+  for _, t in ipairs(types) do
+    local regions = kit.array()
+    for _, region in ipairs(regions_of[t] or { "" }) do
+      local total = totals and totals[t .. "|" .. region] or 0
+      regions[#regions + 1] = { Region = region, TotalCount = total, OffsetCount = status == 1 and total or 0,
+        Status = status }
+    end
+    out[#out + 1] = { ResourceType = t, UpdateSyncProgressRegions = regions, Status = status }
+  end
+  return out
+end
+
+-------------------------------------------------------------------------------
+-- Handlers
+-------------------------------------------------------------------------------
+
+local H = {}
+
+-- "lb-1|lbl-2|www.example.com" for clb listeners (the domain with SNI); a domain or an
+-- instance id for the other types.
+local function parse_instance(rtype, text)
+  if rtype == "clb" then
+    local lb, listener, domain = text:match("^([^|]+)|?([^|]*)|?([^|]*)$")
+    if not lb then raise("InvalidParameterValue", "InstanceIdList has a malformed clb entry `" .. text .. "`.") end
+    return lb, listener ~= "" and listener or nil, domain ~= "" and { domain } or nil
+  end
+  return text, nil, text:find(".", 1, true) and { text } or nil
+end
+
+H.DeployCertificateInstance = function(server, p, ctx)
+  local cert = kit.find_certificate(server, p.CertificateId)
+  local rtype = p.ResourceType or "clb"
+  if rtype == "" then rtype = "clb" end
+  if not M.DEPLOY_TYPES[rtype] then
+    raise("FailedOperation.CertificateHostResourceTypeInvalid", "Resource type `" .. rtype .. "` is not supported.")
+  end
+  if kit.status_of(server, cert) ~= 1 or cert.type ~= "SVR" then
+    raise("FailedOperation.CertificateNotAvailable", "The certificate cannot be deployed in its current status.")
+  end
+  if #p.InstanceIdList == 0 or #p.InstanceIdList > 100 then
+    raise("InvalidParameterValue", "InstanceIdList must list 1 to 100 instances.")
+  end
+  -- a deployment already running for this certificate is answered instead of a new one
+  for _, rec in pairs(server.records) do
+    if rec.kind == "deploy" and rec.cert_id == cert.id and not rec.finished then
+      return { DeployRecordId = rec.id, DeployStatus = 0 }
+    end
+  end
+  local region = M.REGIONAL[rtype] and (ctx.region or DEFAULT_REGION) or ""
+  local rec = new_record(server, "deploy", { cert_id = cert.id, types = { rtype } })
+  for _, text in ipairs(p.InstanceIdList) do
+    local instance, listener, domains = parse_instance(rtype, text)
+    local key = resource_key(rtype, instance, listener)
+    local r = server.resources[key] or M.bind(server, { type = rtype, instance_id = instance,
+      listener_id = listener, domains = domains, region = region })
+    add_item(server, rec, r)
+  end
+  return { DeployRecordId = rec.id, DeployStatus = 1 }
+end
+
+local function detail_counts(rec)
+  local ok, failed, running = 0, 0, 0
+  if rec then ok, failed, running = counts(rec) end
+  return ok, failed, running
+end
+
+H.DescribeHostDeployRecordDetail = function(server, p)
+  local rec = find_record(server, p.DeployRecordId, "deploy")
+  if rec then poll(server, rec) end
+  local offset, limit = paging(p, 10, 200)
+  local list = kit.array()
+  for i = offset + 1, math.min(offset + limit, rec and #rec.items or 0) do
+    list[#list + 1] = deploy_detail_view(rec, rec.items[i])
+  end
+  local ok, failed, running = detail_counts(rec)
+  return { TotalCount = rec and #rec.items or 0, DeployRecordDetailList = list, SuccessTotalCount = ok,
+    FailedTotalCount = failed, RunningTotalCount = running }
+end
+
+H.DescribeHostDeployRecord = function(server, p)
+  local cert = kit.find_certificate(server, p.CertificateId)
+  local offset, limit = paging(p, 10, 1000)
+  local matches = {}
+  for _, rec in pairs(server.records) do
+    if rec.kind == "deploy" and rec.cert_id == cert.id and (not p.ResourceType or p.ResourceType == ""
+        or rec.types[1] == p.ResourceType) then
+      matches[#matches + 1] = rec
+    end
+  end
+  table.sort(matches, function(a, b) return a.id > b.id end)
+  local list = kit.array()
+  for i = offset + 1, math.min(offset + limit, #matches) do
+    local rec = matches[i]
+    local first = rec.items[1] and rec.items[1].resource
+    list[#list + 1] = { Id = rec.id, CertId = rec.cert_id, ResourceType = rec.types[1],
+      Region = first and first.region or "", Status = ({ [1] = 1, [2] = 2, [3] = 0 })[record_status(rec)],
+      CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated) }
+  end
+  return { TotalCount = #matches, DeployRecordList = list }
+end
+
+-- The regions wanted for each regional type: ResourceTypesRegions, else the older Regions
+-- field (it applies to every regional type).
+local function wanted_regions(p, types)
+  local regions_of = {}
+  for _, entry in ipairs(p.ResourceTypesRegions or {}) do
+    if entry.ResourceType and entry.Regions and #entry.Regions > 0 then
+      regions_of[entry.ResourceType] = entry.Regions
+    end
+  end
+  for _, t in ipairs(types) do
+    if M.REGIONAL[t] and not regions_of[t] then
+      if p.Regions and #p.Regions > 0 then
+        regions_of[t] = p.Regions
+      else
+        raise("InvalidParameter.WithDetailReason",
+          "ResourceTypesRegions must give the regions of `" .. t .. "` (it is a regional resource type).")
+      end
+    end
+  end
+  return regions_of
+end
+
+-- The new certificate of an update: CertificateId (a stored certificate), or the certificate
+-- sent with the request, uploaded when the task is created. Returns the stored certificate or
+-- nil, and a key that names it in either case.
+local function new_certificate(server, p)
+  if p.CertificateId and p.CertificateId ~= "" then
+    local cert = kit.find_certificate(server, p.CertificateId)
+    return cert, cert.id
+  end
+  if not p.CertificatePrivateKey or p.CertificatePrivateKey == "" then
+    raise("MissingParameter", "CertificatePublicKey needs CertificatePrivateKey.")
+  end
+  local leaf = kit.parse_certificate_pem(p.CertificatePublicKey)
+  return nil, "sha256:" .. leaf.sha256
+end
+
+local function upload_new(server, p)
+  local uploaded = kit.handlers.UploadCertificate(server, {
+    CertificatePublicKey = p.CertificatePublicKey, CertificatePrivateKey = p.CertificatePrivateKey,
+    Repeatable = true, ProjectId = p.ProjectId, Tags = p.Tags,
+  })
+  local cert = server.certs[uploaded.CertificateId]
+  if p.Repeatable == false then
+    for _, other in pairs(server.certs) do
+      if other ~= cert and other.fingerprint == cert.fingerprint then
+        server.certs[cert.id] = nil
+        raise("FailedOperation.CertificateExists", "The same certificate was uploaded before (" .. other.id .. ").")
+      end
+    end
+  end
+  if p.AllowDownload == false then cert.no_download = true end
+  return cert
+end
+
+local function check_deployable(server, cert)
+  if kit.status_of(server, cert) ~= 1 or cert.type ~= "SVR" then
+    raise("FailedOperation.CertificateNotAvailable", "The new certificate cannot be deployed in its current status.")
+  end
+end
+
+H.UpdateCertificateInstance = function(server, p, _, action_model)
+  -- A request naming no new certificate at all (neither CertificateId nor
+  -- CertificatePublicKey) gets the model-shaped placeholder answer of the actions the
+  -- emulator does not play, as before this action had state.
+  if (p.CertificateId == nil or p.CertificateId == "") and (p.CertificatePublicKey == nil
+      or p.CertificatePublicKey == "") then
+    return kit.synthesize(server, action_model)
+  end
+  local old = kit.find_certificate(server, p.OldCertificateId)
+  local types, seen = {}, {}
+  for _, t in ipairs(p.ResourceTypes) do
+    if not M.UPDATE_TYPES[t] then
+      raise("FailedOperation.CertificateHostResourceTypeInvalid", "Resource type `" .. t .. "` is not supported.")
+    end
+    if not seen[t] then seen[t], types[#types + 1] = true, t end
+  end
+  if #types == 0 then raise("InvalidParameterValue", "ResourceTypes must name at least one resource type.") end
+  table.sort(types)
+  local regions_of = wanted_regions(p, types)
+  -- a task already running for the old certificate is returned instead of a new one
+  for _, rec in pairs(server.records) do
+    if rec.kind == "update" and rec.old_cert_id == old.id and not rec.finished then
+      return { DeployRecordId = rec.id, DeployStatus = 0, UpdateSyncProgress = sync_progress(rec.types,
+        rec.regions_of, 3) }
+    end
+  end
+  local new, new_key = new_certificate(server, p)
+  if new then
+    if new.id == old.id then raise("FailedOperation.InvalidParam", "The new and the old certificate are the same.") end
+    check_deployable(server, new)
+  end
+
+  local region_set = {}
+  for t, list in pairs(regions_of) do
+    region_set[t] = {}
+    for _, r in ipairs(list) do region_set[t][r] = true end
+  end
+  local targets = sorted_resources(server, function(r)
+    return r.cert_id == old.id and seen[r.type] and (not M.REGIONAL[r.type] or region_set[r.type][r.region])
+  end)
+
+  -- the documented creation loop: DeployRecordId 0 until the task exists
+  local region_text = {}
+  for _, t in ipairs(types) do region_text[#region_text + 1] = table.concat(regions_of[t] or {}, ",") end
+  local key = table.concat({ old.id, new_key, table.concat(types, ","), table.concat(region_text, ";") }, "|")
+  local pending = server.update_pending[key]
+  if pending == nil then
+    if count(server.update_pending) >= MAX_PENDING then server.update_pending = {} end
+    pending = server.settings.update_pending_calls
+  end
+  if pending > 0 then
+    server.update_pending[key] = pending - 1
+    local totals = {}
+    for _, r in ipairs(targets) do
+      local k = r.type .. "|" .. (M.REGIONAL[r.type] and r.region or "")
+      totals[k] = (totals[k] or 0) + 1
+    end
+    return { DeployRecordId = 0, DeployStatus = 0, UpdateSyncProgress = sync_progress(types, regions_of, 3, totals) }
+  end
+  server.update_pending[key] = nil
+
+  if #targets == 0 then
+    raise("FailedOperation.CertificateDeployInstanceEmpty",
+      "No resource of the chosen types uses certificate " .. old.id .. "; there is nothing to update.")
+  end
+  if not new then
+    new = upload_new(server, p)
+    check_deployable(server, new)
+  end
+  local rec = new_record(server, "update", { cert_id = new.id, old_cert_id = old.id, types = types,
+    regions_of = regions_of })
+  for _, r in ipairs(targets) do add_item(server, rec, r) end
+  if p.ExpiringNotificationSwitch == 1 then old.ignore_expiring = true end
+  return { DeployRecordId = rec.id, DeployStatus = 1, UpdateSyncProgress = sync_progress(types, regions_of, 1) }
+end
+
+H.DescribeHostUpdateRecordDetail = function(server, p)
+  local rec = find_record(server, p.DeployRecordId, "update")
+  if rec then poll(server, rec) end
+  local offset, limit = paging(p, 10, 200)
+  local groups, by_type, totals = kit.array(), {}, {}
+  for _, item in ipairs(rec and rec.items or {}) do
+    local t = item.resource.type
+    totals[t] = (totals[t] or 0) + 1
+  end
+  for i = offset + 1, math.min(offset + limit, rec and #rec.items or 0) do
+    local item = rec.items[i]
+    local t = item.resource.type
+    local group = by_type[t]
+    if not group then
+      group = { ResourceType = t, List = kit.array(), TotalCount = totals[t] }
+      by_type[t] = group
+      groups[#groups + 1] = group
+    end
+    group.List[#group.List + 1] = update_detail_view(rec, item)
+  end
+  local ok, failed, running = detail_counts(rec)
+  return { TotalCount = rec and #rec.items or 0, RecordDetailList = groups, SuccessTotalCount = ok,
+    FailedTotalCount = failed, RunningTotalCount = running }
+end
+
+H.DescribeHostUpdateRecord = function(server, p)
+  local offset, limit = paging(p, 10, 1000)
+  local matches = {}
+  for _, rec in pairs(server.records) do
+    if rec.kind == "update" and (not p.CertificateId or p.CertificateId == "" or rec.cert_id == p.CertificateId)
+        and (not p.OldCertificateId or p.OldCertificateId == "" or rec.old_cert_id == p.OldCertificateId) then
+      matches[#matches + 1] = rec
+    end
+  end
+  table.sort(matches, function(a, b) return a.id > b.id end)
+  local list = kit.array()
+  for i = offset + 1, math.min(offset + limit, #matches) do
+    local rec = matches[i]
+    local regions, seen = kit.array(), {}
+    for _, item in ipairs(rec.items) do
+      local region = item.resource.region
+      if region ~= "" and not seen[region] then seen[region], regions[#regions + 1] = true, region end
+    end
+    list[#list + 1] = { Id = rec.id, CertId = rec.cert_id, OldCertId = rec.old_cert_id,
+      ResourceTypes = kit.array(kit.copy(rec.types)), Regions = regions, Status = record_status(rec),
+      CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated) }
+  end
+  return { TotalCount = #matches, DeployRecordList = list }
+end
+
+H.DescribeDeployedResources = function(server, p)
+  local rtype = DESCRIBE_TYPE[p.ResourceType] or p.ResourceType
+  local out = kit.array()
+  for _, id in ipairs(p.CertificateIds) do
+    if server.certs[id] then
+      local names = kit.array()
+      for _, r in ipairs(sorted_resources(server, function(r) return r.cert_id == id and r.type == rtype end)) do
+        names[#names + 1] = BY_DOMAIN[rtype] and r.domains[1] or r.instance_id
+      end
+      out[#out + 1] = { CertificateId = id, Count = #names, Type = p.ResourceType, ResourceIds = kit.null,
+        Resources = names }
+    end
+  end
+  return { DeployedResources = out }
+end
+
+-------------------------------------------------------------------------------
+-- Control: POST /__emulator/resources { "resources": [ { "ResourceType": "clb",
+-- "InstanceId": "lb-1", "ListenerId": "lbl-1", "Region": "ap-guangzhou", "Domains": [...],
+-- "CertificateId": "...", "Fail": true } ] } binds resources; GET lists them.
+-------------------------------------------------------------------------------
+
+function M.control_resources(server, req, decode)
+  if req.method == "GET" then
+    local list = kit.array()
+    for _, r in ipairs(sorted_resources(server, function() return true end)) do
+      list[#list + 1] = { ResourceType = r.type, InstanceId = r.instance_id, ListenerId = r.listener_id,
+        Region = r.region, Domains = kit.array(kit.copy(r.domains)), CertificateId = r.cert_id, Fail = r.fail == true }
+    end
+    return 200, { resources = list }
+  end
+  local spec = decode(req.body ~= "" and req.body or "null")
+  if type(spec) ~= "table" or type(spec.resources) ~= "table" then
+    return 400, { error = "expected { \"resources\": [ ... ] }" }
+  end
+  if #spec.resources > 1000 then return 400, { error = "at most 1000 resources at a time" } end
+  for i, r in ipairs(spec.resources) do
+    local function bad(why) return 400, { error = ("resources[%d]: %s"):format(i, why) } end
+    if type(r) ~= "table" then return bad("must be an object") end
+    if not M.DEPLOY_TYPES[r.ResourceType] then return bad("unknown ResourceType") end
+    if type(r.InstanceId) ~= "string" or r.InstanceId == "" or #r.InstanceId > 200 then
+      return bad("InstanceId must be a string")
+    end
+    if type(r.CertificateId) ~= "string" or not server.certs[r.CertificateId] then
+      return bad("CertificateId must name a stored certificate")
+    end
+    if r.Region ~= nil and type(r.Region) ~= "string" then return bad("Region must be a string") end
+    if r.ListenerId ~= nil and type(r.ListenerId) ~= "string" then return bad("ListenerId must be a string") end
+    local domains = {}
+    for _, d in ipairs(type(r.Domains) == "table" and r.Domains or {}) do
+      if type(d) == "string" then domains[#domains + 1] = d end
+    end
+    if count(server.resources) >= MAX_RESOURCES then return 400, { error = "too many resources" } end
+    M.bind(server, { type = r.ResourceType, instance_id = r.InstanceId, listener_id = r.ListenerId,
+      region = r.Region, domains = domains, cert_id = r.CertificateId, fail = r.Fail == true,
+      instance_name = type(r.InstanceName) == "string" and r.InstanceName or nil })
+  end
+  return 200, { ok = true, resources = count(server.resources) }
+end
+
+function M.reset(server)
+  server.resources = {}
+  server.records = {}
+  server.record_seq = 0
+  server.update_pending = {}
+end
+
+function M.install(handlers, helpers)
+  kit = helpers
+  for name, fn in pairs(H) do handlers[name] = fn end
+end
+
+return M

@@ -1,0 +1,216 @@
+--- tcssl.pages: every item of a paged action, page after page.
+--
+--   local pages = require "tcssl.pages"
+--   for cert, err in pages.each(client, "DescribeCertificates", { SearchKey = "example.com" }) do
+--     if not cert then error(tostring(err)) end      -- a failed page ends the loop this way
+--     print(cert.CertificateId)
+--   end
+--   local all, err = pages.all(client, "DescribeCertificates", { FilterExpiring = 1 })
+--
+-- An action is paged when its input has Offset and Limit and its output a total (AllTotal
+-- where there is one, otherwise TotalCount) beside exactly one list: all of that is read from
+-- the model (pages.info), so it works for every such action, with Offset and Limit sent in
+-- the type the model gives them (some actions take them as strings). Pages are as large as
+-- the documents allow for the action ("最大值1000"), or their documented default where they
+-- name no maximum. The client's rate limiter paces the calls.
+--
+-- This module runs under Lua 5.1 / LuaJIT too (OpenResty).
+local errors = require "tcssl.error"
+local schema = require "tcssl.schema"
+
+local M = {}
+
+M.DEFAULT_MAX_PAGES = 1000
+M.DEFAULT_MAX_ITEMS = 100000
+
+local function invalid(code, message, action)
+  return nil, errors.new("validation", code, message, { action = action })
+end
+
+local function field(list, name)
+  for _, f in ipairs(list) do
+    if f.name == name then return f end
+  end
+end
+
+-- The page size the documents give for an action's Limit: its maximum, else its default.
+-- (Lua patterns work on bytes: `?` after a Chinese character would make only its last byte
+-- optional, so each wording is its own pattern.)
+local MAX_WORDINGS = { "最大值为%s*(%d+)", "最大值%s*(%d+)", "最大为%s*(%d+)", "最大%s*(%d+)" }
+local DEFAULT_WORDINGS = { "默认值为%s*(%d+)", "默认为%s*(%d+)", "默认值%s*(%d+)", "默认%s*(%d+)" }
+
+local function first_number(doc, wordings)
+  for _, pattern in ipairs(wordings) do
+    local n = tonumber(doc:match(pattern))
+    if n and n > 0 then return n end
+  end
+end
+
+local function documented_page_size(limit_field)
+  local doc = limit_field.doc or ""
+  local max = first_number(doc, MAX_WORDINGS)
+  if max then return max, true end
+  return first_number(doc, DEFAULT_WORDINGS) or 10, false
+end
+
+local info_cache = {}
+
+--- info(action) -> { offset, limit, total, items, page_size, documented_max, offset_type,
+-- limit_type } | nil, err: how the action pages, from the model.
+function M.info(action)
+  if info_cache[action] then return info_cache[action] end
+  local model = schema.model().actions[action]
+  if not model then return invalid("InvalidAction", "unknown action " .. tostring(action), action) end
+  local offset, limit = field(model.input, "Offset"), field(model.input, "Limit")
+  local total = field(model.output, "AllTotal") or field(model.output, "TotalCount")
+  local lists = {}
+  for _, f in ipairs(model.output) do
+    if f.array then lists[#lists + 1] = f end
+  end
+  if not (offset and limit and total and #lists == 1) then
+    return invalid("NotPaged", action .. " does not page (it needs Offset and Limit parameters, "
+      .. "a total and one list in its output)", action)
+  end
+  local size, documented = documented_page_size(limit)
+  local info = {
+    offset = "Offset", limit = "Limit", total = total.name, items = lists[1].name,
+    page_size = size, documented_max = documented,
+    offset_type = offset.type, limit_type = limit.type,
+  }
+  info_cache[action] = info
+  return info
+end
+
+local function as_type(typ, n)
+  if typ == "String" then return tostring(n) end
+  return n
+end
+
+local function to_number(v)
+  if type(v) == "number" then return v end
+  if type(v) == "string" and v:find("^%d+$") then return tonumber(v) end
+end
+
+local Pager = {}
+Pager.__index = Pager
+
+--- new(client, action, params [, opts]) -> pager | nil, err
+-- opts: page_size (at most the documented maximum), max_pages (default 1000), max_items
+-- (default 100000), offset (where to start, default params.Offset or 0).
+function M.new(client, action, params, opts)
+  local info, err = M.info(action)
+  if not info then return nil, err end
+  if type(client) ~= "table" or type(client.call) ~= "function" then
+    return invalid("InvalidArgument", "expected a client from tcssl.new", action)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then return invalid("InvalidParameter", "opts must be a table", action) end
+  if params ~= nil and type(params) ~= "table" then
+    return invalid("InvalidParameter", "params must be a table", action)
+  end
+  local size = opts.page_size or info.page_size
+  if type(size) ~= "number" or size < 1 or size % 1 ~= 0 then
+    return invalid("InvalidParameter", "page_size must be a positive whole number", action)
+  end
+  if info.documented_max and size > info.page_size then size = info.page_size end
+  local base = {}
+  for k, v in pairs(params or {}) do base[k] = v end
+  local start = to_number(opts.offset or base.Offset or 0)
+  if not start or start < 0 then return invalid("InvalidParameter", "Offset must be a whole number", action) end
+  return setmetatable({
+    client = client, action = action, info = info, params = base, page_size = size,
+    offset = math.floor(start), max_pages = opts.max_pages or M.DEFAULT_MAX_PAGES,
+    max_items = opts.max_items or M.DEFAULT_MAX_ITEMS, pages_read = 0, items_read = 0,
+    done = false, total = nil, err = nil,
+  }, Pager)
+end
+
+--- pager:next_page() -> the page's items (a list), the whole response | nil when done | nil, err
+function Pager:next_page()
+  if self.done then return nil end
+  if self.pages_read >= self.max_pages or self.items_read >= self.max_items then
+    self.done = true
+    self.truncated = self.total == nil or self.offset < self.total
+    return nil
+  end
+  local info = self.info
+  local params = {}
+  for k, v in pairs(self.params) do params[k] = v end
+  local want = math.min(self.page_size, self.max_items - self.items_read)
+  params.Offset = as_type(info.offset_type, self.offset)
+  params.Limit = as_type(info.limit_type, want)
+  local res, err = self.client:call(self.action, params)
+  if not res then
+    self.done, self.err = true, err
+    return nil, err
+  end
+  self.pages_read = self.pages_read + 1
+  local items = res[info.items]
+  if type(items) ~= "table" then items = {} end
+  local total = to_number(res[info.total])
+  if total then self.total = total end
+  self.offset = self.offset + #items
+  self.items_read = self.items_read + #items
+  -- The total decides when the walk ends (a server may cap Limit below what was asked);
+  -- without one, a short page does. An empty page always ends it, so a server that
+  -- miscounts cannot keep the loop going.
+  if #items == 0 or (self.total and self.offset >= self.total) or (not self.total and #items < want) then
+    self.done = true
+  end
+  return items, res
+end
+
+--- pager:items() -> iterator over every item; on a failed page it yields false, err once.
+function Pager:items()
+  local page, n, i = {}, 0, 0
+  return function()
+    -- bounded by max_pages: each turn yields an item, skips a null, or reads a page
+    while true do
+      i = i + 1
+      if i <= n then
+        if page[i] ~= nil then return page[i] end
+      elseif self.done then
+        return nil
+      else
+        local items, err = self:next_page()
+        if not items then
+          if err then return false, err end
+          return nil
+        end
+        page, n, i = items, #items, 0
+      end
+    end
+  end
+end
+
+--- each(client, action, params [, opts]) -> iterator
+-- Yields every item. When a page fails the loop gets one last turn with item == false and the
+-- error as the second value, so a failure is never mistaken for the end of the list.
+function M.each(client, action, params, opts)
+  local pager, err = M.new(client, action, params, opts)
+  if not pager then
+    local done = false
+    return function()
+      if done then return nil end
+      done = true
+      return false, err
+    end
+  end
+  return pager:items()
+end
+
+--- all(client, action, params [, opts]) -> items, total | nil, err
+-- Every item in one list; total is what the server reported.
+function M.all(client, action, params, opts)
+  local pager, err = M.new(client, action, params, opts)
+  if not pager then return nil, err end
+  local out = {}
+  for item, ierr in pager:items() do
+    if not item then return nil, ierr end
+    out[#out + 1] = item
+  end
+  return out, pager.total
+end
+
+M.Pager = Pager
+return M

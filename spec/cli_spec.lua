@@ -1,0 +1,312 @@
+-- bin/tcssl against the emulator: actions with every kind of parameter, output formats, help,
+-- the commands, and the exit status (0 success, 1 API or network error, 2 usage error).
+local json = require "tcssl.json"
+local cjson = require "cjson"
+local emu = require "spec.support.emulator"
+local certgen = require "spec.support.certgen"
+
+local ID, KEY = "AKIDCLISPEC000000000000000000000000", "cli-spec-secret-key-000000000000"
+
+local server, tmp
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  return path
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Runs bin/tcssl with words (a list) and extra environment; returns status, stdout, stderr.
+-- The child runs without the sanitizer preload of `make asan` (its exit status is checked).
+local function run(words, env, stdin)
+  local parts = { "env -u LD_PRELOAD -u ASAN_OPTIONS", "TENCENTCLOUD_SECRET_ID=" .. ID,
+    "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY), "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http",
+    "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp) }
+  for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. quote(v) end
+  parts[#parts + 1] = "lua5.4 bin/tcssl"
+  for _, w in ipairs(words) do parts[#parts + 1] = quote(w) end
+  local err_path = tmp .. "/stderr"
+  local cmd = table.concat(parts, " ") .. " 2>" .. quote(err_path) .. " <" .. quote(stdin or "/dev/null")
+    .. "; echo \"__rc=$?\""
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)\n$"))
+  return rc, out:gsub("__rc=%d+\n$", ""), read(err_path) or ""
+end
+
+local function decode(text)
+  return assert(json.decode(text), "not JSON: " .. text)
+end
+
+setup(function()
+  server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
+  local p = assert(io.popen("mktemp -d -t tcssl-cli.XXXXXX"))
+  tmp = p:read("l")
+  p:close()
+end)
+
+teardown(function()
+  if server then server:stop() end
+  if tmp then os.execute("rm -rf " .. quote(tmp)) end
+end)
+
+before_each(function() server:reset() end)
+
+local function upload_pair(leaf)
+  write(tmp .. "/cert.pem", leaf.fullchain)
+  write(tmp .. "/key.pem", leaf.key_pem)
+  local rc, out, err = run{ "UploadCertificate", "--CertificatePublicKey", "file://" .. tmp .. "/cert.pem",
+    "--CertificatePrivateKey", "file://" .. tmp .. "/key.pem", "--Alias", "from the cli" }
+  assert.equal(0, rc, err)
+  return decode(out).CertificateId
+end
+
+describe("tcssl <Action>", function()
+  it("calls an action with strings from files, and prints JSON in the model's field order", function()
+    local leaf = certgen.leaf{ cn = "cli.example.com" }
+    local id = upload_pair(leaf)
+    assert.matches("^%w+$", id)
+    local rc, out, err = run{ "DescribeCertificate", "--CertificateId", id }
+    assert.equal(0, rc, err)
+    assert.equal("", err)
+    local res = decode(out)
+    assert.same({ id, "from the cli", "cli.example.com" }, { res.CertificateId, res.Alias, res.Domain })
+    assert.is_true(out:find('"OwnerUin"', 1, true) < out:find('"ProjectId"', 1, true)) -- model order
+    assert.matches('\n  "RequestId": "[%x%-]+"\n}\n$', out)
+  end)
+
+  it("takes integers, booleans, arrays as words or JSON, objects as JSON, and --cli-input-json", function()
+    local a = upload_pair(certgen.leaf{ cn = "one.example.com" })
+    local b = upload_pair(certgen.leaf{ cn = "two.example.com" })
+    local rc, out = run{ "DescribeCertificates", "--CertIds", a, b, "--Limit", "1" }
+    assert.equal(0, rc)
+    local res = decode(out)
+    assert.same({ 2, 1 }, { res.TotalCount, #res.Certificates })
+    rc, out = run{ "DescribeCertificates", "--CertIds=" .. cjson.encode{ a },
+      "--Tags", '[{"TagKey":"k","TagValue":"v"}]' }
+    assert.equal(0, rc)
+    assert.equal(0, decode(out).TotalCount)
+    write(tmp .. "/input.json", cjson.encode{ SearchKey = "two", Limit = 5 })
+    rc, out = run{ "--cli-input-json", tmp .. "/input.json", "DescribeCertificates", "--Limit", "1" }
+    assert.equal(0, rc)
+    assert.equal(b, decode(out).Certificates[1].CertificateId)
+    rc, out = run({ "DescribeCertificates", "--cli-input-json", "-" }, nil, tmp .. "/input.json")
+    assert.equal(0, rc)
+    assert.equal(1, decode(out).TotalCount)
+    rc = run{ "DeleteCertificate", "--CertificateId", a, "--IsCheckResource", "false" }
+    assert.equal(0, rc)
+  end)
+
+  it("prints a table on request", function()
+    local id = upload_pair(certgen.leaf{ cn = "table.example.com" })
+    local rc, out = run{ "DescribeCertificates", "--output", "table" }
+    assert.equal(0, rc)
+    assert.matches("TotalCount%s+1", out)
+    assert.matches("CertificateId", out)
+    assert.matches(id .. "%s+table%.example%.com", out)
+  end)
+
+  it("exits 2 for usage errors, with the reason on stderr", function()
+    local cases = {
+      { { "DescribeCertificates", "--Limt", "5" }, "did you mean Limit" },
+      { { "DescribeCertificates", "--Limit", "five" }, "takes an integer" },
+      { { "DescribeCertificates", "--Limit" }, "needs a value" },
+      { { "DeleteCertificate", "--CertificateId", "x", "--IsCheckResource", "maybe" }, "true or false" },
+      { { "DescribeCertificates", "--CertIds", "[1," }, "JSON array" },
+      { { "DescribeCertificates", "--output", "yaml" }, "json or table" },
+      { { "DescribeCertificates", "--cli-input-json", "/nonexistent" }, "cannot read" },
+      { { "DescribeCertificates", "stray" }, "unexpected" },
+      { { "DescribeCertificatez" }, "did you mean DescribeCertificate" },
+      { { "DeleteCertificate" }, "CertificateId" }, -- missing required parameter
+      { {}, "usage: tcssl" },
+      { { "renew", "--cert", "x" }, "--key" },
+      { { "expiring", "--days", "soon" }, "number" },
+      { { "download" }, "--id" },
+      { { "renew", "--bogus" }, "unknown option" },
+    }
+    for _, case in ipairs(cases) do
+      local rc, out, err = run(case[1])
+      local label = table.concat(case[1], " ")
+      assert.equal(2, rc, label .. ": " .. err)
+      assert.equal("", out, label)
+      assert.truthy(err:find(case[2], 1, true), label .. ": " .. err)
+    end
+  end)
+
+  it("exits 1 for API and network errors, with the code and RequestId on stderr", function()
+    local rc, out, err = run{ "DescribeCertificate", "--CertificateId", "nothere1" }
+    assert.equal(1, rc)
+    assert.equal("", out)
+    assert.matches("^tcssl: FailedOperation%.CertificateNotFound: .* %(RequestId [%x%-]+%)\n$", err)
+    rc, out, err = run({ "DescribeCertificates" }, { TENCENTCLOUD_SECRET_KEY = "wrong-key-wrong-key" })
+    assert.equal("", out)
+    assert.equal(1, rc)
+    assert.matches("AuthFailure%.SignatureFailure", err)
+    rc, out, err = run({ "DescribeCertificates", "--timeout", "2" },
+      { TCSSL_ENDPOINT = "127.0.0.1:" .. emu.free_port() })
+    assert.equal("", out)
+    assert.equal(1, rc)
+    assert.matches("network", err)
+  end)
+
+  it("explains every action from the model", function()
+    local rc, out = run{ "help" }
+    assert.equal(0, rc)
+    local n = 0
+    for _ in out:gmatch("\n    %u%w+ ") do n = n + 1 end
+    assert.equal(68, n)
+    rc, out = run{ "help", "UpdateCertificateInstance" }
+    assert.equal(0, rc)
+    assert.matches("%-%-OldCertificateId%s+String%s+required", out)
+    assert.matches("%-%-ResourceTypes%s+Array of String", out)
+    assert.matches("ResourceTypeRegions %(a JSON object%)", out)
+    assert.matches("DeployRecordId", out)
+    rc, out = run{ "DescribeCertificates", "--help" }
+    assert.equal(0, rc)
+    assert.matches("%-%-Limit", out)
+    rc, out = run{ "renew", "--help" }
+    assert.equal(0, rc)
+    assert.matches("RENEWED_LINEAGE", out)
+    rc, out = run{ "--version" }
+    assert.equal(0, rc)
+    assert.matches("^tcssl %d", out)
+  end)
+end)
+
+describe("tcssl commands", function()
+  local mid
+
+  setup(function() mid = certgen.ca("tcssl cli intermediate", certgen.ca("tcssl cli root")) end)
+
+  local function prepare_renewal()
+    local old = certgen.leaf{ cn = "hook.example.com", issuer = mid, days = 10 }
+    local new = certgen.leaf{ cn = "hook.example.com", issuer = mid, days = 90 }
+    local old_id = upload_pair(old)
+    local _, status = server:control("POST", "resources", cjson.encode{ resources = {
+      { ResourceType = "clb", InstanceId = "lb-cli", ListenerId = "lbl-cli", Region = "ap-guangzhou",
+        CertificateId = old_id },
+      { ResourceType = "cdn", InstanceId = "hook.example.com", Domains = { "hook.example.com" },
+        CertificateId = old_id },
+    } })
+    assert.equal(200, status)
+    return old_id, new
+  end
+
+  it("renews as a certbot deploy hook, and a second run changes nothing", function()
+    local old_id, new = prepare_renewal()
+    local lineage = tmp .. "/live"
+    os.execute("mkdir -p " .. quote(lineage))
+    write(lineage .. "/fullchain.pem", new.fullchain)
+    write(lineage .. "/privkey.pem", new.key_pem)
+    local env = { RENEWED_LINEAGE = lineage, TCSSL_REPLACE = old_id }
+    local rc, out, err = run({ "renew", "--poll-interval", "0.1" }, env)
+    assert.equal(0, rc, err)
+    assert.equal("", err) -- no progress line: stderr is not a terminal
+    assert.matches("ok%s+upload%s+uploaded as %w+", out)
+    assert.matches("clb%s+lb%-cli/lbl%-cli%s+ap%-guangzhou%s+success", out)
+    assert.matches("renew: done", out)
+    rc, out = run({ "renew", "--output", "json" }, env)
+    assert.equal(0, rc)
+    local report = decode(out)
+    assert.same({ true, true, false }, { report.Ok, report.NothingToDo, report.Uploaded })
+  end)
+
+  it("renews from explicit files, and exits 2 for a key that does not match", function()
+    local old_id, new = prepare_renewal()
+    write(tmp .. "/new.crt", new.cert_pem)
+    write(tmp .. "/chain.crt", mid.cert_pem)
+    write(tmp .. "/new.key", new.key_pem)
+    write(tmp .. "/other.key", certgen.leaf{ cn = "x.example.com" }.key_pem)
+    local rc, out, err = run{ "renew", "--cert", tmp .. "/new.crt", "--key", tmp .. "/other.key", "--replace", old_id }
+    assert.equal(2, rc)
+    assert.matches("FAILED check", out)
+    assert.matches("CertificateMismatch", err)
+    rc, out, err = run{ "renew", "--cert", tmp .. "/new.crt", "--chain", tmp .. "/chain.crt",
+      "--key", tmp .. "/new.key",
+      "--replace", old_id, "--resource-types", "cdn", "--no-wait", "--poll-interval", "0.1" }
+    assert.equal(0, rc, err)
+    assert.matches("update record %d+", out)
+    rc, out, err = run{ "renew", "--cert", tmp .. "/new.crt", "--key", tmp .. "/new.key", "--replace", "nothere1" }
+    assert.matches("FAILED old", out)
+    assert.equal(1, rc)
+    assert.matches("CertificateNotFound", err)
+  end)
+
+  it("lists expiring certificates as a table and as JSON", function()
+    local soon = upload_pair(certgen.leaf{ cn = "soon.example.com", days = 5 })
+    upload_pair(certgen.leaf{ cn = "far.example.com", days = 300 })
+    local rc, out = run{ "expiring", "--days", "30" }
+    assert.equal(0, rc)
+    assert.matches(soon .. "%s+soon%.example%.com", out)
+    assert.matches("1 certificate%(s%) end within 30 days", out)
+    rc, out = run{ "expiring", "--output", "json" }
+    assert.equal(0, rc)
+    local report = decode(out)
+    assert.same({ 30, 1, soon }, { report.Days, #report.Certificates, report.Certificates[1].CertificateId })
+  end)
+
+  it("issues a free certificate, publishing records with a hook, and writes the files", function()
+    local hook = write(tmp .. "/hook.sh", "#!/bin/sh\necho \"$TCSSL_RECORD_TYPE $TCSSL_RECORD_NAME "
+      .. "$TCSSL_RECORD_VALUE $TCSSL_CERTIFICATE_ID\" >>" .. quote(tmp .. "/published") .. "\n")
+    local out_dir = tmp .. "/issued"
+    local rc, out, err = run{ "issue-free", "--domain", "free.example.com", "--hook", "sh " .. hook, "--out", out_dir,
+      "--poll-interval", "0.1" }
+    assert.equal(0, rc, err)
+    assert.matches("ok%s+download", out)
+    local published = read(tmp .. "/published")
+    assert.matches("^TXT _%x+%.free%.example%.com %w+ %w+\n$", published)
+    assert.matches("validation record: TXT", err)
+    local certs = require "tcssl.certs"
+    assert.is_true(certs.key_matches(read(out_dir .. "/fullchain.pem"), read(out_dir .. "/privkey.pem")))
+    local p = io.popen("stat -c %a " .. quote(out_dir .. "/privkey.pem"))
+    assert.equal("600", p:read("l"))
+    p:close()
+    -- without a hook, --yes or a terminal it cannot go on, and says how to
+    rc, out, err = run{ "issue-free", "--domain", "manual.example.com" }
+    assert.matches("FAILED publish", out)
+    assert.equal(2, rc)
+    assert.matches("%-%-yes %-%-certificate%-id %w+", err)
+    rc = run{ "issue-free", "--domain", "manual.example.com", "--yes", "--output", "json", "--poll-interval", "0.1" }
+    assert.equal(0, rc)
+  end)
+
+  it("downloads and unzips a certificate into a folder", function()
+    local leaf = certgen.leaf{ cn = "dl.example.com", issuer = mid }
+    local id = upload_pair(leaf)
+    local dir = tmp .. "/dl"
+    local rc, out, err = run{ "download", "--id", id, "--out", dir }
+    assert.equal(0, rc, err)
+    assert.matches("dl%.example%.com_nginx/dl%.example%.com_bundle%.crt", out)
+    assert.equal(leaf.fullchain, read(dir .. "/dl.example.com_nginx/dl.example.com_bundle.crt"))
+    assert.equal(leaf.cert_pem, read(dir .. "/cert.pem"))
+    assert.equal(leaf.chain, read(dir .. "/chain.pem"))
+    assert.is_nil(read(dir .. "/privkey.pem")) -- uploaded keys are not kept by the emulator
+    rc, out = run{ "download", "--id", id, "--service-type", "other", "--output", "json" }
+    assert.equal(0, rc)
+    assert.same({ "dl.example.com_other/dl.example.com.pem" }, { decode(out).Files[1].Name })
+  end)
+
+  it("runs the emulator", function()
+    local p = assert(io.popen("exec lua5.4 bin/tcssl emulator --port 0 --max-lifetime 10 2>/dev/null", "r"))
+    local line = p:read("l")
+    local url = line and line:match("^tcssl%-emulator listening on (%S+) pid=%d+$")
+    assert.is_string(url, line)
+    local http = require "socket.http"
+    local body, status = http.request(url .. "/__emulator/shutdown", "")
+    assert.equal(200, status, body)
+    p:close()
+  end)
+end)
