@@ -1,16 +1,22 @@
--- TC3 signatures per second through tcssl.core (a first figure; `make bench` will compare it
--- with a bare OpenSSL loop and the Node SDK). Run: lua5.4 bench/sign.lua [N]
-package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
-package.cpath = "./lua/?.so;" .. package.cpath
+-- TC3 signatures per second through tcssl.core.tc3_sign, signing the request in
+-- bench/fixtures.lua. The derived key is cached by the core after the first signature, as it
+-- is in a running client. Prints one result line (see bench/lib.lua); the Authorization value
+-- goes with it so the report can check that every signer produced the same header.
+--   lua5.4 bench/sign.lua
+local B = require "bench.lib"
+local F = require "fixtures"
 local core = require "tcssl.core"
 
-local n = tonumber(arg[1]) or 200000
-local t = { secret_id = "AKIDTESTTESTTESTTESTTESTTESTTESTTEST", secret_key = "testsecretkeytestsecretkeytestse",
-  service = "ssl", host = "ssl.tencentcloudapi.com", method = "POST", query = "",
-  content_type = "application/json", payload = '{"Offset":0,"Limit":10,"SearchKey":"bench-example.com"}',
-  timestamp = 1700000000 }
-for _ = 1, 1000 do core.tc3_sign(t) end
-local start = os.clock()
-for _ = 1, n do core.tc3_sign(t) end
-local elapsed = os.clock() - start
-print(("tc3_sign: %d signatures in %.3f s CPU = %.0f signatures/s"):format(n, elapsed, n / elapsed))
+local sign = core.tc3_sign
+local t = {
+  secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, service = F.SIGN.service,
+  host = F.SIGN.host, method = F.SIGN.method, query = "", content_type = F.SIGN.content_type,
+  payload = F.SIGN.payload, timestamp = F.TIMESTAMP,
+}
+
+local rate, rounds = B.rate(function(n)
+  for _ = 1, n do sign(t) end
+end, { batch = 1000 })
+
+B.emit{ id = "sign.tcssl", rate = rate, unit = "signatures/s", rounds = rounds,
+  authorization = (sign(t)) }

@@ -1,0 +1,70 @@
+-- Sequential keep-alive calls per second of client:DescribeCertificates{ Limit = 10 } against
+-- the static nginx responder that bench/run.sh starts: the whole client path (validation,
+-- JSON encoding, signing, libcurl, response headers, JSON decoding, the model's conversions).
+--   lua5.4 bench/calls.lua http|https page|empty PORT [CA_FILE]
+--   lua5.4 bench/calls.lua presign http|https PORT FILE   writes the signed request to FILE
+-- page|empty names the response the port serves (10 certificates or none; bench/nginx.lua).
+-- The presign form writes exactly what the client sends (method, URL, headers, body), so the
+-- bare libcurl loop (bench/calls_curl.c) can send the same bytes.
+local B = require "bench.lib"
+local F = require "fixtures"
+local tcssl = require "tcssl"
+
+local function client_for(scheme, port, ca_file)
+  local client = assert(tcssl.new{
+    endpoint = "127.0.0.1:" .. port, scheme = scheme, ca_file = ca_file,
+    secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, region = F.REGION,
+    -- the bench measures the client's own cost: the per-action token bucket (10/s for
+    -- DescribeCertificates) would measure the documented rate limit instead
+    rate_limit = false,
+  })
+  return client
+end
+
+if arg[1] == "presign" then
+  local scheme, port, file = arg[2], arg[3], arg[4]
+  local client = client_for(scheme, port)
+  local req = assert(client:prepare("DescribeCertificates", { Limit = 10 }))
+  local lines = { req.method, req.url }
+  local names = {}
+  for name in pairs(req.headers) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do lines[#lines + 1] = name .. ": " .. req.headers[name] end
+  lines[#lines + 1] = ""
+  B.write(file, table.concat(lines, "\n") .. "\n" .. (req.body or ""))
+  return
+end
+
+local scheme, body, port, ca_file = arg[1], arg[2], arg[3], arg[4]
+assert((scheme == "http" or scheme == "https") and (body == "page" or body == "empty"),
+  "usage: calls.lua http|https page|empty PORT [CA_FILE]")
+local client = client_for(scheme, port, ca_file)
+
+-- one call first: it must succeed and decode what the responder serves
+local first, err = client:DescribeCertificates{ Limit = 10 }
+if not first then
+  io.stderr:write("calls.lua: first call failed: ", tostring(err), "\n")
+  os.exit(1)
+end
+if body == "page" then
+  assert(#first.Certificates == 10 and math.type(first.Certificates[1].Status) == "integer")
+else
+  assert(first.TotalCount == 0 and #first.Certificates == 0)
+end
+
+local failures = 0
+local rate, rounds = B.rate(function(n)
+  for _ = 1, n do
+    local res = client:DescribeCertificates{ Limit = 10 }
+    if not res then failures = failures + 1 end
+  end
+end, { batch = 20 })
+
+local stats = client.transport:stats()
+client:close()
+if failures > 0 then
+  io.stderr:write(("calls.lua: %d calls failed\n"):format(failures))
+  os.exit(1)
+end
+B.emit{ id = ("calls.tcssl.%s.%s"):format(scheme, body), rate = rate, unit = "calls/s", rounds = rounds,
+  connects = stats.connects, requests = stats.requests }

@@ -1,0 +1,30 @@
+# Benchmarks (issue 9) and the soak (issue 6); neither is part of `make test`.
+#   make bench    every figure, as ratios against floors measured in the same run (bench/run.sh)
+#   make soak     only the soak: 100,000 calls through one client, RSS and descriptors
+# BENCH_QUICK=1 makes a short smoke run (proves the plumbing, not the numbers).
+# Results: a table on stdout, bench/results/<date>.jsonl and bench/results/latest.md.
+
+BENCH_PKGS := nginx openssl lua5.4 liblua5.4-dev lua-cjson lua-socket libcurl4-openssl-dev \
+              libssl-dev gcc make
+BENCH_BINS := build/bench/sign_openssl build/bench/calls_curl
+
+.PHONY: bench soak bench-deps
+
+bench-deps:
+	@sh tools/deps.sh $(BENCH_PKGS)
+
+build/bench/sign_openssl: bench/sign_openssl.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -o $@ $< -lcrypto
+
+build/bench/calls_curl: bench/calls_curl.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -o $@ $< -lcurl
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@sh bench/run.sh
+
+soak: bench-deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@sh bench/run.sh soak
