@@ -318,14 +318,24 @@ static void push_headers(lua_State *L, const buffer *hb)
     size_t pos = 0;
     tc_span name, value;
     lua_newtable(L);
+    char small[128];
     while (tc_header_next(hb->data, hb->len, &pos, &name, &value)) {
-        luaL_Buffer b;
-        luaL_buffinit(L, &b);
-        for (size_t k = 0; k < name.len; k++) {
-            char ch = name.p[k];
-            luaL_addchar(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch);
+        /* the lowercase name: in a stack buffer, pushed once (names are short) */
+        if (name.len <= sizeof small) {
+            for (size_t k = 0; k < name.len; k++) {
+                char ch = name.p[k];
+                small[k] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+            }
+            lua_pushlstring(L, small, name.len);
+        } else {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (size_t k = 0; k < name.len; k++) {
+                char ch = name.p[k];
+                luaL_addchar(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch);
+            }
+            luaL_pushresult(&b);
         }
-        luaL_pushresult(&b);
         lua_pushvalue(L, -1);
         lua_rawget(L, -3);
         if (lua_isstring(L, -1)) {

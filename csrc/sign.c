@@ -18,6 +18,7 @@ typedef struct {
     char date[11];
     char service[TC_MAX_SERVICE + 1];
     unsigned char derived[TC_SHA256_LEN];
+    EVP_MAC_CTX *signer; /* HMAC-SHA256 keyed with derived, made on first use; NULL if none */
 } tc_cache_slot;
 
 struct tc_crypto {
@@ -59,6 +60,7 @@ void tc_crypto_free(tc_crypto *c)
             OPENSSL_cleanse(c->cache[i].key, c->cache[i].key_len);
             free(c->cache[i].key);
         }
+        EVP_MAC_CTX_free(c->cache[i].signer);
     }
     OPENSSL_cleanse(c->cache, sizeof c->cache);
     EVP_MAC_CTX_free(c->mac_sha256);
@@ -227,8 +229,10 @@ int tc_utc_date(long long t, char out[11])
     return 0;
 }
 
-int tc3_derive(tc_crypto *c, const char *key, size_t key_len, const char *date,
-               const char *service, size_t service_len, unsigned char out[TC_SHA256_LEN])
+/* The cache slot holding (key, date, service), deriving and storing it when absent: its index,
+ * or -1 when derivation failed, or -2 when it worked but could not be cached (out is still set). */
+static int derive_slot(tc_crypto *c, const char *key, size_t key_len, const char *date,
+                       const char *service, size_t service_len, unsigned char out[TC_SHA256_LEN])
 {
     unsigned char k1[TC_SHA256_LEN], k2[TC_SHA256_LEN];
     size_t n;
@@ -243,7 +247,7 @@ int tc3_derive(tc_crypto *c, const char *key, size_t key_len, const char *date,
             memcmp(s->date, date, 10) == 0 && strlen(s->service) == service_len &&
             memcmp(s->service, service, service_len) == 0) {
             memcpy(out, s->derived, TC_SHA256_LEN);
-            return 0;
+            return i;
         }
     }
 
@@ -265,22 +269,60 @@ int tc3_derive(tc_crypto *c, const char *key, size_t key_len, const char *date,
 
     /* remember it; on allocation failure just skip caching */
     char *copy = malloc(key_len ? key_len : 1);
-    if (copy) {
-        tc_cache_slot *s = &c->cache[c->next_slot];
-        c->next_slot = (c->next_slot + 1) % TC_CACHE_SLOTS;
-        if (s->key) {
-            OPENSSL_cleanse(s->key, s->key_len);
-            free(s->key);
-        }
-        memcpy(copy, key, key_len);
-        s->key = copy;
-        s->key_len = key_len;
-        memcpy(s->date, date, 11);
-        memcpy(s->service, service, service_len);
-        s->service[service_len] = '\0';
-        memcpy(s->derived, out, TC_SHA256_LEN);
+    if (!copy)
+        return -2;
+    int i = (int)c->next_slot;
+    tc_cache_slot *s = &c->cache[i];
+    c->next_slot = (c->next_slot + 1) % TC_CACHE_SLOTS;
+    if (s->key) {
+        OPENSSL_cleanse(s->key, s->key_len);
+        free(s->key);
     }
-    return 0;
+    EVP_MAC_CTX_free(s->signer); /* keyed with the evicted key */
+    s->signer = NULL;
+    memcpy(copy, key, key_len);
+    s->key = copy;
+    s->key_len = key_len;
+    memcpy(s->date, date, 11);
+    memcpy(s->service, service, service_len);
+    s->service[service_len] = '\0';
+    memcpy(s->derived, out, TC_SHA256_LEN);
+    return i;
+}
+
+int tc3_derive(tc_crypto *c, const char *key, size_t key_len, const char *date,
+               const char *service, size_t service_len, unsigned char out[TC_SHA256_LEN])
+{
+    return derive_slot(c, key, key_len, date, service, service_len, out) == -1 ? -1 : 0;
+}
+
+/* HMAC-SHA256 of data under the derived key of slot i (or under key when i < 0). The slot's
+ * context is keyed once; later signatures only reset it, which skips the key schedule. */
+static int sign_with(tc_crypto *c, int i, const unsigned char key[TC_SHA256_LEN],
+                     const char *data, size_t len, unsigned char out[TC_SHA256_LEN])
+{
+    size_t n = 0;
+    if (i >= 0) {
+        tc_cache_slot *s = &c->cache[i];
+        if (!s->signer) {
+            OSSL_PARAM params[2];
+            params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+            params[1] = OSSL_PARAM_construct_end();
+            s->signer = EVP_MAC_CTX_new(c->hmac);
+            if (s->signer && !EVP_MAC_init(s->signer, key, TC_SHA256_LEN, params)) {
+                EVP_MAC_CTX_free(s->signer);
+                s->signer = NULL;
+            }
+            if (s->signer && EVP_MAC_update(s->signer, (const unsigned char *)data, len) &&
+                EVP_MAC_final(s->signer, out, &n, TC_SHA256_LEN))
+                return n == TC_SHA256_LEN ? 0 : -1;
+        } else if (EVP_MAC_init(s->signer, NULL, 0, NULL) &&
+                   EVP_MAC_update(s->signer, (const unsigned char *)data, len) &&
+                   EVP_MAC_final(s->signer, out, &n, TC_SHA256_LEN)) {
+            return n == TC_SHA256_LEN ? 0 : -1;
+        }
+    }
+    return tc_hmac(c, TC_SHA256, key, TC_SHA256_LEN, data, len, out, &n);
 }
 
 static unsigned char lower(unsigned char ch)
@@ -320,42 +362,12 @@ static int is_space(char ch)
     return ch == ' ' || ch == '\t';
 }
 
-int tc3_signature(tc_crypto *c, tc3_input *in, char sig_hex[2 * TC_SHA256_LEN + 1],
-                  char request_hex[2 * TC_SHA256_LEN + 1], char date[11])
+/* Streams a canonical request too large for the stack buffer into the digest. */
+static int canonical_streamed(tc_crypto *c, const tc3_input *in, const char hex[2 * TC_SHA256_LEN],
+                              unsigned char request_hash[TC_SHA256_LEN])
 {
-    unsigned char payload_hash[TC_SHA256_LEN], request_hash[TC_SHA256_LEN];
-    unsigned char key[TC_SHA256_LEN], sig[TC_SHA256_LEN];
-    char hex[2 * TC_SHA256_LEN];
-    char sts[64 + TC_MAX_SERVICE + 2 * TC_SHA256_LEN];
     EVP_MD_CTX *ctx = c->md_ctx;
     unsigned int n = 0;
-    size_t mac_len = 0;
-    int len;
-
-    if (in->n_headers > TC_MAX_HEADERS || in->service_len > TC_MAX_SERVICE ||
-        tc_utc_date(in->timestamp, date) != 0)
-        return -1;
-    /* insertion sort: a handful of headers */
-    for (size_t i = 1; i < in->n_headers; i++) {
-        tc_header h = in->headers[i];
-        size_t j = i;
-        while (j > 0 && name_cmp(&in->headers[j - 1], &h) > 0) {
-            in->headers[j] = in->headers[j - 1];
-            j--;
-        }
-        in->headers[j] = h;
-    }
-    for (size_t i = 0; i < in->n_headers; i++) {
-        if (in->headers[i].name_len == 0 ||
-            (i > 0 && name_cmp(&in->headers[i - 1], &in->headers[i]) == 0))
-            return -1;
-    }
-
-    if (tc_sha256(c, in->payload, in->payload_len, payload_hash) != 0)
-        return -1;
-    tc_hex(payload_hash, sizeof payload_hash, hex);
-
-    /* the canonical request is streamed into the digest, never built in memory */
     if (!EVP_DigestInit_ex2(ctx, c->sha256, NULL) ||
         !EVP_DigestUpdate(ctx, in->method, in->method_len) ||
         !EVP_DigestUpdate(ctx, "\n/\n", 3) || !EVP_DigestUpdate(ctx, in->query, in->query_len) ||
@@ -380,21 +392,134 @@ int tc3_signature(tc_crypto *c, tc3_input *in, char sig_hex[2 * TC_SHA256_LEN + 
             update_lower(ctx, in->headers[i].name, in->headers[i].name_len) != 0)
             return -1;
     }
-    if (!EVP_DigestUpdate(ctx, "\n", 1) || !EVP_DigestUpdate(ctx, hex, sizeof hex) ||
+    if (!EVP_DigestUpdate(ctx, "\n", 1) || !EVP_DigestUpdate(ctx, hex, 2 * TC_SHA256_LEN) ||
         !EVP_DigestFinal_ex(ctx, request_hash, &n))
         return -1;
+    return 0;
+}
+
+#define CANONICAL_BUFFER 2048
+
+static size_t copy_lower(char *buf, size_t o, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[o + i] = (char)lower((unsigned char)s[i]);
+    return o + len;
+}
+
+/* Writes the decimal digits of a non-negative number; returns how many. */
+static size_t put_decimal(char *out, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int tc3_signature(tc_crypto *c, tc3_input *in, char sig_hex[2 * TC_SHA256_LEN + 1],
+                  char request_hex[2 * TC_SHA256_LEN + 1], char date[11])
+{
+    unsigned char payload_hash[TC_SHA256_LEN], request_hash[TC_SHA256_LEN];
+    unsigned char key[TC_SHA256_LEN], sig[TC_SHA256_LEN];
+    char hex[2 * TC_SHA256_LEN];
+    char sts[64 + TC_MAX_SERVICE + 2 * TC_SHA256_LEN];
+    EVP_MD_CTX *ctx = c->md_ctx;
+    unsigned int n = 0;
+
+    if (in->n_headers > TC_MAX_HEADERS || in->service_len > TC_MAX_SERVICE ||
+        tc_utc_date(in->timestamp, date) != 0)
+        return -1;
+    /* insertion sort: a handful of headers */
+    for (size_t i = 1; i < in->n_headers; i++) {
+        tc_header h = in->headers[i];
+        size_t j = i;
+        while (j > 0 && name_cmp(&in->headers[j - 1], &h) > 0) {
+            in->headers[j] = in->headers[j - 1];
+            j--;
+        }
+        in->headers[j] = h;
+    }
+    for (size_t i = 0; i < in->n_headers; i++) {
+        if (in->headers[i].name_len == 0 ||
+            (i > 0 && name_cmp(&in->headers[i - 1], &in->headers[i]) == 0))
+            return -1;
+    }
+
+    if (tc_sha256(c, in->payload, in->payload_len, payload_hash) != 0)
+        return -1;
+    tc_hex(payload_hash, sizeof payload_hash, hex);
+
+    /* The canonical request: built in a stack buffer and hashed in one update when it fits
+     * (the usual case: a few hundred bytes), else streamed into the digest piece by piece. */
+    size_t need = in->method_len + 3 + in->query_len + 1 + 1 + 1 + sizeof hex;
+    for (size_t i = 0; i < in->n_headers; i++)
+        need += 2 * in->headers[i].name_len + in->headers[i].value_len + 3;
+    if (need <= CANONICAL_BUFFER) {
+        char buf[CANONICAL_BUFFER];
+        size_t o = 0;
+        memcpy(buf, in->method, in->method_len);
+        o += in->method_len;
+        memcpy(buf + o, "\n/\n", 3);
+        o += 3;
+        memcpy(buf + o, in->query, in->query_len);
+        o += in->query_len;
+        buf[o++] = '\n';
+        for (size_t i = 0; i < in->n_headers; i++) {
+            const char *v = in->headers[i].value;
+            size_t vl = in->headers[i].value_len;
+            while (vl && is_space(*v))
+                v++, vl--;
+            while (vl && is_space(v[vl - 1]))
+                vl--;
+            o = copy_lower(buf, o, in->headers[i].name, in->headers[i].name_len);
+            buf[o++] = ':';
+            o = copy_lower(buf, o, v, vl);
+            buf[o++] = '\n';
+        }
+        buf[o++] = '\n';
+        for (size_t i = 0; i < in->n_headers; i++) {
+            if (i > 0)
+                buf[o++] = ';';
+            o = copy_lower(buf, o, in->headers[i].name, in->headers[i].name_len);
+        }
+        buf[o++] = '\n';
+        memcpy(buf + o, hex, sizeof hex);
+        o += sizeof hex;
+        if (!EVP_DigestInit_ex2(ctx, c->sha256, NULL) || !EVP_DigestUpdate(ctx, buf, o) ||
+            !EVP_DigestFinal_ex(ctx, request_hash, &n))
+            return -1;
+    } else if (canonical_streamed(c, in, hex, request_hash) != 0) {
+        return -1;
+    }
     tc_hex(request_hash, sizeof request_hash, hex);
     memcpy(request_hex, hex, sizeof hex);
     request_hex[sizeof hex] = '\0';
 
-    len = snprintf(sts, sizeof sts, "TC3-HMAC-SHA256\n%lld\n%s/%.*s/tc3_request\n%.*s",
-                   in->timestamp, date, (int)in->service_len, in->service, (int)sizeof hex, hex);
-    if (len < 0 || (size_t)len >= sizeof sts)
+    /* "TC3-HMAC-SHA256\n<timestamp>\n<date>/<service>/tc3_request\n<hashed request>" */
+    size_t o = 0;
+    memcpy(sts, "TC3-HMAC-SHA256\n", 16);
+    o += 16;
+    o += put_decimal(sts + o, in->timestamp);
+    sts[o++] = '\n';
+    memcpy(sts + o, date, 10);
+    o += 10;
+    sts[o++] = '/';
+    memcpy(sts + o, in->service, in->service_len);
+    o += in->service_len;
+    memcpy(sts + o, "/tc3_request\n", 13);
+    o += 13;
+    memcpy(sts + o, hex, sizeof hex);
+    o += sizeof hex;
+    int slot = derive_slot(c, in->secret_key, in->secret_key_len, date, in->service,
+                           in->service_len, key);
+    if (slot == -1)
         return -1;
-    if (tc3_derive(c, in->secret_key, in->secret_key_len, date, in->service, in->service_len,
-                   key) != 0)
-        return -1;
-    int rc = tc_hmac(c, TC_SHA256, key, sizeof key, sts, (size_t)len, sig, &mac_len);
+    int rc = sign_with(c, slot, key, sts, o, sig);
     OPENSSL_cleanse(key, sizeof key);
     if (rc != 0)
         return -1;

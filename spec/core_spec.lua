@@ -70,6 +70,23 @@ describe("tcssl.core TC3-HMAC-SHA256", function()
     end)
   end)
 
+  it("builds the canonical request right when it is too long for the stack buffer", function()
+    for _, qlen in ipairs{ 10, 1900, 2100, 40000 } do
+      local query = "Q=" .. string.rep("a", qlen)
+      local long = string.rep("V", math.floor(qlen / 2))
+      local extra = { ["X-TC-Action"] = "DescribeCertificates", ["X-Long"] = "  " .. long .. " " }
+      local _, sig, request_hash = core.tc3_sign{ secret_id = ID, secret_key = KEY, service = "ssl",
+        host = "Ssl.TencentCloudAPI.com", method = "GET", query = query,
+        content_type = "application/x-www-form-urlencoded", payload = "", timestamp = 1700000000, headers = extra }
+      local canonical = table.concat({ "GET", "/", query, "content-type:application/x-www-form-urlencoded",
+        "host:ssl.tencentcloudapi.com", "x-long:" .. long:lower(), "x-tc-action:describecertificates",
+        "", "content-type;host;x-long;x-tc-action", core.sha256_hex("") }, "\n")
+      assert.equal(core.sha256_hex(canonical), request_hash, qlen)
+      local sts = "TC3-HMAC-SHA256\n1700000000\n2023-11-14/ssl/tc3_request\n" .. request_hash
+      assert.equal(core.hmac("sha256", core.tc3_derive(KEY, "2023-11-14", "ssl"), sts, "hex"), sig)
+    end
+  end)
+
   it("gives the same signature from the cache as from a fresh derivation", function()
     local t = { method = "POST", query = "", content_type = "application/json", payload = "{}" }
     local _, first = vector(t)

@@ -183,8 +183,35 @@ local function fix_value(f, v)
   return v
 end
 
-function fix_object(fields, t)
+-- The fields of a field list that decoding may change: Float and Double fields, Integer fields
+-- (a numeric string becomes an integer) and struct fields whose struct has such fields, however
+-- deep. Every other field (strings, booleans, structs of only those) is left alone, so decoding
+-- a response visits only what it may convert. Built once per field list. A struct met again
+-- while its own plan is being built (a struct that contains itself) is kept, to be safe.
+local plan_cache = setmetatable({}, { __mode = "k" })
+local building = {}
+local function plan_of(fields)
+  local plan = plan_cache[fields]
+  if plan then return plan end
+  plan = {}
+  building[fields] = true
   for _, f in ipairs(fields) do
+    local keep
+    if f.struct then
+      local s = get_model().structs[f.type]
+      keep = s ~= nil and (building[s.fields] or next(plan_of(s.fields)) ~= nil)
+    else
+      keep = f.type == "Float" or f.type == "Double" or f.type == "Integer"
+    end
+    if keep then plan[#plan + 1] = f end
+  end
+  building[fields] = nil
+  plan_cache[fields] = plan
+  return plan
+end
+
+function fix_object(fields, t)
+  for _, f in ipairs(plan_of(fields)) do
     local v = t[f.name]
     if v ~= nil then
       if f.array then
