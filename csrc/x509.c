@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "sign.h"
 #include "tcssl.h"
 
 #define BOX_MT "tcssl.x509box"
@@ -215,12 +216,21 @@ static void push_key_info(lua_State *L, EVP_PKEY *pk)
     lua_setfield(L, -2, "key_bits");
 }
 
-static void push_cert(lua_State *L, box *b, X509 *x)
+/* The lowercase hex digest of the certificate's DER encoding, as field `field`. */
+static void push_fingerprint(lua_State *L, X509 *x, const EVP_MD *md_type, const char *field)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char hex[2 * EVP_MAX_MD_SIZE];
+    if (X509_digest(x, md_type, md, &mdlen) != 1)
+        return;
+    tc_hex(md, mdlen, hex);
+    lua_pushlstring(L, hex, 2 * mdlen);
+    lua_setfield(L, -2, field);
+}
 
+static void push_cert(lua_State *L, box *b, X509 *x)
+{
     lua_newtable(L);
     push_name(L, b, X509_get_subject_name(x), "subject");
     push_name(L, b, X509_get_issuer_name(x), "issuer");
@@ -228,15 +238,8 @@ static void push_cert(lua_State *L, box *b, X509 *x)
     push_sans(L, b, x);
     push_time(L, X509_get0_notBefore(x), "not_before");
     push_time(L, X509_get0_notAfter(x), "not_after");
-    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
-        for (unsigned i = 0; i < mdlen; i++) {
-            static const char digits[] = "0123456789abcdef";
-            hex[2 * i] = digits[md[i] >> 4];
-            hex[2 * i + 1] = digits[md[i] & 15];
-        }
-        lua_pushlstring(L, hex, 2 * mdlen);
-        lua_setfield(L, -2, "sha256");
-    }
+    push_fingerprint(L, x, EVP_sha256(), "sha256");
+    push_fingerprint(L, x, EVP_sha1(), "sha1"); /* what the API calls CertFingerprint */
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     char *serial = hold(b, SLOT_TMP, bn ? BN_bn2hex(bn) : NULL, free_mem);
     BN_free(bn);

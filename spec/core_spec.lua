@@ -158,6 +158,23 @@ describe("tcssl.core primitives", function()
 end)
 
 describe("tcssl.core against the openssl command line", function()
+  it("fingerprints certificates as `openssl x509 -fingerprint` does", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    assert(os.execute(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+      .. "-subj /CN=fp.example -keyout %s/k.pem -out %s/c.pem 2>/dev/null"):format(dir, dir)))
+    local pem = assert(io.open(dir .. "/c.pem")):read("a")
+    local info = assert(core.x509_parse(pem))[1]
+    for _, alg in ipairs{ "sha1", "sha256" } do
+      local p = assert(io.popen(("openssl x509 -noout -fingerprint -%s -in %s/c.pem"):format(alg, dir)))
+      local want = p:read("a"):match("=([%x:]+)"):gsub(":", ""):lower()
+      p:close()
+      assert.equal(want, info[alg])
+    end
+    os.execute("rm -rf " .. dir)
+  end)
+
   local function openssl_hmac(hexkey, data)
     local path = os.tmpname()
     local f = assert(io.open(path, "wb")); f:write(data); f:close()

@@ -661,6 +661,7 @@ HANDLERS.UploadCertificate = function(server, p)
     inserted = server:now(),
     algorithm = algorithm,
     fingerprint = fingerprint,
+    sha1 = leaf.sha1,
   }
   if cert_type == "CA" then
     cert.ca_algorithms, cert.ca_names, cert.ca_end_times = {}, {}, {}
@@ -794,7 +795,7 @@ HANDLERS.DescribeCertificateDetail = function(server, p, ctx, action_model)
   out.CertificatePrivateKey = cert.key_pem or "" -- kept only for certificates the emulator issued
   out.EncryptCert, out.EncryptPrivateKey, out.EncryptCertFingerprint = "", "", "" -- SM certificates only
   out.TypeName = cert.product or null
-  out.CertFingerprint = cert.fingerprint and cert.fingerprint:upper() or ""
+  out.CertFingerprint = cert.sha1 and cert.sha1:upper() or "" -- "签名证书 SHA1指纹"
   out.EncryptAlgorithm = cert.algorithm
   return out
 end

@@ -108,7 +108,7 @@ local function issue(server, cert)
   cert.chain_pem = ca.pem
   cert.key_pem = key:toPEM("private")
   cert.not_before, cert.not_after = leaf.not_before, leaf.not_after
-  cert.fingerprint = leaf.sha256
+  cert.fingerprint, cert.sha1 = leaf.sha256, leaf.sha1
   cert.sans = kit.array(kit.copy(leaf.dns_names))
   cert.algorithm = cert.key_algorithm == "ECC" and "ECC 256" or "RSA 2048"
   cert.status, cert.status_msg = 1, nil
