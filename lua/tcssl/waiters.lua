@@ -231,20 +231,34 @@ local function finished_or_failed(kind, id, summary)
     { result = summary, record_id = id, request_id = summary.request_id })
 end
 
+-- Waits until a deploy or update record has no resource pending or running. `action` is the
+-- record-detail action; `page(client, id, offset, limit)` returns one page of resources.
+local function record_finished(kind, action, what, page)
+  return function(client, id, opts)
+    local ok, cerr = check_client(client)
+    if not ok then return nil, cerr end
+    id = tostring(id or "")
+    if not id:find("^%d+$") or id == "0" then
+      return nil, errors.new("validation", "InvalidParameter", "a DeployRecordId is a positive number")
+    end
+    local function fetch(offset, limit) return page(client, id, offset, limit) end
+    return M.poll(function()
+      local summary, err = read_record(fetch, 200)
+      if not summary then return nil, err end
+      if not summary.finished then return "pending", summary end
+      return finished_or_failed(kind, id, summary)
+    end, with(opts, { client = client, rate = rate_of(action), what = what .. " " .. id }))
+  end
+end
+
 --- update_finished(client, deploy_record_id [, opts]) -> summary | nil, err
 -- Waits on DescribeHostUpdateRecordDetail (the records UpdateCertificateInstance starts) until
 -- no resource is pending or running. summary: { record_id, total, success, failed, running,
 -- finished, resources = { UpdateRecordDetail + ResourceType, state }, … }. When any resource
 -- failed the answer is nil, err (kind "state", code "UpdateFailed") with the summary in
 -- err.result.
-function M.update_finished(client, id, opts)
-  local ok, cerr = check_client(client)
-  if not ok then return nil, cerr end
-  id = tostring(id or "")
-  if not id:find("^%d+$") or id == "0" then
-    return nil, errors.new("validation", "InvalidParameter", "a DeployRecordId is a positive number")
-  end
-  local function fetch(offset, limit)
+M.update_finished = record_finished("update", "DescribeHostUpdateRecordDetail", "update record",
+  function(client, id, offset, limit)
     local res, err = client:DescribeHostUpdateRecordDetail{ DeployRecordId = id, Offset = tostring(offset),
       Limit = tostring(limit) }
     if not res then return nil, nil, err end
@@ -256,39 +270,17 @@ function M.update_finished(client, id, opts)
       end
     end
     return items, res
-  end
-  return M.poll(function()
-    local summary, err = read_record(fetch, 200)
-    if not summary then return nil, err end
-    if not summary.finished then return "pending", summary end
-    return finished_or_failed("update", id, summary)
-  end, with(opts, { client = client, rate = rate_of("DescribeHostUpdateRecordDetail"),
-    what = "update record " .. id }))
-end
+  end)
 
 --- deploy_finished(client, deploy_record_id [, opts]) -> summary | nil, err
 -- The same for DescribeHostDeployRecordDetail (the records DeployCertificateInstance starts);
 -- a failure is code "DeployFailed".
-function M.deploy_finished(client, id, opts)
-  local ok, cerr = check_client(client)
-  if not ok then return nil, cerr end
-  id = tostring(id or "")
-  if not id:find("^%d+$") or id == "0" then
-    return nil, errors.new("validation", "InvalidParameter", "a DeployRecordId is a positive number")
-  end
-  local function fetch(offset, limit)
+M.deploy_finished = record_finished("deploy", "DescribeHostDeployRecordDetail", "deployment record",
+  function(client, id, offset, limit)
     local res, err = client:DescribeHostDeployRecordDetail{ DeployRecordId = id, Offset = offset, Limit = limit }
     if not res then return nil, nil, err end
     return res.DeployRecordDetailList or {}, res
-  end
-  return M.poll(function()
-    local summary, err = read_record(fetch, 200)
-    if not summary then return nil, err end
-    if not summary.finished then return "pending", summary end
-    return finished_or_failed("deploy", id, summary)
-  end, with(opts, { client = client, rate = rate_of("DescribeHostDeployRecordDetail"),
-    what = "deployment record " .. id }))
-end
+  end)
 
 --- update_record(client, params [, opts]) -> UpdateCertificateInstance's answer | nil, err
 -- The documented loop: UpdateCertificateInstance answers DeployRecordId 0 while it is still
