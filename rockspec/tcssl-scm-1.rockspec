@@ -42,6 +42,7 @@ build = {
     ["tcssl.credentials"] = "lua/tcssl/credentials.lua",
     ["tcssl.emulator"] = "lua/tcssl/emulator.lua",
     ["tcssl.emulator.cloud"] = "lua/tcssl/emulator/cloud.lua",
+    ["tcssl.emulator.mint"] = "lua/tcssl/emulator/mint.lua",
     ["tcssl.emulator.tasks"] = "lua/tcssl/emulator/tasks.lua",
     ["tcssl.emulator.issuer"] = "lua/tcssl/emulator/issuer.lua",
     ["tcssl.pages"] = "lua/tcssl/pages.lua",

@@ -6,46 +6,20 @@
 --   local leaf = certgen.leaf{ cn = "shop.example.com", sans = { "shop.example.com" }, issuer = mid, days = 60 }
 --   leaf.cert_pem, leaf.key_pem, leaf.fullchain (leaf + issuers), leaf.sha256
 local pkey = require "openssl.pkey"
-local x509 = require "openssl.x509"
-local name = require "openssl.x509.name"
-local altname = require "openssl.x509.altname"
-local extension = require "openssl.x509.extension"
-local bignum = require "openssl.bignum"
+local mint = require "tcssl.emulator.mint"
 local core = require "tcssl.core"
 
 local M = {}
 
-local serial = 0
-
-local function x509_name(cn)
-  local n = name.new()
-  n:add("O", "tcssl specs")
-  n:add("CN", cn)
-  return n
-end
-
 local function make(spec)
-  serial = serial + 1
   local key = spec.key or pkey.new{ type = "EC", curve = "prime256v1" }
-  local now = os.time()
-  local crt = x509.new()
-  crt:setVersion(3)
-  crt:setSerial(bignum.new(now * 1000 + serial))
-  crt:setSubject(x509_name(spec.cn))
-  crt:setIssuer(spec.issuer and spec.issuer.cert:getSubject() or x509_name(spec.cn))
-  local not_before = spec.not_before or now - 3600
-  crt:setLifetime(not_before, spec.not_after or (not_before + (spec.days or 90) * 86400))
-  crt:setPublicKey(key)
-  crt:setBasicConstraints{ CA = spec.ca or false }
-  crt:setBasicConstraintsCritical(true)
-  if spec.ca then
-    crt:addExtension(extension.new("keyUsage", "critical,keyCertSign,cRLSign"))
-  elseif spec.sans then
-    local alt = altname.new()
-    for _, dns in ipairs(spec.sans) do alt:add("DNS", dns) end
-    crt:setSubjectAlt(alt)
-  end
-  crt:sign(spec.issuer and spec.issuer.key or key)
+  local not_before = spec.not_before or os.time() - 3600
+  local crt = mint.certificate{
+    org = "tcssl specs", cn = spec.cn, key = key, ca = spec.ca,
+    issuer_cert = spec.issuer and spec.issuer.cert, issuer_key = spec.issuer and spec.issuer.key,
+    dns = not spec.ca and spec.sans or nil,
+    not_before = not_before, not_after = spec.not_after or (not_before + (spec.days or 90) * 86400),
+  }
   local out = { cert = crt, key = key, cert_pem = crt:toPEM(), key_pem = key:toPEM("private"), issuer = spec.issuer }
   out.sha256 = core.x509_parse(out.cert_pem)[1].sha256
   local chain, node = { out.cert_pem }, spec.issuer

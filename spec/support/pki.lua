@@ -11,11 +11,7 @@
 --   certs:cleanup()
 
 local pkey = require "openssl.pkey"
-local x509 = require "openssl.x509"
-local name = require "openssl.x509.name"
-local altname = require "openssl.x509.altname"
-local extension = require "openssl.x509.extension"
-local bignum = require "openssl.bignum"
+local mint = require "tcssl.emulator.mint"
 
 local M = {}
 
@@ -26,47 +22,10 @@ M.LEAF_NOT_AFTER = 2019686400
 M.LEAF_CN = "upload.tcssl.test"
 M.LEAF_SANS = { "upload.tcssl.test", "www.upload.tcssl.test" }
 
-local serial = 0
-
-local function x509_name(cn)
-  local n = name.new()
-  n:add("O", "tcssl tests")
-  n:add("CN", cn)
-  return n
-end
-
--- Builds and signs a certificate. spec: cn, key, issuer_cert, issuer_key, ca, dns, ip,
--- not_before, not_after.
+-- Builds and signs a certificate: see tcssl.emulator.mint for spec's fields.
 local function certificate(spec)
-  serial = serial + 1
-  local now = os.time()
-  local crt = x509.new()
-  crt:setVersion(3)
-  crt:setSerial(bignum.new(now * 1000 + serial))
-  crt:setSubject(x509_name(spec.cn))
-  crt:setIssuer(spec.issuer_cert and spec.issuer_cert:getSubject() or x509_name(spec.cn))
-  crt:setLifetime(spec.not_before or now - 3600, spec.not_after or now + 30 * 86400)
-  crt:setPublicKey(spec.key)
-  crt:setBasicConstraints{ CA = spec.ca or false }
-  crt:setBasicConstraintsCritical(true)
-  if spec.ca then
-    crt:addExtension(extension.new("keyUsage", "critical,keyCertSign,cRLSign"))
-  else
-    crt:addExtension(extension.new("keyUsage", "critical,digitalSignature,keyEncipherment"))
-    crt:addExtension(extension.new("extendedKeyUsage", "serverAuth"))
-  end
-  crt:addExtension(extension.new("subjectKeyIdentifier", "hash", { subject = crt }))
-  if spec.issuer_cert then
-    crt:addExtension(extension.new("authorityKeyIdentifier", "keyid:always", { issuer = spec.issuer_cert }))
-  end
-  if spec.dns or spec.ip then
-    local alt = altname.new()
-    for _, dns in ipairs(spec.dns or {}) do alt:add("DNS", dns) end
-    for _, ip in ipairs(spec.ip or {}) do alt:add("IP", ip) end
-    crt:setSubjectAlt(alt)
-  end
-  crt:sign(spec.issuer_key or spec.key)
-  return crt
+  spec.org = "tcssl tests"
+  return mint.certificate(spec)
 end
 
 local function write_file(path, text)

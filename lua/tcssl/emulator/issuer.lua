@@ -44,36 +44,13 @@ local FREE_PRODUCT = "TrustAsia C1 DV Free"
 -- Minting (lua-luaossl): only from values the emulator chose itself, never from input bytes.
 -------------------------------------------------------------------------------
 
-local function x509_name(cn)
-  local name = require("openssl.x509.name").new()
-  name:add("O", "tcssl emulator")
-  name:add("CN", cn)
-  return name
-end
+local mint = require "tcssl.emulator.mint"
 
 local function sign_certificate(spec)
-  local x509 = require "openssl.x509"
-  local extension = require "openssl.x509.extension"
-  local crt = x509.new()
-  crt:setVersion(3)
-  crt:setSerial(require("openssl.bignum").new(spec.serial))
-  crt:setSubject(x509_name(spec.cn))
-  crt:setIssuer(spec.issuer and spec.issuer:getSubject() or x509_name(spec.cn))
-  crt:setLifetime(spec.not_before, spec.not_after)
-  crt:setPublicKey(spec.key)
-  crt:setBasicConstraints{ CA = spec.ca or false }
-  crt:setBasicConstraintsCritical(true)
-  if spec.ca then
-    crt:addExtension(extension.new("keyUsage", "critical,keyCertSign,cRLSign"))
-  else
-    crt:addExtension(extension.new("keyUsage", "critical,digitalSignature,keyEncipherment"))
-    crt:addExtension(extension.new("extendedKeyUsage", "serverAuth"))
-    local alt = require("openssl.x509.altname").new()
-    alt:add("DNS", spec.cn)
-    crt:setSubjectAlt(alt)
-  end
-  crt:sign(spec.issuer_key or spec.key)
-  return crt
+  spec.org = "tcssl emulator"
+  if spec.issuer then spec.issuer_cert, spec.issuer = spec.issuer, nil end
+  if not spec.ca then spec.dns = { spec.cn } end
+  return mint.certificate(spec)
 end
 
 local function authority(server)
