@@ -26,7 +26,7 @@ build/fuzz/fuzz_tc3: csrc/fuzz/fuzz_tc3.c csrc/sign.c csrc/sign.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_tc3.c csrc/sign.c -lcrypto
 
-build/fuzz/fuzz_lua: csrc/fuzz/fuzz_lua.c $(SRCS) $(HDRS)
+build/fuzz/fuzz_lua: csrc/fuzz/fuzz_lua.c csrc/fuzz/lua_harness.h $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_lua.c $(SRCS) -llua5.4 $(LIBS)
 

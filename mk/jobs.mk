@@ -9,7 +9,7 @@ DEB_PKGS += libzip-dev
 # runs it and `make test` replays its corpus with the others.
 FUZZ_TARGETS += unzip
 
-build/fuzz/fuzz_unzip: csrc/fuzz/fuzz_unzip.c $(SRCS) $(HDRS)
+build/fuzz/fuzz_unzip: csrc/fuzz/fuzz_unzip.c csrc/fuzz/lua_harness.h $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_unzip.c $(SRCS) -llua5.4 $(LIBS)
 

@@ -2,14 +2,7 @@
  * DownloadCertificate Content, a download link's body). Bad archives must give nil, err,
  * never a crash, a leak (LeakSanitizer) or a raise; bounded limits must hold; whatever is
  * read must write back with core.zip and read back the same. */
-#include <stddef.h>
-#include <stdint.h>
-
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
-
-int luaopen_tcssl_core(lua_State *L);
+#include "lua_harness.h"
 
 static const char SCRIPT[] =
     "local core, data = ...\n"
@@ -29,17 +22,5 @@ static const char SCRIPT[] =
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    lua_State *L = luaL_newstate();
-    if (!L)
-        return 0;
-    luaL_openlibs(L);
-    if (luaL_loadbuffer(L, SCRIPT, sizeof SCRIPT - 1, "fuzz") != LUA_OK)
-        __builtin_trap();
-    lua_pushcfunction(L, luaopen_tcssl_core);
-    lua_call(L, 0, 1);
-    lua_pushlstring(L, (const char *)data, size);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
-        __builtin_trap(); /* unzip returns nil, err on bad input; it never raises */
-    lua_close(L);
-    return 0;
+    return run_core_script(SCRIPT, sizeof SCRIPT - 1, data, size);
 }
