@@ -2,6 +2,8 @@
 #ifndef TCSSL_COMPAT_H
 #define TCSSL_COMPAT_H
 
+#include <string.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -16,6 +18,20 @@ static inline int tcssl_getfield(lua_State *L, int idx, const char *k)
 {
     lua_getfield(L, idx, k);
     return lua_type(L, -1);
+}
+
+/* A zeroed userdata of `size` bytes whose metatable `mt` (made on first use) frees what it
+ * holds with `gc`: C code parks resources there so that a Lua error cannot leak them. */
+static inline void *tcssl_guard(lua_State *L, size_t size, const char *mt, lua_CFunction gc)
+{
+    void *p = lua_newuserdata(L, size);
+    memset(p, 0, size);
+    if (luaL_newmetatable(L, mt)) {
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return p;
 }
 
 #endif

@@ -332,13 +332,7 @@ static const luaL_Reg crypto_funcs[] = {
 TCSSL_EXPORT int luaopen_tcssl_core(lua_State *L)
 {
     lua_newtable(L);
-    tc_crypto **pc = lua_newuserdata(L, sizeof *pc);
-    *pc = NULL;
-    if (luaL_newmetatable(L, CRYPTO_MT)) {
-        lua_pushcfunction(L, crypto_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
+    tc_crypto **pc = tcssl_guard(L, sizeof *pc, CRYPTO_MT, crypto_gc);
     *pc = tc_crypto_new();
     if (!*pc)
         return luaL_error(L, "tcssl.core: cannot initialise OpenSSL digests");

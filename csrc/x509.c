@@ -43,14 +43,7 @@ static int box_gc(lua_State *L)
 
 static box *new_box(lua_State *L)
 {
-    box *b = lua_newuserdata(L, sizeof *b);
-    memset(b, 0, sizeof *b);
-    if (luaL_newmetatable(L, BOX_MT)) {
-        lua_pushcfunction(L, box_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return b;
+    return tcssl_guard(L, sizeof(box), BOX_MT, box_gc);
 }
 
 static void free_bio(void *p) { BIO_free(p); }

@@ -63,14 +63,7 @@ static int zbox_gc(lua_State *L)
 
 static zbox *new_zbox(lua_State *L)
 {
-    zbox *b = lua_newuserdata(L, sizeof *b);
-    memset(b, 0, sizeof *b);
-    if (luaL_newmetatable(L, ZBOX_MT)) {
-        lua_pushcfunction(L, zbox_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return b;
+    return tcssl_guard(L, sizeof(zbox), ZBOX_MT, zbox_gc);
 }
 
 /* nil, "<what>: <detail>"; releases the box now rather than at the next collection. */
