@@ -156,7 +156,10 @@ describe("tcssl in nginx", function()
 
   it("fails verification when the certificate does not name the host", function()
     local doc = fails("/call_other_ca?target=other", "tls", "TLSVerifyFailed")
-    assert.truthy(doc.message:find("does not name 127.0.0.1", 1, true))
+    -- lua-nginx-module 0.10.23 sometimes finishes a failing handshake asynchronously and gives
+    -- no reason (see transport/ngx.lua); the kind and code above hold either way
+    assert.truthy(doc.message:find("does not name 127.0.0.1", 1, true)
+      or doc.message:find("nginx closed the connection", 1, true), doc.message)
   end)
 
   it("serves 50 concurrent requests that each make a call", function()
