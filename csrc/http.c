@@ -317,7 +317,15 @@ static void push_headers(lua_State *L, const buffer *hb)
 {
     size_t pos = 0;
     tc_span name, value;
-    lua_newtable(L);
+    int lines = 0;
+    /* one slot per line: the table never grows while it fills */
+    for (const char *p = hb->data, *end = hb->data + hb->len; p && p < end; p++) {
+        p = memchr(p, '\n', (size_t)(end - p));
+        if (!p)
+            break;
+        lines++;
+    }
+    lua_createtable(L, 0, lines);
     char small[128];
     while (tc_header_next(hb->data, hb->len, &pos, &name, &value)) {
         /* the lowercase name: in a stack buffer, pushed once (names are short) */
