@@ -16,4 +16,7 @@ void tcssl_open_x509(lua_State *L);
 /* zip.c: registers unzip and zip (libzip) into the module table on top. */
 void tcssl_open_zip(lua_State *L);
 
+/* tidy.c: registers tidy, the in-place pass tcssl.json runs over decoded tables. */
+void tcssl_open_tidy(lua_State *L);
+
 #endif

@@ -27,6 +27,7 @@ end
 -- LuaJIT has no integer subtype: numbers stay numbers there (see docs on 64-bit values).
 local tointeger = math.tointeger or function(x) return x end
 local HAS_INT = math.tointeger ~= nil
+local math_type = math.type or function() return nil end -- luacheck: ignore 143
 
 -- Whether a decimal string is beyond 2^53 (what no double holds exactly) and within int64.
 -- Such values are decimal strings under LuaJIT, in responses and in parameters alike.
@@ -166,19 +167,13 @@ end
 -- Decoding: values in a decoded response take the model's Lua types. Integers are already
 -- integers (tcssl.json); Float fields become floats, numeric strings in Integer fields integers.
 local fix_object
-local function fix_value(f, v)
-  if f.struct then
-    if type(v) == "table" then fix_object(get_model().structs[f.type].fields, v) end
-    return v
-  end
-  local ty = f.type
-  if ty == "Float" or ty == "Double" then
-    if type(v) == "number" then return v + 0.0 end
-  elseif ty == "Integer" then
-    if type(v) == "string" and v:find("^%-?%d+$") then
-      if not HAS_INT and beyond_double(v) then return v end -- LuaJIT: a double would round it
-      return tointeger(tonumber(v)) or v
-    end
+local function fix_scalar(ty, v)
+  local tv = type(v)
+  if tv == "number" then
+    if ty == "Float" or ty == "Double" then return v + 0.0 end
+  elseif tv == "string" and ty == "Integer" and v:find("^%-?%d+$") then
+    if not HAS_INT and beyond_double(v) then return v end -- LuaJIT: a double would round it
+    return tointeger(tonumber(v)) or v
   end
   return v
 end
@@ -210,16 +205,32 @@ local function plan_of(fields)
   return plan
 end
 
+-- Most values need nothing: an integer in an Integer field, a table in a struct field. Those
+-- are told apart inline, so that a large page costs a field lookup per planned field and a
+-- call only where something changes.
 function fix_object(fields, t)
-  for _, f in ipairs(plan_of(fields)) do
+  local plan = plan_of(fields)
+  for j = 1, #plan do
+    local f = plan[j]
     local v = t[f.name]
     if v ~= nil then
+      local struct = f.struct and get_model().structs[f.type]
       if f.array then
         if type(v) == "table" then
-          for i = 1, #v do v[i] = fix_value(f, v[i]) end
+          if struct then
+            for i = 1, #v do
+              local item = v[i]
+              if type(item) == "table" then fix_object(struct.fields, item) end
+            end
+          else
+            local ty = f.type
+            for i = 1, #v do v[i] = fix_scalar(ty, v[i]) end
+          end
         end
-      else
-        t[f.name] = fix_value(f, v)
+      elseif struct then
+        if type(v) == "table" then fix_object(struct.fields, v) end
+      elseif not (f.type == "Integer" and math_type(v) == "integer") then
+        t[f.name] = fix_scalar(f.type, v)
       end
     end
   end
