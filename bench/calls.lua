@@ -21,6 +21,42 @@ local function client_for(scheme, port, ca_file)
   return client
 end
 
+-- The session form sends the pre-signed request through tcssl.core's libcurl session alone
+-- (no validation, JSON, signing or decoding): what the C layer costs over the bare loop.
+--   lua5.4 bench/calls.lua session http|https page|empty FILE [CA_FILE]
+if arg[1] == "session" then
+  local scheme, body, file, ca_file = arg[2], arg[3], arg[4], arg[5]
+  local core = require "tcssl.core"
+  local text = assert(io.open(file, "rb")):read("a")
+  local head, payload = text:match("^(.-)\n\n(.*)$")
+  local lines = {}
+  for line in head:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  local headers = {}
+  for i = 3, #lines do
+    local name, value = lines[i]:match("^(.-): (.*)$")
+    headers[name] = value
+  end
+  local req = { method = lines[1], url = lines[2], headers = headers, body = payload,
+    timeout = 60, connect_timeout = 10 }
+  local session = core.session{ ca_file = ca_file }
+  local failures = 0
+  local rate, rounds = B.rate(function(n)
+    for _ = 1, n do
+      local status = session:request(req)
+      if status ~= 200 then failures = failures + 1 end
+    end
+  end, { batch = 20 })
+  local stats = session:stats()
+  session:close()
+  if failures > 0 then
+    io.stderr:write(("calls.lua session: %d requests failed\n"):format(failures))
+    os.exit(1)
+  end
+  B.emit{ id = ("calls.session.%s.%s"):format(scheme, body), rate = rate, unit = "calls/s", rounds = rounds,
+    connects = stats.connects, requests = stats.requests }
+  return
+end
+
 if arg[1] == "presign" then
   local scheme, port, file = arg[2], arg[3], arg[4]
   local client = client_for(scheme, port)

@@ -49,6 +49,13 @@ for _, scheme in ipairs{ "http", "https" } do
     FIGURES[#FIGURES + 1] = { key = ("calls.%s.%s.vs_node"):format(scheme, body), subject = subject,
       title = what .. ": tcssl / Node SDK", floor = ("calls.node.%s.%s"):format(scheme, body),
       min = 3, target = ">= 3x" }
+    if body == "empty" then
+      -- the decomposition: the C layer alone (tcssl.core session, pre-signed request)
+      FIGURES[#FIGURES + 1] = { key = ("calls.%s.%s.session_vs_curl"):format(scheme, body),
+        subject = ("calls.session.%s.%s"):format(scheme, body),
+        title = what .. ": tcssl.core session alone / bare libcurl",
+        floor = ("calls.curl.%s.%s"):format(scheme, body) }
+    end
   end
 end
 for _, body in ipairs{ "page", "empty" } do

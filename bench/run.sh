@@ -2,7 +2,8 @@
 # tcssl's benchmarks (make bench; make soak runs only the soak). Every figure is tcssl over a
 # floor measured in the same run, on the same machine:
 #   sign       tcssl.core.tc3_sign vs bare OpenSSL (cached and uncached key) and the Node SDK
-#   calls      client:DescribeCertificates vs bare libcurl and the Node SDK, HTTP and HTTPS
+#   calls      client:DescribeCertificates vs bare libcurl and the Node SDK, HTTP and HTTPS; and
+#              the tcssl.core session alone (no Lua policy) vs bare libcurl, to split the cost
 #   openresty  the cosocket transport inside nginx vs a bare cosocket loop
 #   decode     a 1,000-certificate response through tcssl vs bare cjson.decode
 #   soak       RSS and open descriptors over 100,000 calls through one client
@@ -180,6 +181,9 @@ part_calls() {
       while [ $i -lt "$passes" ]; do
         measure calls.curl.$scheme.$body build/bench/calls_curl $scheme $body "$work/request.$scheme.$body" $ca
         measure calls.tcssl.$scheme.$body $LUA bench/calls.lua $scheme $body "$port" $ca
+        if [ $body = empty ]; then
+          measure calls.session.$scheme.$body $LUA bench/calls.lua session $scheme $body "$work/request.$scheme.$body" $ca
+        fi
         if [ -z "$node_why" ]; then
           measure calls.node.$scheme.$body node bench/node/calls.js $scheme $body "$port" $ca
         fi

@@ -167,6 +167,25 @@ describe("decoding from the model", function()
     assert.same({ x = 1 }, res.NewField)
   end)
 
+  it("types numeric strings in Integer fields inside structs, arrays of structs and arrays of integers", function()
+    local body = '{"Response":{"TotalCount":1,"Certificates":[{"CertificateId":"a","Status":"1",'
+      .. '"CertificateExtra":{"SMCert":"0","DomainNumber":"1"},"HostingConfig":{"MessageTypes":["1",2,"x"]},'
+      .. '"Tags":[{"TagKey":"k","TagValue":"7"}],"BoundResource":[]},{"Status":2}],"RequestId":"r"}}'
+    local res = assert(client(nil, recorder(body)):DescribeCertificates{})
+    local c = res.Certificates[1]
+    assert.equal(1, c.Status)
+    assert.equal(0, c.CertificateExtra.SMCert)
+    assert.equal("1", c.CertificateExtra.DomainNumber) -- a String field stays a string
+    assert.same({ 1, 2, "x" }, c.HostingConfig.MessageTypes)
+    assert.equal("7", c.Tags[1].TagValue)
+    assert.equal(2, res.Certificates[2].Status)
+    assert.is_true(json.is_array(c.BoundResource))
+    if math.type then
+      assert.equal("integer", math.type(c.Status))
+      assert.equal("integer", math.type(c.HostingConfig.MessageTypes[1]))
+    end
+  end)
+
   it("keeps 64-bit integers exact: integers in Lua 5.4, decimal strings beyond 2^53 under LuaJIT", function()
     local body = '{"Response":{"TotalCount":9223372036854775807,"Certificates":[{"ProjectId":"1",'
       .. '"CertificateId":"x"}],"RequestId":"r"}}'

@@ -166,7 +166,6 @@ end
 
 -- Decoding: values in a decoded response take the model's Lua types. Integers are already
 -- integers (tcssl.json); Float fields become floats, numeric strings in Integer fields integers.
-local fix_object
 local function fix_scalar(ty, v)
   local tv = type(v)
   if tv == "number" then
@@ -181,8 +180,9 @@ end
 -- The fields of a field list that decoding may change: Float and Double fields, Integer fields
 -- (a numeric string becomes an integer) and struct fields whose struct has such fields, however
 -- deep. Every other field (strings, booleans, structs of only those) is left alone, so decoding
--- a response visits only what it may convert. Built once per field list. A struct met again
--- while its own plan is being built (a struct that contains itself) is kept, to be safe.
+-- a response visits only what it may convert. Built once per field list, as entries
+-- { name, type, array, sub = the struct's field list }. A struct met again while its own plan
+-- is being built (a struct that contains itself) is kept, to be safe.
 local plan_cache = setmetatable({}, { __mode = "k" })
 local building = {}
 local function plan_of(fields)
@@ -191,14 +191,15 @@ local function plan_of(fields)
   plan = {}
   building[fields] = true
   for _, f in ipairs(fields) do
-    local keep
+    local keep, sub
     if f.struct then
       local s = get_model().structs[f.type]
-      keep = s ~= nil and (building[s.fields] or next(plan_of(s.fields)) ~= nil)
+      sub = s and s.fields
+      keep = s ~= nil and (building[sub] or next(plan_of(sub)) ~= nil)
     else
       keep = f.type == "Float" or f.type == "Double" or f.type == "Integer"
     end
-    if keep then plan[#plan + 1] = f end
+    if keep then plan[#plan + 1] = { name = f.name, type = f.type, array = f.array, sub = sub } end
   end
   building[fields] = nil
   plan_cache[fields] = plan
@@ -208,29 +209,32 @@ end
 -- Most values need nothing: an integer in an Integer field, a table in a struct field. Those
 -- are told apart inline, so that a large page costs a field lookup per planned field and a
 -- call only where something changes.
-function fix_object(fields, t)
-  local plan = plan_of(fields)
+local function fix_with(plan, t)
   for j = 1, #plan do
-    local f = plan[j]
-    local v = t[f.name]
+    local p = plan[j]
+    local v = t[p.name]
     if v ~= nil then
-      local struct = f.struct and get_model().structs[f.type]
-      if f.array then
+      local sub = p.sub
+      if sub then
         if type(v) == "table" then
-          if struct then
+          local sp = p.plan or plan_of(sub)
+          p.plan = sp
+          if p.array then
             for i = 1, #v do
               local item = v[i]
-              if type(item) == "table" then fix_object(struct.fields, item) end
+              if type(item) == "table" then fix_with(sp, item) end
             end
           else
-            local ty = f.type
-            for i = 1, #v do v[i] = fix_scalar(ty, v[i]) end
+            fix_with(sp, v)
           end
         end
-      elseif struct then
-        if type(v) == "table" then fix_object(struct.fields, v) end
-      elseif not (f.type == "Integer" and math_type(v) == "integer") then
-        t[f.name] = fix_scalar(f.type, v)
+      elseif p.array then
+        if type(v) == "table" then
+          local ty = p.type
+          for i = 1, #v do v[i] = fix_scalar(ty, v[i]) end
+        end
+      elseif not (p.type == "Integer" and math_type(v) == "integer") then
+        t[p.name] = fix_scalar(p.type, v)
       end
     end
   end
@@ -239,7 +243,7 @@ end
 
 --- decode(action_model, response) converts a decoded Response table in place and returns it.
 function M.decode(action_model, response)
-  return fix_object(action_model.output, response)
+  return fix_with(plan_of(action_model.output), response)
 end
 
 -- Edit distance for suggestions (names are short: plain dynamic programming is fine).
