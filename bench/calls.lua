@@ -21,6 +21,16 @@ local function client_for(scheme, port, ca_file)
   return client
 end
 
+-- One result line, or exit 1 when any call failed.
+local function report(subject, scheme, body, failures, rate, rounds, stats)
+  if failures > 0 then
+    io.stderr:write(("calls.lua %s: %d calls failed\n"):format(subject, failures))
+    os.exit(1)
+  end
+  B.emit{ id = ("calls.%s.%s.%s"):format(subject, scheme, body), rate = rate, unit = "calls/s",
+    rounds = rounds, connects = stats.connects, requests = stats.requests }
+end
+
 -- The session form sends the pre-signed request through tcssl.core's libcurl session alone
 -- (no validation, JSON, signing or decoding): what the C layer costs over the bare loop.
 --   lua5.4 bench/calls.lua session http|https page|empty FILE [CA_FILE]
@@ -48,12 +58,7 @@ if arg[1] == "session" then
   end, { batch = 20 })
   local stats = session:stats()
   session:close()
-  if failures > 0 then
-    io.stderr:write(("calls.lua session: %d requests failed\n"):format(failures))
-    os.exit(1)
-  end
-  B.emit{ id = ("calls.session.%s.%s"):format(scheme, body), rate = rate, unit = "calls/s", rounds = rounds,
-    connects = stats.connects, requests = stats.requests }
+  report("session", scheme, body, failures, rate, rounds, stats)
   return
 end
 
@@ -98,9 +103,4 @@ end, { batch = 20 })
 
 local stats = client.transport:stats()
 client:close()
-if failures > 0 then
-  io.stderr:write(("calls.lua: %d calls failed\n"):format(failures))
-  os.exit(1)
-end
-B.emit{ id = ("calls.tcssl.%s.%s"):format(scheme, body), rate = rate, unit = "calls/s", rounds = rounds,
-  connects = stats.connects, requests = stats.requests }
+report("tcssl", scheme, body, failures, rate, rounds, stats)
