@@ -62,6 +62,42 @@ if arg[1] == "session" then
   return
 end
 
+-- The thin form is the least a Lua client over tcssl.core can do per call: encode the
+-- parameters with cjson, sign with tc3_sign, send through the session, cjson.decode the body.
+-- No validation, no int64 or null handling, no retries, no error checks beyond the status:
+-- the ceiling for any client built this way, against which the full client's policy shows.
+--   lua5.4 bench/calls.lua thin http|https page|empty PORT [CA_FILE]
+if arg[1] == "thin" then
+  local scheme, body, port, ca_file = arg[2], arg[3], arg[4], arg[5]
+  local core = require "tcssl.core"
+  local cjson = require "cjson"
+  local host = "127.0.0.1:" .. port
+  local url = scheme .. "://" .. host .. "/"
+  local session = core.session{ ca_file = ca_file }
+  local sign = { secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, service = "ssl", host = host,
+    method = "POST", query = "", content_type = "application/json" }
+  local failures = 0
+  local function call()
+    local payload = cjson.encode{ Limit = 10 }
+    local now = os.time()
+    sign.payload, sign.timestamp = payload, now
+    local headers = { Host = host, ["Content-Type"] = "application/json",
+      ["X-TC-Action"] = "DescribeCertificates", ["X-TC-Version"] = "2019-12-05",
+      ["X-TC-Timestamp"] = ("%d"):format(now), ["X-TC-Region"] = F.REGION,
+      Authorization = core.tc3_sign(sign) }
+    local status, _, rbody = session:request{ method = "POST", url = url, headers = headers,
+      body = payload, timeout = 60, connect_timeout = 10 }
+    if status ~= 200 or not cjson.decode(rbody).Response then failures = failures + 1 end
+  end
+  local rate, rounds = B.rate(function(n)
+    for _ = 1, n do call() end
+  end, { batch = 20 })
+  local stats = session:stats()
+  session:close()
+  report("thin", scheme, body, failures, rate, rounds, stats)
+  return
+end
+
 if arg[1] == "presign" then
   local scheme, port, file = arg[2], arg[3], arg[4]
   local client = client_for(scheme, port)

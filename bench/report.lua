@@ -49,8 +49,17 @@ for _, scheme in ipairs{ "http", "https" } do
     FIGURES[#FIGURES + 1] = { key = ("calls.%s.%s.vs_node"):format(scheme, body), subject = subject,
       title = what .. ": tcssl / Node SDK", floor = ("calls.node.%s.%s"):format(scheme, body),
       min = 3, target = ">= 3x" }
+    -- the decomposition: the thinnest Lua client over tcssl.core (the ceiling for any client
+    -- built on it), and on the empty page the C layer alone (session, pre-signed request)
+    FIGURES[#FIGURES + 1] = { key = ("calls.%s.%s.thin_vs_curl"):format(scheme, body),
+      subject = ("calls.thin.%s.%s"):format(scheme, body),
+      title = what .. ": thinnest Lua client over tcssl.core / bare libcurl",
+      floor = ("calls.curl.%s.%s"):format(scheme, body) }
+    FIGURES[#FIGURES + 1] = { key = ("calls.%s.%s.thin_vs_node"):format(scheme, body),
+      subject = ("calls.thin.%s.%s"):format(scheme, body),
+      title = what .. ": thinnest Lua client over tcssl.core / Node SDK",
+      floor = ("calls.node.%s.%s"):format(scheme, body) }
     if body == "empty" then
-      -- the decomposition: the C layer alone (tcssl.core session, pre-signed request)
       FIGURES[#FIGURES + 1] = { key = ("calls.%s.%s.session_vs_curl"):format(scheme, body),
         subject = ("calls.session.%s.%s"):format(scheme, body),
         title = what .. ": tcssl.core session alone / bare libcurl",

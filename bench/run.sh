@@ -3,7 +3,8 @@
 # floor measured in the same run, on the same machine:
 #   sign       tcssl.core.tc3_sign vs bare OpenSSL (cached and uncached key) and the Node SDK
 #   calls      client:DescribeCertificates vs bare libcurl and the Node SDK, HTTP and HTTPS; and
-#              the tcssl.core session alone (no Lua policy) vs bare libcurl, to split the cost
+#              to split the cost: the tcssl.core session alone (pre-signed request) and the
+#              thinnest Lua client over it (cjson, tc3_sign, session), each vs bare libcurl
 #   openresty  the cosocket transport inside nginx vs a bare cosocket loop
 #   decode     a 1,000-certificate response through tcssl vs bare cjson.decode
 #   soak       RSS and open descriptors over 100,000 calls through one client
@@ -181,6 +182,7 @@ part_calls() {
       while [ $i -lt "$passes" ]; do
         measure calls.curl.$scheme.$body build/bench/calls_curl $scheme $body "$work/request.$scheme.$body" $ca
         measure calls.tcssl.$scheme.$body $LUA bench/calls.lua $scheme $body "$port" $ca
+        measure calls.thin.$scheme.$body $LUA bench/calls.lua thin $scheme $body "$port" $ca
         if [ $body = empty ]; then
           measure calls.session.$scheme.$body $LUA bench/calls.lua session $scheme $body "$work/request.$scheme.$body" $ca
         fi
