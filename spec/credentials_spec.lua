@@ -92,6 +92,18 @@ describe("profile files", function()
     os.execute("rm -rf " .. home)
   end)
 
+  it("looks only in /etc/tencentcloud/credentials when HOME is not set, without raising", function()
+    for _, home in ipairs{ false, "" } do
+      local ok, c, err = pcall(credentials.profile{ getenv = env{ HOME = home or nil } }.get)
+      assert.is_true(ok, c)
+      if not c then
+        assert.equal("credentials", err.kind)
+        assert.truthy(err.message:find("/etc/tencentcloud/credentials", 1, true))
+        assert.is_nil(err.message:find(".tencentcloud/credentials or", 1, true))
+      end
+    end
+  end)
+
   it("gives clear errors for malformed and unreadable files, without the secret", function()
     local cases = {
       { "secret_id = x\n", "ProfileMalformed", "section" },

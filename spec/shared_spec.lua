@@ -150,4 +150,108 @@ describe("temporary credentials in a shared cache", function()
     assert(chain.get())
     assert.truthy(next(cache.entries))
   end)
+
+  it("come from a client's shared_dict through its default chain", function()
+    local now = 1000
+    local clock = function() return now end
+    local cache = shared.memory{ now = clock }
+    local c = assert(require("tcssl").new{ shared_dict = cache, getenv = function() return nil end,
+      profile = "none", metadata_url = BASE, transport = metadata(clock), clock = clock })
+    assert(c.credentials.get(now))
+    assert.truthy(next(cache.entries))
+  end)
+end)
+
+describe("rate limits shared between workers", function()
+  local tcssl = require "tcssl"
+  local ratelimit = require "tcssl.ratelimit"
+  local ID, KEY = "AKIDsharedsharedsharedsharedshared01", "shared-spec-secret-key-000000001"
+
+  -- a fake monotonic clock that sleeping advances
+  local function fake_time()
+    local t = { now = 100.25 }
+    t.monotonic = function() return t.now end
+    t.sleep = function(s) t.now = t.now + s; return true end
+    return t
+  end
+
+  local function worker(cache, ft, extra)
+    local cfg = { secret_id = ID, secret_key = KEY, shared_dict = cache, sleep = ft.sleep, monotonic = ft.monotonic,
+      transport = { request = function()
+        return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"r"}}'
+      end } }
+    for k, v in pairs(extra or {}) do cfg[k] = v end
+    return assert(tcssl.new(cfg))
+  end
+
+  -- the most calls that fell within any one second
+  local function busiest_second(times)
+    local most = 0
+    for i = 1, #times do
+      local n = 0
+      for j = i, #times do
+        if times[j] < times[i] + 1 - 1e-9 then n = n + 1 end
+      end
+      if n > most then most = n end
+    end
+    return most
+  end
+
+  it("keep the workers' clients within one documented rate together", function()
+    local ft = fake_time()
+    local cache = shared.memory{ now = ft.monotonic }
+    local workers = { worker(cache, ft), worker(cache, ft), worker(cache, ft) }
+    local times = {}
+    for i = 1, 40 do
+      assert(workers[i % 3 + 1]:DescribeCertificates{})
+      times[i] = ft.now
+    end
+    -- 10 per second (DescribeCertificates): a first second's burst, then a steady 10 per second.
+    -- The previous second's count is weighted as if its calls were spread evenly, so a burst
+    -- early in one second lets a couple more through in the next (a token bucket allows twice
+    -- the rate in a second that straddles its burst).
+    assert.is_true(busiest_second(times) <= 12, busiest_second(times))
+    assert.is_true(times[40] - times[1] >= 2.9, times[40] - times[1])
+    -- the same three without a shared cache: each keeps its own 10 per second
+    ft = fake_time()
+    local alone = { worker(nil, ft), worker(nil, ft), worker(nil, ft) }
+    local start = ft.now
+    for i = 1, 30 do assert(alone[i % 3 + 1]:DescribeCertificates{}) end
+    assert.equal(start, ft.now)
+  end)
+
+  it("give a deadline error rather than wait past it", function()
+    local ft = fake_time()
+    local c = worker(shared.memory{ now = ft.monotonic }, ft, { deadline = 0.05 })
+    for _ = 1, 10 do assert(c:DescribeCertificates{}) end
+    local res, err = c:DescribeCertificates{}
+    assert.is_nil(res)
+    assert.equal("DeadlineExceeded", err.code)
+  end)
+
+  it("let calls through when the cache fails, since the API still limits and that is retried", function()
+    local ft = fake_time()
+    local broken = { get = function() return nil end, set = function() return nil, "no memory" end,
+      incr = function() return nil, "no memory" end }
+    local c = worker(broken, ft)
+    for _ = 1, 30 do assert(c:DescribeCertificates{}) end
+    assert.equal(100.25, ft.now)
+  end)
+
+  it("are configured by shared_dict, which must name a lua_shared_dict or be a cache", function()
+    local c, err = tcssl.new{ secret_id = ID, secret_key = KEY, shared_dict = "tcssl" }
+    assert.is_nil(c)
+    assert.equal("config", err.kind)
+    assert.equal("shared_dict", err.field)
+    assert.truthy(err.message:find("lua_shared_dict", 1, true))
+    c, err = tcssl.new{ secret_id = ID, secret_key = KEY, shared_dict = 42 }
+    assert.is_nil(c)
+    assert.equal("shared_dict", err.field)
+    local t = 0
+    rawset(_G, "ngx", { shared = { tcssl = fake_dict(function() return t end) } })
+    assert(tcssl.new{ secret_id = ID, secret_key = KEY, shared_dict = "tcssl" })
+    local limiter = assert(ratelimit.shared("tcssl", { now = function() return t end }))
+    assert.is_true(limiter:take("x", 10))
+    assert.is_nil(ratelimit.shared(42))
+  end)
 end)

@@ -155,6 +155,11 @@ local FIELDS = {
   rate_limiter = function(v)
     return type(v) == "table" and type(v.take) == "function", "must be a limiter from tcssl.ratelimit.new()"
   end,
+  shared_dict = function(v)
+    if type(v) == "string" then return v:find("^[%w_%-%.]+$") ~= nil, "must be a lua_shared_dict name" end
+    return type(v) == "table" and type(v.get) == "function" and type(v.set) == "function"
+      and type(v.incr) == "function", "must be a lua_shared_dict name or a tcssl.shared cache"
+  end,
   sleep = callable,
   monotonic = callable,
 }
@@ -174,8 +179,9 @@ local function choose_endpoint(profile, config, region)
   return profile.endpoint
 end
 
--- Where the keys come from: static keys, a provider object, or the default chain.
-local function choose_credentials(config, cfg, transport)
+-- Where the keys come from: static keys, a provider object, or the default chain (whose
+-- temporary keys go to the shared cache when there is one).
+local function choose_credentials(config, cfg, transport, cache)
   local credentials = require "tcssl.credentials"
   if config.credentials then return config.credentials end
   if config.secret_id or config.secret_key then
@@ -183,7 +189,7 @@ local function choose_credentials(config, cfg, transport)
   end
   return credentials.default{
     getenv = config.getenv, profile = config.profile, metadata_url = config.metadata_url,
-    transport = transport, clock = config.clock, sts_scheme = cfg.scheme,
+    transport = transport, clock = config.clock, sts_scheme = cfg.scheme, cache = cache,
   }
 end
 
@@ -241,15 +247,28 @@ function M.new(config, profile_name, override)
   if config.debug and not on_request then on_request = M.debug_writer(io.stderr) end
   local monotonic = config.monotonic or runtime.now
   local sleep = config.sleep or runtime.sleep
+  -- shared_dict: state every nginx worker sees (the rate limits, temporary credentials)
+  local cache
+  if config.shared_dict then
+    local err
+    cache, err = require("tcssl.shared").from(config.shared_dict)
+    if not cache then return config_error("shared_dict", err.message) end
+  end
   local limiter = config.rate_limiter
-  if not limiter and cfg.rate_limit then limiter = ratelimit.new{ now = monotonic, sleep = sleep } end
+  if not limiter and cfg.rate_limit then
+    if cache then
+      limiter = ratelimit.shared(cache, { now = monotonic, sleep = sleep })
+    else
+      limiter = ratelimit.new{ now = monotonic, sleep = sleep }
+    end
+  end
   return setmetatable({
     monotonic = monotonic,
     sleep = sleep,
     limiter = cfg.rate_limit and limiter or nil,
     profile = profile,
     config = cfg,
-    credentials = type(override) == "table" and override or choose_credentials(config, cfg, transport),
+    credentials = type(override) == "table" and override or choose_credentials(config, cfg, transport, cache),
     clock = config.clock or os.time,
     transport = transport,
     on_request = on_request,

@@ -102,7 +102,10 @@ function M.profile(opts)
     local paths = opts.paths
     if not paths then
       local home = opts.home or getenv("HOME")
-      paths = { home and (home .. "/.tencentcloud/credentials") or nil, "/etc/tencentcloud/credentials" }
+      paths = {}
+      -- without HOME (cron, services, nginx workers) only the system-wide file is looked at
+      if home and home ~= "" then paths[1] = home .. "/.tencentcloud/credentials" end
+      paths[#paths + 1] = "/etc/tencentcloud/credentials"
     end
     for _, path in ipairs(paths) do
       local f, open_err = io.open(path, "rb")

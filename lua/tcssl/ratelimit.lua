@@ -1,8 +1,13 @@
--- Token buckets per action, at the rate the documents give for each (requests per second).
+-- Rate limits per action, at the rate the documents give for each (requests per second).
 -- A call takes a token before it is sent and waits for one rather than fail with
 -- RequestLimitExceeded. One limiter serves one client by default; pass the same limiter to
 -- several clients (`rate_limiter = limiter`) to share the budget between them.
+--
+-- new() keeps token buckets in this Lua state. shared(cache) keeps counters in a cache that
+-- several processes see (a lua_shared_dict: every nginx worker), so that the workers together
+-- stay within the rate rather than each of them. Both have take(key, rate, deadline).
 local runtime = require "tcssl.runtime"
+local shared = require "tcssl.shared"
 
 local M = {}
 
@@ -48,6 +53,62 @@ function Limiter:take(key, rate, deadline)
     if deadline and now + wait > deadline then return nil, wait end
     local ok, err = self.sleep(wait)
     if ok == nil and err then return nil, wait, err end
+  end
+  return nil, 0
+end
+
+-- The shared limiter: a sliding-window counter. Each action has a counter per whole second
+-- of the monotonic clock (the same clock in every process of the machine). A call counts
+-- itself in the current second, then estimates the last second's load as its own count plus
+-- the previous second's, weighted by how much of that second still lies within the last one.
+-- Over the rate, it takes its count back and waits. Counting first and checking second keeps
+-- concurrent callers from passing together; at worst two of them both back off.
+local Shared = {}
+Shared.__index = Shared
+
+local PREFIX = "tcssl:rate:"
+
+--- shared(cache, opts) -> limiter | nil, err
+-- cache: a lua_shared_dict name or a tcssl.shared cache (needs get and incr). opts: now
+-- (monotonic seconds, shared by the processes), sleep. When the cache itself fails (a full
+-- dict), calls go ahead: the API's own limit still answers, and that answer is retried.
+function M.shared(cache, opts)
+  local c, err = shared.from(cache)
+  if not c then return nil, err end
+  if type(c.incr) ~= "function" then
+    return nil, require("tcssl.error").new("config", "NoSharedDict", "the cache has no incr")
+  end
+  opts = opts or {}
+  return setmetatable({ cache = c, now = opts.now or runtime.now, sleep = opts.sleep or runtime.sleep },
+    Shared)
+end
+
+function Shared:take(key, rate, deadline)
+  if not rate or rate <= 0 then return true end
+  if rate < 1 then rate = 1 end -- whole calls per second: slower rates are not expressible
+  local cache, floor = self.cache, math.floor
+  local base = PREFIX .. key .. "@"
+  for _ = 1, 1000 do
+    local now = self.now()
+    local second = floor(now)
+    local current = base .. ("%d"):format(second)
+    -- the counter lives for this second and the next, where it is "the previous second"
+    local n = cache:incr(current, 1, 0, 2)
+    if not n then return true end
+    local previous = tonumber(cache:get(base .. ("%d"):format(second - 1))) or 0
+    local load = n + previous * (1 - (now - second))
+    if load <= rate + 1e-9 then return true end
+    cache:incr(current, -1)
+    local wait
+    if n > rate then
+      wait = second + 1 - now                  -- this second is full: until it ends
+    else
+      wait = (load - rate) / previous          -- until enough of the previous second has passed
+    end
+    wait = math.max(wait, 0.001)
+    if deadline and now + wait > deadline then return nil, wait end
+    local ok, serr = self.sleep(wait)
+    if ok == nil and serr then return nil, wait, serr end
   end
   return nil, 0
 end

@@ -1,5 +1,5 @@
 -- Small key/value caches with expiry, for state that several nginx workers should share
--- (temporary credentials today; a cross-worker rate limiter could keep its counters here).
+-- (temporary credentials, and the counters of tcssl.ratelimit.shared).
 --
 --   local shared = require "tcssl.shared"
 --   local cache, err = shared.dict("tcssl")   -- lua_shared_dict tcssl 1m;  (OpenResty)

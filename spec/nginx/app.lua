@@ -25,7 +25,7 @@ local function describe_error(err)
 end
 
 -- A client configuration from the query: target (http, https, wrong_name), endpoint, timeout,
--- max_response_size, max_retries, insecure, proxy, rate_limit, transport.
+-- max_response_size, max_retries, insecure, proxy, rate_limit, transport, shared_dict.
 local function config_from(args)
   local target = args.target or "http"
   local cfg = { secret_id = settings.id, secret_key = settings.key, region = "ap-guangzhou", timeout = 10,
@@ -37,6 +37,7 @@ local function config_from(args)
   if args.proxy then cfg.proxy = args.proxy end
   if args.rate_limit == "0" then cfg.rate_limit = false end
   if args.transport then cfg.transport = args.transport end
+  if args.shared_dict then cfg.shared_dict = args.shared_dict end
   return cfg
 end
 
@@ -100,7 +101,17 @@ end
 
 --- GET /dict?key=K
 function M.dict()
-  local v = ngx.shared.spec:get(ngx.var.arg_key)
+  local dict = ngx.shared.spec
+  local prefix = ngx.var.arg_prefix
+  if prefix then
+    -- GET /dict?prefix=P: the keys that start with P, with their values
+    local entries = {}
+    for _, k in ipairs(dict:get_keys(0)) do
+      if k:sub(1, #prefix) == prefix then entries[#entries + 1] = { key = k, value = dict:get(k) } end
+    end
+    return reply({ entries = json.array(entries) })
+  end
+  local v = dict:get(ngx.var.arg_key)
   reply({ value = v or json.null })
 end
 

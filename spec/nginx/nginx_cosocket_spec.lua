@@ -203,6 +203,16 @@ describe("tcssl in nginx", function()
     assert.is_true(doc.stats.reused >= 14)
   end)
 
+  it("keeps the rate limits in the lua_shared_dict a client names, for all workers", function()
+    succeeds("/call?n=12&shared_dict=spec") -- 10/s: the last calls wait with ngx.sleep
+    local entries = get_json("/dict?prefix=tcssl:rate:").entries
+    assert.is_true(#entries >= 1)
+    for _, e in ipairs(entries) do
+      assert.truthy(e.key:find("^tcssl:rate:v3/DescribeCertificates@%d+$"), e.key)
+      assert.is_true(e.value >= 1 and e.value <= 10, e.key .. " = " .. tostring(e.value))
+    end
+  end)
+
   it("serves a client made in init_by_lua from a content handler", function()
     local doc = succeeds("/early")
     assert.equal("ngx", doc.transport)
