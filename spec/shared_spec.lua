@@ -235,7 +235,38 @@ describe("rate limits shared between workers", function()
       incr = function() return nil, "no memory" end }
     local c = worker(broken, ft)
     for _ = 1, 30 do assert(c:DescribeCertificates{}) end
+    local raising = { get = function() error("boom") end, set = function() error("boom") end,
+      incr = function() error("boom") end }
+    c = worker(raising, ft)
+    for _ = 1, 30 do assert(c:DescribeCertificates{}) end
     assert.equal(100.25, ft.now)
+  end)
+
+  it("keep apart budgets for clients with different keys (different accounts)", function()
+    local ft = fake_time()
+    local cache = shared.memory{ now = ft.monotonic }
+    local a = worker(cache, ft)
+    local b = worker(cache, ft, { secret_id = "AKIDsharedsharedsharedsharedshared02" })
+    for _ = 1, 10 do assert(a:DescribeCertificates{}); assert(b:DescribeCertificates{}) end
+    assert.equal(100.25, ft.now)
+    for key in pairs(cache.entries) do
+      assert.is_nil(key:find("AKID", 1, true), key) -- the account is named by a digest
+    end
+  end)
+
+  it("count whole calls: a rate under one per second still lets a call through", function()
+    local ft = fake_time()
+    local limiter = assert(ratelimit.shared(shared.memory{ now = ft.monotonic }, { now = ft.monotonic,
+      sleep = ft.sleep }))
+    assert.is_true(limiter:take("slow", 0.5))
+    assert.is_true(limiter:take("slow", 0.5))
+    assert.is_true(ft.now > 100.25)
+    -- and the local token bucket the same
+    local bucket = ratelimit.new{ now = ft.monotonic, sleep = ft.sleep }
+    local before = ft.now
+    assert.is_true(bucket:take("slow", 0.5))
+    assert.is_true(bucket:take("slow", 0.5))
+    assert.is_true(math.abs(ft.now - before - 2) < 1e-6, ft.now - before)
   end)
 
   it("are configured by shared_dict, which must name a lua_shared_dict or be a cache", function()

@@ -247,6 +247,11 @@ function M.new(config, profile_name, override)
   if config.debug and not on_request then on_request = M.debug_writer(io.stderr) end
   local monotonic = config.monotonic or runtime.now
   local sleep = config.sleep or runtime.sleep
+  -- The API limits each account: clients with different static keys keep apart budgets in a
+  -- shared limiter (a digest of the SecretId names the account; providers resolve keys late,
+  -- and are taken as one account)
+  local rate_key = profile.name .. "/"
+  if config.secret_id then rate_key = core.sha256_hex(config.secret_id):sub(1, 16) .. "/" .. rate_key end
   -- shared_dict: state every nginx worker sees (the rate limits, temporary credentials)
   local cache
   if config.shared_dict then
@@ -257,7 +262,9 @@ function M.new(config, profile_name, override)
   local limiter = config.rate_limiter
   if not limiter and cfg.rate_limit then
     if cache then
-      limiter = ratelimit.shared(cache, { now = monotonic, sleep = sleep })
+      local err
+      limiter, err = ratelimit.shared(cache, { now = monotonic, sleep = sleep })
+      if not limiter then return config_error("shared_dict", err.message) end
     else
       limiter = ratelimit.new{ now = monotonic, sleep = sleep }
     end
@@ -266,6 +273,7 @@ function M.new(config, profile_name, override)
     monotonic = monotonic,
     sleep = sleep,
     limiter = cfg.rate_limit and limiter or nil,
+    rate_key = rate_key,
     profile = profile,
     config = cfg,
     credentials = type(override) == "table" and override or choose_credentials(config, cfg, transport, cache),
@@ -469,7 +477,7 @@ function Client:call(action, params)
   local resp, failure, status, req
   while true do
     if self.limiter and action_model then
-      local ok, wait = self.limiter:take(self.profile.name .. "/" .. action, action_model.rate_limit, deadline)
+      local ok, wait = self.limiter:take(self.rate_key .. action, action_model.rate_limit, deadline)
       if not ok then
         failure = failure or errors.new("timeout", "DeadlineExceeded",
           ("waiting %.2fs for the %s rate limit would pass the call's deadline"):format(wait, action),

@@ -28,7 +28,8 @@ end
 local function bucket(self, key, rate)
   local b = self.buckets[key]
   if not b or b.rate ~= rate then
-    b = { rate = rate, tokens = rate, stamp = self.now() }
+    -- at least one whole token fits, so that rates under 1 per second work too
+    b = { rate = rate, size = math.max(rate, 1), tokens = math.max(rate, 1), stamp = self.now() }
     self.buckets[key] = b
   end
   return b
@@ -42,7 +43,7 @@ function Limiter:take(key, rate, deadline)
   -- bounded: each turn either takes a token or sleeps until one is due
   for _ = 1, 1000 do
     local now = self.now()
-    b.tokens = math.min(rate, b.tokens + (now - b.stamp) * rate)
+    b.tokens = math.min(b.size, b.tokens + (now - b.stamp) * rate)
     b.stamp = now
     -- a hair of tolerance: float refills can land a rounding error short of a whole token
     if b.tokens >= 1 - 1e-9 then
@@ -62,7 +63,10 @@ end
 -- itself in the current second, then estimates the last second's load as its own count plus
 -- the previous second's, weighted by how much of that second still lies within the last one.
 -- Over the rate, it takes its count back and waits. Counting first and checking second keeps
--- concurrent callers from passing together; at worst two of them both back off.
+-- concurrent callers from passing together; at worst several back off at once (fewer calls
+-- pass than could, never more). Counts are whole calls per second: a rate under 1 counts as
+-- 1, and a fractional rate as its whole part, at least 1 (the documents give 10 and 20). The
+-- processes must share one monotonic clock: the workers of one machine do.
 local Shared = {}
 Shared.__index = Shared
 
@@ -83,9 +87,20 @@ function M.shared(cache, opts)
     Shared)
 end
 
+-- The cache's own failures (an error or a raise) let the call go ahead.
+local function counted(cache, key, by)
+  local ok, n = pcall(cache.incr, cache, key, by, 0, 2)
+  return ok and tonumber(n) or nil
+end
+
+local function count_of(cache, key)
+  local ok, n = pcall(cache.get, cache, key)
+  return ok and tonumber(n) or 0
+end
+
 function Shared:take(key, rate, deadline)
   if not rate or rate <= 0 then return true end
-  if rate < 1 then rate = 1 end -- whole calls per second: slower rates are not expressible
+  rate = math.max(1, math.floor(rate))
   local cache, floor = self.cache, math.floor
   local base = PREFIX .. key .. "@"
   for _ = 1, 1000 do
@@ -93,12 +108,12 @@ function Shared:take(key, rate, deadline)
     local second = floor(now)
     local current = base .. ("%d"):format(second)
     -- the counter lives for this second and the next, where it is "the previous second"
-    local n = cache:incr(current, 1, 0, 2)
+    local n = counted(cache, current, 1)
     if not n then return true end
-    local previous = tonumber(cache:get(base .. ("%d"):format(second - 1))) or 0
+    local previous = count_of(cache, base .. ("%d"):format(second - 1))
     local load = n + previous * (1 - (now - second))
     if load <= rate + 1e-9 then return true end
-    cache:incr(current, -1)
+    counted(cache, current, -1)
     local wait
     if n > rate then
       wait = second + 1 - now                  -- this second is full: until it ends
