@@ -3,11 +3,10 @@
 --
 -- The client is made once per worker on first use and kept: calls go out over cosockets
 -- (the worker keeps serving other requests meanwhile), connections are kept alive in nginx's
--- pool, and the rate limiter is shared by every request the worker serves. Credentials come
--- from the default chain (environment, credentials file, CVM role, TKE OIDC); temporary ones
--- are kept in the lua_shared_dict "tcssl", so the workers fetch them once between them.
+-- pool. The lua_shared_dict "tcssl" holds what the workers share: the rate limits (all workers
+-- together stay within each action's documented rate) and the temporary credentials of the
+-- default chain (environment, credentials file, CVM role, TKE OIDC), fetched once between them.
 local tcssl = require "tcssl"
-local credentials = require "tcssl.credentials"
 local json = require "tcssl.json"
 
 local M = {}
@@ -24,7 +23,7 @@ local function get_client()
     region = os.getenv("TENCENTCLOUD_REGION") or "ap-guangzhou",
     endpoint = os.getenv("TCSSL_ENDPOINT"),          -- nil: ssl.tencentcloudapi.com
     scheme = os.getenv("TCSSL_SCHEME"),              -- nil: https
-    credentials = credentials.default{ shared_dict = "tcssl" },
+    shared_dict = "tcssl",
     timeout = 10,
     deadline = 20,
   }
