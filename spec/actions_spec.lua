@@ -161,6 +161,79 @@ local function upload_fixture()
 end
 
 -------------------------------------------------------------------------------
+-- Real state for the actions that need more than an uploaded certificate: an order whose
+-- validation has not finished, a deployment, an update onto a second certificate.
+-------------------------------------------------------------------------------
+
+local MAX_CALLS = 10 -- bounds every loop that waits for the emulator's tasks
+
+-- Deploys certificate `id` to a load balancer listener; returns the new record's id.
+local function deploy(c, id)
+  local rec = assert(c:DeployCertificateInstance{ CertificateId = id, ResourceType = "clb",
+    InstanceIdList = { "lb-actions|lbl-actions" } })
+  assert.equal(1, rec.DeployStatus)
+  assert.is_true(rec.DeployRecordId > 0)
+  return rec.DeployRecordId
+end
+
+-- Polls a record's detail until nothing runs (the emulator finishes it at a set poll).
+local function finish(c, action, record_id)
+  for _ = 1, MAX_CALLS do
+    local res = assert(c[action](c, { DeployRecordId = tostring(record_id) }))
+    if res.RunningTotalCount == 0 then return res end
+  end
+  error(action .. " " .. tostring(record_id) .. " did not finish in " .. MAX_CALLS .. " polls")
+end
+
+-- UpdateCertificateInstance's parameters moving the clb listener that `old` is deployed to
+-- (deployed here, and finished) onto a second upload of the certificate.
+local function update_params(c, old, extra)
+  local done = finish(c, "DescribeHostDeployRecordDetail", deploy(c, old))
+  assert.equal(1, done.SuccessTotalCount)
+  local region = done.DeployRecordDetailList[1].Region
+  local p = params_for("UpdateCertificateInstance", old, extra)
+  p.CertificateId = assert(c:UploadCertificate{ CertificatePublicKey = certs.leaf_cert_pem,
+    CertificatePrivateKey = certs.leaf_key_pem, Repeatable = true }).CertificateId
+  p.CertificatePrivateKey = nil -- CertificateId names the new certificate
+  p.ResourceTypes, p.ResourceTypesRegions = { "clb" }, { { ResourceType = "clb", Regions = { region } } }
+  return p
+end
+
+local function created(res) return tonumber(res.DeployRecordId) > 0 end
+
+-- UpdateCertificateInstance until the task exists (it answers DeployRecordId 0 before).
+local function create_update(c, p)
+  for _ = 1, MAX_CALLS do
+    local res = assert(c:UpdateCertificateInstance(p))
+    if created(res) then return res end
+  end
+  error("UpdateCertificateInstance did not create its task in " .. MAX_CALLS .. " calls")
+end
+
+-- name -> function(c, id) -> params [, done(res)]: the parameters on real state (id is the
+-- uploaded certificate); with done, the action is called again until done(res), at most
+-- MAX_CALLS times, and the last answer is checked.
+local PREPARE = {
+  CompleteCertificate = function(c)
+    local order = assert(c:ApplyCertificate{ DvAuthMethod = "DNS", DomainName = "complete.tcssl.test" })
+    return params_for("CompleteCertificate", order.CertificateId)
+  end,
+  UpdateCertificateInstance = function(c, id)
+    return update_params(c, id), created
+  end,
+  DescribeHostDeployRecordDetail = function(c, id)
+    local p = params_for("DescribeHostDeployRecordDetail", id)
+    p.DeployRecordId = tostring(deploy(c, id))
+    return p
+  end,
+  DescribeHostUpdateRecordDetail = function(c, id)
+    local p = params_for("DescribeHostUpdateRecordDetail", id)
+    p.DeployRecordId = tostring(create_update(c, update_params(c, id)).DeployRecordId)
+    return p
+  end,
+}
+
+-------------------------------------------------------------------------------
 -- Type checks against the output model
 -------------------------------------------------------------------------------
 
@@ -236,9 +309,18 @@ describe("every action against the emulator", function()
     it(("answers %s with the types of its output model"):format(name), function()
       local id = upload_fixture()
       local c = client()
-      local res, err = c[name](c, params_for(name, id))
-      assert(res, tostring(err))
+      local params, done
+      if PREPARE[name] then params, done = PREPARE[name](c, id) else params = params_for(name, id) end
+      local res, err
+      for _ = 1, done and MAX_CALLS or 1 do
+        res, err = c[name](c, params)
+        assert(res, tostring(err))
+        if not done or done(res) then break end
+      end
+      if done then assert.is_true(done(res), name .. " did not get there in " .. MAX_CALLS .. " calls") end
       assert.is_string(res.RequestId)
+      -- the prepared records hold the one clb listener
+      if PREPARE[name] and name:find("RecordDetail$") then assert.equal(1, res.TotalCount) end
       check_fields(model.actions[name].output, res, name .. ".", model.structs, not STORE[name])
       local wire = assert(json.decode(c.transport.last_body)).Response
       check_fields(model.actions[name].output, wire, "wire " .. name .. ".", model.structs, not STORE[name])
@@ -271,6 +353,76 @@ describe("the certificate store behind the actions", function()
   end)
 end)
 
+describe("the documented errors of orders, updates and records", function()
+  -- fails(code, label, c:Action{ ... }): the call last, so that both its results arrive
+  local function fails(code, label, res, err)
+    assert.is_nil(res, label)
+    assert.equal("api", err.kind, label)
+    assert.equal(code, err.code, label .. ": " .. tostring(err))
+    return err
+  end
+
+  it("answers CompleteCertificate on an uploaded, an issued or an unknown certificate with "
+    .. "FailedOperation.CertificateNotFoundOrAudited", function()
+    local c = client()
+    local code = "FailedOperation.CertificateNotFoundOrAudited"
+    local uploaded = upload_fixture()
+    local err = fails(code, "uploaded", c:CompleteCertificate{ CertificateId = uploaded })
+    assert.truthy(err.message:find(uploaded, 1, true))
+    fails(code, "unknown", c:CompleteCertificate{ CertificateId = "nothere1" })
+    -- a DNS_AUTO order validates at once; the emulator issues it at a set DescribeCertificate poll
+    local order = assert(c:ApplyCertificate{ DvAuthMethod = "DNS_AUTO", DomainName = "issued.tcssl.test" })
+      .CertificateId
+    local status
+    for _ = 1, MAX_CALLS do
+      status = assert(c:DescribeCertificate{ CertificateId = order }).Status
+      if status == 1 then break end
+    end
+    assert.equal(1, status)
+    err = fails(code, "issued", c:CompleteCertificate{ CertificateId = order })
+    assert.truthy(err.message:find("issued", 1, true))
+    -- an order whose validation has not finished is answered, also when asked again
+    local pending = assert(c:ApplyCertificate{ DvAuthMethod = "DNS", DomainName = "pending.tcssl.test" })
+      .CertificateId
+    for _ = 1, 2 do
+      assert.equal(pending, assert(c:CompleteCertificate{ CertificateId = pending }).CertificateId)
+    end
+  end)
+
+  it("answers UpdateCertificateInstance without a new certificate with InvalidParameter.WithDetailReason",
+    function()
+    local c = client()
+    local old = upload_fixture()
+    local p = update_params(c, old)
+    p.CertificateId = nil
+    local err = fails("InvalidParameter.WithDetailReason", "no new certificate", c:UpdateCertificateInstance(p))
+    assert.truthy(err.message:find("CertificateId", 1, true))
+    p.CertificatePrivateKey = certs.leaf_key_pem -- a key alone names no certificate either
+    fails("InvalidParameter.WithDetailReason", "a key alone", c:UpdateCertificateInstance(p))
+    assert.equal(0, assert(c:DescribeHostUpdateRecord{ OldCertificateId = old }).TotalCount)
+  end)
+
+  it("answers the detail of a record that does not exist with FailedOperation.CertificateDeployNotExist",
+    function()
+    local c = client()
+    local code = "FailedOperation.CertificateDeployNotExist"
+    local id = upload_fixture()
+    for _, action in ipairs{ "DescribeHostDeployRecordDetail", "DescribeHostUpdateRecordDetail" } do
+      for _, record_id in ipairs{ "999999", "x1" } do
+        local err = fails(code, action .. " " .. record_id, c[action](c, { DeployRecordId = record_id }))
+        assert.truthy(err.message:find(record_id, 1, true))
+      end
+    end
+    -- a deployment record is not an update record, nor the reverse
+    local deployed = tostring(deploy(c, id))
+    assert(c:DescribeHostDeployRecordDetail{ DeployRecordId = deployed })
+    fails(code, "deployment as update", c:DescribeHostUpdateRecordDetail{ DeployRecordId = deployed })
+    local updated = tostring(create_update(c, update_params(c, upload_fixture())).DeployRecordId)
+    assert(c:DescribeHostUpdateRecordDetail{ DeployRecordId = updated })
+    fails(code, "update as deployment", c:DescribeHostDeployRecordDetail{ DeployRecordId = updated })
+  end)
+end)
+
 describe("GET and POST", function()
   local with_struct_arrays = {}
   for _, name in ipairs(ACTIONS) do
@@ -289,9 +441,16 @@ describe("GET and POST", function()
   for _, name in ipairs(with_struct_arrays) do
     it(("agree for %s"):format(name), function()
       local id = upload_fixture()
-      local params = params_for(name, id, has_struct_array)
+      local params, running = params_for(name, id, has_struct_array), nil
+      if name == "UpdateCertificateInstance" then
+        -- a new request is answered DeployRecordId 0 and then with a new task, so both methods
+        -- ask while the task runs: both are answered with it
+        params = update_params(client(), id, has_struct_array)
+        running = create_update(client(), params).DeployRecordId
+      end
       local post = assert(client():call(name, params))
       local get = assert(client{ http_method = "GET" }:call(name, params))
+      if running then assert.same({ running, 0 }, { get.DeployRecordId, get.DeployStatus }) end
       if name == "UploadCertificate" then
         -- two new certificates: the same answer but for the id, and the same stored data
         local c = client()

@@ -857,7 +857,7 @@ end
 -- (tcssl.emulator.issuer). Both get the helpers they share with this file.
 local KIT = {
   raise = raise, array = array, null = null, copy = copy_list, cst_time = cst_time,
-  find_certificate = find_certificate, status_of = status_of, synthesize = synthesize,
+  find_certificate = find_certificate, status_of = status_of,
   parse_certificate_pem = parse_certificate_pem, new_certificate = new_certificate, handlers = HANDLERS,
 }
 resources.install(HANDLERS, KIT)

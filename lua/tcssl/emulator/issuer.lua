@@ -3,7 +3,9 @@
 -- (DownloadCertificate, DescribeDownloadCertificateUrl and the link it hands out).
 --
 -- ApplyCertificate creates an order with DNS (TXT) or FILE validation values. Validation
--- starts with CompleteCertificate (at once for DNS_AUTO), and the certificate is issued
+-- starts with CompleteCertificate (at once for DNS_AUTO; asking again while it runs is
+-- harmless; on an uploaded or issued certificate it answers the documented
+-- FailedOperation.CertificateNotFoundOrAudited), and the certificate is issued
 -- "later": at the settings.issue_polls-th DescribeCertificate / DescribeCertificateDetail of
 -- it, or settings.issue_seconds after validation started. Domains under `.invalid` (RFC 2606)
 -- never validate: their orders end in status 2 (review failed), so failures can be tested.
@@ -166,12 +168,26 @@ H.ApplyCertificate = function(server, p)
   return { CertificateId = cert.id }
 end
 
+-- The action's error table lists FailedOperation.CertificateNotFoundOrAudited ("该证书不存在或已
+-- 签发": the certificate does not exist or is already issued) and no CertificateNotFound, so
+-- that is the answer for an unknown id, an uploaded certificate (no order to validate) and an
+-- order already issued.
+local NOT_FOUND_OR_AUDITED = "FailedOperation.CertificateNotFoundOrAudited"
+
 H.CompleteCertificate = function(server, p)
-  local cert = kit.find_certificate(server, p.CertificateId)
-  if not cert.applied or cert.status == 1 or cert.status == 3 then
-    -- the documents answer FailedOperation.CertificateNotFoundOrAudited for an issued
-    -- certificate; the emulator treats asking again as done
-    return { CertificateId = cert.id }
+  if p.CertificateId == "" then
+    raise("MissingParameter", "The request is missing a required parameter `CertificateId`.")
+  end
+  local cert = server.certs[p.CertificateId]
+  if not cert then
+    raise(NOT_FOUND_OR_AUDITED, "The certificate `" .. p.CertificateId .. "` does not exist.")
+  end
+  if not cert.applied then
+    raise(NOT_FOUND_OR_AUDITED, "Certificate " .. cert.id .. " was uploaded, not applied for: there is no "
+      .. "validation to start.")
+  end
+  if cert.status == 1 or cert.status == 3 then
+    raise(NOT_FOUND_OR_AUDITED, "Certificate " .. cert.id .. " is already issued.")
   end
   if cert.status == 2 or cert.status == 7 then
     raise("FailedOperation", "The order of certificate " .. cert.id .. " has already failed.")

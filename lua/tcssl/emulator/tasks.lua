@@ -9,7 +9,10 @@
 -- settings.task_seconds after it was created, whichever comes first; only then do its
 -- resources change certificate. UpdateCertificateInstance answers DeployRecordId 0 for the
 -- first settings.update_pending_calls calls of a request, as the documents describe ("0
--- means the task is still being created; call again").
+-- means the task is still being created; call again"). As documented, it needs the new
+-- certificate (CertificateId, or CertificatePublicKey with CertificatePrivateKey): without
+-- one it answers InvalidParameter.WithDetailReason; a Describe…RecordDetail of a record that
+-- does not exist answers FailedOperation.CertificateDeployNotExist.
 local M = {}
 
 -- Resource types of UpdateCertificateInstance; the ones that need regions.
@@ -155,10 +158,17 @@ local function paging(p, default, max)
   return number("Offset", 0), math.min(number("Limit", default), max)
 end
 
+-- The record a Describe…RecordDetail names. Both actions' error tables list
+-- FailedOperation.CertificateDeployNotExist ("证书部署记录不存在": the deployment record does
+-- not exist), the answer for an id that names no record, or a record of the other kind (an
+-- update record is not a deployment record, nor the reverse).
+local RECORD_NAMES = { deploy = "deployment record", update = "update record" }
 local function find_record(server, id, kind)
   local n = type(id) == "string" and id:match("^%d+$") and tonumber(id) or id
   local rec = server.records[n]
   if rec and rec.kind == kind then return rec end
+  raise("FailedOperation.CertificateDeployNotExist", ("The %s `%s` does not exist."):format(RECORD_NAMES[kind],
+    tostring(id)))
 end
 
 -------------------------------------------------------------------------------
@@ -259,22 +269,16 @@ H.DeployCertificateInstance = function(server, p, ctx)
   return { DeployRecordId = rec.id, DeployStatus = 1 }
 end
 
-local function detail_counts(rec)
-  local ok, failed, running = 0, 0, 0
-  if rec then ok, failed, running = counts(rec) end
-  return ok, failed, running
-end
-
 H.DescribeHostDeployRecordDetail = function(server, p)
-  local rec = find_record(server, p.DeployRecordId, "deploy")
-  if rec then poll(server, rec) end
   local offset, limit = paging(p, 10, 200)
+  local rec = find_record(server, p.DeployRecordId, "deploy")
+  poll(server, rec)
   local list = kit.array()
-  for i = offset + 1, math.min(offset + limit, rec and #rec.items or 0) do
+  for i = offset + 1, math.min(offset + limit, #rec.items) do
     list[#list + 1] = deploy_detail_view(rec, rec.items[i])
   end
-  local ok, failed, running = detail_counts(rec)
-  return { TotalCount = rec and #rec.items or 0, DeployRecordDetailList = list, SuccessTotalCount = ok,
+  local ok, failed, running = counts(rec)
+  return { TotalCount = #rec.items, DeployRecordDetailList = list, SuccessTotalCount = ok,
     FailedTotalCount = failed, RunningTotalCount = running }
 end
 
@@ -361,13 +365,15 @@ local function check_deployable(server, cert)
   end
 end
 
-H.UpdateCertificateInstance = function(server, p, _, action_model)
-  -- A request naming no new certificate at all (neither CertificateId nor
-  -- CertificatePublicKey) gets the model-shaped placeholder answer of the actions the
-  -- emulator does not play, as before this action had state.
+H.UpdateCertificateInstance = function(server, p)
+  -- The new certificate is CertificateId, or else CertificatePublicKey with
+  -- CertificatePrivateKey ("不传该参数，则公钥证书和私钥证书必传"). A request with neither
+  -- answers InvalidParameter.WithDetailReason, the parameter error of the action's own
+  -- error table (the detail says what is missing).
   if (p.CertificateId == nil or p.CertificateId == "") and (p.CertificatePublicKey == nil
       or p.CertificatePublicKey == "") then
-    return kit.synthesize(server, action_model)
+    raise("InvalidParameter.WithDetailReason", "Name the new certificate: CertificateId, or CertificatePublicKey "
+      .. "with CertificatePrivateKey.")
   end
   local old = kit.find_certificate(server, p.OldCertificateId)
   local types, seen = {}, {}
@@ -438,15 +444,15 @@ H.UpdateCertificateInstance = function(server, p, _, action_model)
 end
 
 H.DescribeHostUpdateRecordDetail = function(server, p)
-  local rec = find_record(server, p.DeployRecordId, "update")
-  if rec then poll(server, rec) end
   local offset, limit = paging(p, 10, 200)
+  local rec = find_record(server, p.DeployRecordId, "update")
+  poll(server, rec)
   local groups, by_type, totals = kit.array(), {}, {}
-  for _, item in ipairs(rec and rec.items or {}) do
+  for _, item in ipairs(rec.items) do
     local t = item.resource.type
     totals[t] = (totals[t] or 0) + 1
   end
-  for i = offset + 1, math.min(offset + limit, rec and #rec.items or 0) do
+  for i = offset + 1, math.min(offset + limit, #rec.items) do
     local item = rec.items[i]
     local t = item.resource.type
     local group = by_type[t]
@@ -457,8 +463,8 @@ H.DescribeHostUpdateRecordDetail = function(server, p)
     end
     group.List[#group.List + 1] = update_detail_view(rec, item)
   end
-  local ok, failed, running = detail_counts(rec)
-  return { TotalCount = rec and #rec.items or 0, RecordDetailList = groups, SuccessTotalCount = ok,
+  local ok, failed, running = counts(rec)
+  return { TotalCount = #rec.items, RecordDetailList = groups, SuccessTotalCount = ok,
     FailedTotalCount = failed, RunningTotalCount = running }
 end
 
