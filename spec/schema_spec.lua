@@ -48,6 +48,12 @@ describe("client:<Action> methods", function()
     assert.equal("InvalidAction", err.code)
     assert.truthy(err.message:find("did you mean DescribeCertificates", 1, true))
     assert.is_nil(client().lowercase_thing)
+    -- an action name in the wrong case gets the same kind of answer, not a raise
+    res, err = client():describeCertificates{}
+    assert.is_nil(res)
+    assert.equal("InvalidAction", err.code)
+    assert.truthy(err.message:find("did you mean DescribeCertificates", 1, true))
+    assert.is_nil(client().limiter_that_is_not_there)
   end)
 end)
 

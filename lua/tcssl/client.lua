@@ -15,9 +15,30 @@ M.Client = Client
 -- client:<Action>(params) for every action of the model, through this one lookup. The
 -- functions are made once per action name and shared by all clients.
 local action_methods = { v3 = {}, legacy = {} }
+-- Action names in lower case, per profile: `client:describeCertificates` is answered with a
+-- suggestion rather than "attempt to call a nil value". Only names that match an action
+-- case-insensitively get one, so the client's own missing fields still read as nil.
+local lower_names = {}
+local function misspelt_case(profile, key)
+  local names = lower_names[profile.name]
+  if not names then
+    names = {}
+    for name in pairs(profile.actions()) do names[name:lower()] = name end
+    lower_names[profile.name] = names
+  end
+  local name = names[key:lower()]
+  if not name then return nil end
+  local msg = ("unknown action %s; did you mean %s?"):format(key, name)
+  return function() return nil, errors.new("validation", "InvalidAction", msg, { action = key }) end
+end
+
 function Client.__index(self, key)
   local method = Client[key]
-  if method ~= nil or type(key) ~= "string" or not key:find("^%u") then return method end
+  if method ~= nil or type(key) ~= "string" then return method end
+  if not key:find("^%u") then
+    local profile = rawget(self, "profile")
+    return profile and key:find("^%l") and misspelt_case(profile, key) or nil
+  end
   local profile = rawget(self, "profile")
   local cache = action_methods[profile.name]
   method = cache[key]
@@ -289,13 +310,22 @@ function Client:__tostring()
     c.region or "(none)", self.config.unsigned and "none" or self.credentials.source)
 end
 
--- Hides what must not be logged in a request URL: v1's Signature and Token, and anything
--- that looks like a key or token parameter.
+-- Hides what must not be logged in a request URL (GET and v1 requests carry every parameter
+-- there): v1's Signature and Token, secret keys, private keys and their passwords (also
+-- inside arrays, Name.N.Field), and the legacy API's `key`.
+local SECRET_NAMES = { "signature", "token", "secretkey", "privatekey", "password", "passwd" }
+local function secret_name(k)
+  local last = (k:match("([^.]+)$") or k):lower()
+  if last == "key" then return true end
+  for _, s in ipairs(SECRET_NAMES) do
+    if last:find(s, 1, true) then return true end
+  end
+  return false
+end
+
 local function redact_url(url)
   return (url:gsub("([?&])([%w_.]+)=([^&]*)", function(sep, k, v)
-    if k == "Signature" or k == "Token" or k:find("[Ss]ecret[Kk]ey") or k:find("Token$") then
-      v = "***"
-    end
+    if secret_name(k) then v = "***" end
     return sep .. k .. "=" .. v
   end))
 end
@@ -425,7 +455,9 @@ local function judge(err, readonly)
     or (err.code == "UnexpectedStatus" and (err.http_status or 0) >= 500)
     or err.code == "UnexpectedContentType"
   if transient then return readonly, not readonly end
-  return false, err.kind == "timeout" or err.kind == "network"
+  -- anything else came after the request may have arrived (a reply that cannot be read, a
+  -- status nobody expected): not retried, and the server may have acted on it
+  return false, true
 end
 
 -- RFC 1123 dates as in the Date header: "Wed, 25 Nov 2026 10:23:00 GMT" -> Unix time.
