@@ -224,6 +224,30 @@ describe("tcssl commands", function()
     assert.same({ true, true, false }, { report.Ok, report.NothingToDo, report.Uploaded })
   end)
 
+  it("exits 1 when a later renewal with a fixed --replace finds nothing on either certificate", function()
+    local old_id, first = prepare_renewal()
+    local lineage = tmp .. "/live2"
+    os.execute("mkdir -p " .. quote(lineage))
+    write(lineage .. "/fullchain.pem", first.fullchain)
+    write(lineage .. "/privkey.pem", first.key_pem)
+    local env = { RENEWED_LINEAGE = lineage, TCSSL_REPLACE = old_id }
+    local rc, _, err = run({ "renew", "--poll-interval", "0.1" }, env)
+    assert.equal(0, rc, err)
+    -- the next renewal: the resources are on the first renewal's certificate, not on old_id
+    local second = certgen.leaf{ cn = "hook.example.com", issuer = mid, days = 90 }
+    write(lineage .. "/fullchain.pem", second.fullchain)
+    write(lineage .. "/privkey.pem", second.key_pem)
+    local out
+    rc, out, err = run({ "renew", "--poll-interval", "0.1" }, env)
+    assert.equal(1, rc, out)
+    assert.matches("no resource uses " .. old_id, err)
+    assert.matches("warning: no resource uses", out)
+    rc, out = run({ "renew", "--poll-interval", "0.1", "--allow-unbound", "--output", "json" }, env)
+    assert.equal(0, rc)
+    local report = decode(out)
+    assert.same({ true, true, true }, { report.Ok, report.NothingToDo, report.Unbound })
+  end)
+
   it("renews from explicit files, and exits 2 for a key that does not match", function()
     local old_id, new = prepare_renewal()
     write(tmp .. "/new.crt", new.cert_pem)

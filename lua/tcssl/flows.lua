@@ -161,7 +161,9 @@ end
 -- report: ok, old_certificate_id, certificate_id, uploaded (false when reused),
 -- fingerprint, domain, not_after, record_id, resources ({ type, instance_id, region, domains,
 -- status, error }), before ({ [type] = names } on the old certificate), nothing_to_do,
--- steps ({ name, ok, message }), warnings, and on failure failed_step and error.
+-- unbound (nothing to do because no resource uses the old or the new certificate: a hook's
+-- fixed `replace` after an earlier renewal moved everything on), steps ({ name, ok, message }),
+-- warnings, and on failure failed_step and error.
 function M.renew(client, opts)
   if type(opts) ~= "table" then opts = {} end
   local report = new_report{ old_certificate_id = opts.replace, resources = {}, before = {} }
@@ -271,6 +273,14 @@ function M.renew(client, opts)
       end
       why = why .. (n > 0 and ("; %d already use %s"):format(n, new_id) or "")
     end
+    if not now_on or n == 0 then
+      -- Neither certificate is in use: a hook run with a fixed --replace after an earlier
+      -- renewal moved everything on. Say so, rather than succeed at nothing.
+      report.unbound = true
+      report.warnings[#report.warnings + 1] = ("no resource uses %s or the new certificate %s: if an "
+        .. "earlier renewal moved them, replace the certificate they use now (examples/deploy-hook.sh "
+        .. "keeps track of it)"):format(opts.replace, new_id)
+    end
     step(report, "update", why)
     return report
   end
@@ -363,7 +373,8 @@ function M.renew_json(report)
     Ok = report.ok == true, OldCertificateId = report.old_certificate_id, CertificateId = report.certificate_id,
     Uploaded = report.uploaded, Fingerprint = report.fingerprint, Domain = report.domain,
     NotAfter = report.not_after and certs.format_utc(report.not_after) or nil,
-    DeployRecordId = report.record_id, NothingToDo = report.nothing_to_do == true, Resources = resources,
+    DeployRecordId = report.record_id, NothingToDo = report.nothing_to_do == true,
+    Unbound = report.unbound == true, Resources = resources,
     Steps = steps, Warnings = warnings, FailedStep = report.failed_step, Error = error_fields(report.error),
   }
 end
