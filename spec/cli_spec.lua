@@ -307,6 +307,25 @@ describe("tcssl commands", function()
     assert.equal(0, rc)
   end)
 
+  it("clears its progress line before it shows the records, on a terminal", function()
+    -- script(1) gives the command a terminal; its output is what the user would see
+    local words = { "env -u LD_PRELOAD -u ASAN_OPTIONS", "TENCENTCLOUD_SECRET_ID=" .. ID,
+      "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY), "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http",
+      "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp), "lua5.4 bin/tcssl issue-free",
+      "--domain tty.example.com --yes --poll-interval 0.1 --output json" }
+    local p = assert(io.popen("script -qec " .. quote(table.concat(words, " ")) .. " /dev/null </dev/null", "r"))
+    local screen = p:read("a")
+    p:close()
+    assert.truthy(screen:find("validation record: TXT", 1, true), screen)
+    for line in screen:gmatch("[^\n]+") do
+      -- each record starts its own line: any progress before it was erased ("\r\27[K")
+      local at = line:find("validation record:", 1, true)
+      if at and at > 1 then
+        assert.equal("\r\27[K", line:sub(at - 4, at - 1), line)
+      end
+    end
+  end)
+
   it("downloads and unzips a certificate into a folder", function()
     local leaf = certgen.leaf{ cn = "dl.example.com", issuer = mid }
     local id = upload_pair(leaf)
