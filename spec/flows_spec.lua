@@ -332,5 +332,25 @@ describe("the flows' arguments", function()
     check(certs.download, nil, "abcd")
     check(require("tcssl.pages").all, nil, "DescribeCertificates", {})
     check(require("tcssl.waiters").certificate_issued, nil, "abcd")
+    -- options of the wrong type
+    local pem = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"
+    for _, bad in ipairs{ { regions = 5 }, { resource_regions = { clb = 5 } }, { resource_regions = "x" },
+      { regions = { 5 } } } do
+      local o = { replace = "abcd", resource_types = { "clb" }, cert = pem, key = pem }
+      for k, v in pairs(bad) do o[k] = v end
+      check(flows.renew, client, o)
+    end
+    check(flows.expiring, client, { max_items = "x" })
+    check(require("tcssl.pages").all, client, "DescribeCertificates", {}, { max_items = "x" })
+    check(require("tcssl.pages").all, client, "DescribeCertificates", {}, { max_pages = 0 })
+    check(require("tcssl.waiters").poll, nil)
+    check(require("tcssl.waiters").poll, function() return "done" end, "opts")
+    -- the formatters answer "" (text) or nil and a message (JSON) for what is not a report
+    for _, bad in ipairs{ false, {}, "x" } do
+      assert.equal("", flows.expiring_table(bad or nil))
+      assert.is_nil((flows.expiring_json(bad or nil)))
+      assert.is_nil((flows.renew_json(type(bad) == "table" and 42 or bad or nil)))
+      assert.equal("", flows.format_renew(bad or nil))
+    end
   end)
 end)

@@ -63,11 +63,17 @@ local function waiter_options(opts, extra)
   return out
 end
 
+-- A list from "a,b c" or { "a", "b" }; nil for nil; false for anything else (a bad option).
 local function list_of(v)
   if type(v) == "string" then
     local out = {}
     for word in v:gmatch("[^,%s]+") do out[#out + 1] = word end
     return out
+  end
+  if v == nil then return nil end
+  if type(v) ~= "table" then return false end
+  for _, x in ipairs(v) do
+    if type(x) ~= "string" then return false end
   end
   return v
 end
@@ -86,7 +92,9 @@ for _, t in ipairs(M.RESOURCE_TYPES) do KNOWN_TYPE[t] = true end
 
 local function resource_regions(client, opts, types)
   local per_type = opts.resource_regions or {}
+  if type(per_type) ~= "table" then return nil, invalid("resource_regions must be a table of lists") end
   local default = list_of(opts.regions)
+  if default == false then return nil, invalid("regions must be a list of region names") end
   if not default or #default == 0 then
     local region = rawget(client, "config") and client.config.region
     default = region and { region } or nil
@@ -94,7 +102,11 @@ local function resource_regions(client, opts, types)
   local out, by_type = {}, {}
   for _, t in ipairs(types) do
     if M.REGIONAL[t] then
-      local regions = list_of(per_type[t]) or default
+      local regions = list_of(per_type[t])
+      if regions == false then
+        return nil, invalid(("resource_regions.%s must be a list of region names"):format(t))
+      end
+      regions = regions or default
       if not regions or #regions == 0 then
         return nil, invalid(("%s is a regional resource type: give its regions (regions or resource_regions)")
           :format(t))
@@ -362,6 +374,7 @@ end
 
 --- renew_json(report) -> JSON text of a renew report (errors as { kind, code, message, request_id }).
 function M.renew_json(report)
+  if type(report) ~= "table" then return nil, "renew_json: expected a renew report" end
   local steps, resources, warnings = json.array(), json.array(), json.array()
   for i, s in ipairs(report.steps or {}) do steps[i] = { Name = s.name, Ok = s.ok, Message = s.message } end
   for i, r in ipairs(report.resources or {}) do
@@ -431,6 +444,7 @@ end
 
 --- expiring_table(report) -> text table (ID, domain, ends in UTC+8 as the API gives it, days left).
 function M.expiring_table(report)
+  if type(report) ~= "table" or type(report.certificates) ~= "table" then return "" end
   local rows = { { "ID", "DOMAIN", "ENDS (UTC+8)", "DAYS", "ALIAS" } }
   for _, c in ipairs(report.certificates) do
     rows[#rows + 1] = { c.id, c.domain or "", c.ends, c.expired and "expired" or tostring(c.days_left), c.alias or "" }
@@ -452,6 +466,9 @@ end
 
 --- expiring_json(report) -> JSON text of the report (certificates always an array).
 function M.expiring_json(report)
+  if type(report) ~= "table" or type(report.certificates) ~= "table" then
+    return nil, "expiring_json: expected an expiring report"
+  end
   local list = {}
   for i, c in ipairs(report.certificates) do
     list[i] = {

@@ -113,6 +113,12 @@ function M.new(client, action, params, opts)
     return invalid("InvalidParameter", "page_size must be a positive whole number", action)
   end
   if info.documented_max and size > info.page_size then size = info.page_size end
+  for _, name in ipairs({ "max_pages", "max_items" }) do
+    local v = opts[name]
+    if v ~= nil and (type(v) ~= "number" or v < 1 or v % 1 ~= 0) then
+      return invalid("InvalidParameter", name .. " must be a positive whole number", action)
+    end
+  end
   local base = {}
   for k, v in pairs(params or {}) do base[k] = v end
   local start = to_number(opts.offset or base.Offset or 0)

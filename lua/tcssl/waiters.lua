@@ -59,7 +59,11 @@ end
 -- opts.client lends its sleep and clock; opts.rate (requests per second) sets the shortest
 -- interval; opts.what names the wait in messages.
 function M.poll(check, opts)
+  if type(check) ~= "function" then
+    return nil, errors.new("validation", "InvalidArgument", "poll needs a check function")
+  end
   opts = opts or {}
+  if type(opts) ~= "table" then return nil, errors.new("validation", "InvalidParameter", "opts must be a table") end
   local ok, oerr = check_options(opts)
   if not ok then return nil, oerr end
   local client = opts.client
