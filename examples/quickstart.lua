@@ -2,8 +2,9 @@
 --
 -- Against the real API, set TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY and run
 --   lua5.4 examples/quickstart.lua
--- `make demo` runs it against the local emulator instead (TCSSL_ENDPOINT, TCSSL_SCHEME and
--- TCSSL_CERT / TCSSL_KEY point it there and give it a certificate to upload).
+-- Against the local emulator (`lua5.4 bin/tcssl-emulator`), TCSSL_ENDPOINT, TCSSL_SCHEME and
+-- TCSSL_CERT / TCSSL_KEY point it there and give it a certificate to upload; a spec
+-- (spec/integration_spec.lua) runs it that way.
 local tcssl = require "tcssl"
 
 local client, err = tcssl.new{

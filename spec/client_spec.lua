@@ -198,6 +198,29 @@ describe("configuration", function()
   end)
 end)
 
+describe("endpoints", function()
+  local function host_of(cfg, profile)
+    cfg.secret_id, cfg.secret_key = ID, KEY
+    local c = assert(profile == "legacy" and tcssl.legacy(cfg) or tcssl.new(cfg))
+    local req = assert(c:prepare(profile == "legacy" and "CertGetList" or "DescribeCertificates", {}))
+    assert.equal(c.config.host, req.headers.Host)
+    return c.config.host, req.url
+  end
+
+  it("follow the region, the financial zones, the international site, and an explicit endpoint", function()
+    assert.equal("ssl.tencentcloudapi.com", host_of{ region = "ap-guangzhou" })
+    assert.equal("ssl.ap-guangzhou.tencentcloudapi.com", host_of{ region = "ap-guangzhou", regional_endpoint = true })
+    assert.equal("ssl.ap-shanghai-fsi.tencentcloudapi.com", host_of{ region = "ap-shanghai-fsi" })
+    assert.equal("ssl.ap-shenzhen-fsi.tencentcloudapi.com", host_of{ region = "ap-shenzhen-fsi" })
+    assert.equal("ssl.intl.tencentcloudapi.com", host_of{ region = "ap-singapore", site = "intl" })
+    local host, url = host_of{ region = "ap-shanghai-fsi", site = "intl", endpoint = "Example.TEST:8443",
+      scheme = "http" }
+    assert.equal("example.test:8443", host)
+    assert.equal("http://example.test:8443/", url)
+    assert.equal("wss.api.qcloud.com", (host_of({}, "legacy")))
+  end)
+end)
+
 describe("responses", function()
   local function call_with(answer)
     local c = client({ max_retries = 0 }, fake(answer))

@@ -117,6 +117,26 @@ describe("client against the emulator", function()
   end)
 end)
 
+describe("the quickstart example (examples/quickstart.lua)", function()
+  it("uploads a certificate and lists it against the emulator", function()
+    local function q(v) return "'" .. tostring(v):gsub("'", "'\\''") .. "'" end
+    local cmd = table.concat({ "env -u LD_PRELOAD -u ASAN_OPTIONS",
+      "TENCENTCLOUD_SECRET_ID=" .. q(ID), "TENCENTCLOUD_SECRET_KEY=" .. q(KEY),
+      "TCSSL_ENDPOINT=" .. q(server.host), "TCSSL_SCHEME=http",
+      "TCSSL_CERT=" .. q(certs.leaf_cert_file), "TCSSL_KEY=" .. q(certs.leaf_key_file),
+      "LUA_PATH=" .. q("lua/?.lua;lua/?/init.lua;;"), "LUA_CPATH=" .. q("lua/?.so;;"),
+      "lua5.4 examples/quickstart.lua 2>&1; echo __rc=$?" }, " ")
+    local p = assert(io.popen(cmd, "r"))
+    local out = p:read("a")
+    p:close()
+    assert.truthy(out:find("__rc=0", 1, true), out)
+    local id = out:match("uploaded (%w+)")
+    assert.truthy(id, out)
+    assert.truthy(out:find("1 certificate(s)", 1, true), out)
+    assert.truthy(out:find(id .. "%s+%S+%s+%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d%s+quickstart"), out)
+  end)
+end)
+
 describe("transport and response failures", function()
   local function fails_with(fault, kind, code, extra)
     extra = extra or {}
