@@ -72,6 +72,38 @@ describe("walking every item", function()
     assert.same({ "0", "200" }, { c.calls[1].params.Offset, c.calls[1].params.Limit })
   end)
 
+  it("moves on by the resources inside the groups of DescribeHostUpdateRecordDetail", function()
+    -- Offset, Limit and TotalCount count resources; the list holds one group per type
+    local resources = { "clb", "clb", "cdn", "cdn", "waf" }
+    local calls = 0
+    local c = { call = function(_, _, params)
+      calls = calls + 1
+      local offset, limit = tonumber(params.Offset), tonumber(params.Limit)
+      local groups, by_type = {}, {}
+      for i = offset + 1, math.min(offset + limit, #resources) do
+        local t = resources[i]
+        if not by_type[t] then
+          by_type[t] = { ResourceType = t, List = {}, TotalCount = 0 }
+          groups[#groups + 1] = by_type[t]
+        end
+        local g = by_type[t]
+        g.List[#g.List + 1] = { Id = i }
+        g.TotalCount = #g.List
+      end
+      return { TotalCount = #resources, RecordDetailList = groups, RequestId = "r" }
+    end }
+    local all = assert(pages.all(c, "DescribeHostUpdateRecordDetail", { DeployRecordId = "1" }, { page_size = 2 }))
+    local seen = {}
+    for _, g in ipairs(all) do
+      for _, item in ipairs(g.List) do
+        assert.is_nil(seen[item.Id], "resource " .. item.Id .. " twice")
+        seen[item.Id] = g.ResourceType
+      end
+    end
+    assert.same({ "clb", "clb", "cdn", "cdn", "waf" }, seen)
+    assert.equal(3, calls)
+  end)
+
   it("keeps going when the server caps the page below what was asked", function()
     local c = fake_client(250, { cap = 100 })
     assert.equal(250, #assert(pages.all(c, "DescribeCertificates", {})))

@@ -20,6 +20,11 @@ local schema = require "tcssl.schema"
 
 local M = {}
 
+-- Actions whose list holds groups (one per resource type) while Offset, Limit and the total
+-- count what is inside them: the field of each group that holds those. The walk moves on by
+-- that count, and yields the groups.
+M.GROUPED = { DescribeHostUpdateRecordDetail = "List" }
+
 M.DEFAULT_MAX_PAGES = 1000
 M.DEFAULT_MAX_ITEMS = 100000
 
@@ -155,12 +160,20 @@ function Pager:next_page()
   if type(items) ~= "table" then items = {} end
   local total = to_number(res[info.total])
   if total then self.total = total end
-  self.offset = self.offset + #items
-  self.items_read = self.items_read + #items
+  local n = #items
+  local inner = M.GROUPED[self.action]
+  if inner then
+    n = 0
+    for _, group in ipairs(items) do
+      if type(group) == "table" and type(group[inner]) == "table" then n = n + #group[inner] end
+    end
+  end
+  self.offset = self.offset + n
+  self.items_read = self.items_read + n
   -- The total decides when the walk ends (a server may cap Limit below what was asked);
   -- without one, a short page does. An empty page always ends it, so a server that
   -- miscounts cannot keep the loop going.
-  if #items == 0 or (self.total and self.offset >= self.total) or (not self.total and #items < want) then
+  if n == 0 or (self.total and self.offset >= self.total) or (not self.total and n < want) then
     self.done = true
   end
   return items, res
