@@ -92,6 +92,27 @@ describe("profile files", function()
     os.execute("rm -rf " .. home)
   end)
 
+  it("is the only source when a client names a profile, even with keys in the environment", function()
+    local home = os.tmpname()
+    os.remove(home)
+    assert(os.execute("mkdir -p " .. home .. "/.tencentcloud"))
+    local f = assert(io.open(home .. "/.tencentcloud/credentials", "w"))
+    f:write("[prof1]\nsecret_id = AKIDPROFILEONE\nsecret_key = " .. KEY .. "\n")
+    f:close()
+    local getenv = env{ HOME = home, TENCENTCLOUD_SECRET_ID = "AKIDFROMENV", TENCENTCLOUD_SECRET_KEY = KEY }
+    local c = assert(tcssl.new{ profile = "prof1", getenv = getenv })
+    assert.equal("AKIDPROFILEONE", assert(c.credentials.get()).secret_id)
+    -- a profile that is not there is an error, not the environment's keys
+    c = assert(tcssl.new{ profile = "nope", getenv = getenv })
+    local creds, err = c.credentials.get()
+    assert.is_nil(creds)
+    assert.equal("credentials", err.kind)
+    assert.truthy(err.message:find("[nope]", 1, true))
+    -- without a profile the environment comes first, as in the official SDKs
+    assert.equal("AKIDFROMENV", assert(assert(tcssl.new{ getenv = getenv }).credentials.get()).secret_id)
+    os.execute("rm -rf " .. home)
+  end)
+
   it("looks only in /etc/tencentcloud/credentials when HOME is not set, without raising", function()
     for _, home in ipairs{ false, "" } do
       local ok, c, err = pcall(credentials.profile{ getenv = env{ HOME = home or nil } }.get)

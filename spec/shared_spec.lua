@@ -155,8 +155,9 @@ describe("temporary credentials in a shared cache", function()
     local now = 1000
     local clock = function() return now end
     local cache = shared.memory{ now = clock }
-    local c = assert(require("tcssl").new{ shared_dict = cache, getenv = function() return nil end,
-      profile = "none", metadata_url = BASE, transport = metadata(clock), clock = clock })
+    local c = assert(require("tcssl").new{ shared_dict = cache,
+      getenv = function(k) return k == "HOME" and "/nonexistent" or nil end,
+      metadata_url = BASE, transport = metadata(clock), clock = clock })
     assert(c.credentials.get(now))
     assert.truthy(next(cache.entries))
   end)

@@ -208,6 +208,11 @@ local function choose_credentials(config, cfg, transport, cache)
   if config.secret_id or config.secret_key then
     return credentials.static(config.secret_id, config.secret_key, config.token)
   end
+  -- a profile named in the configuration is what the caller asked for: the environment's
+  -- keys must not silently win over it (as they would first in the chain)
+  if config.profile then
+    return credentials.profile{ profile = config.profile, getenv = config.getenv }
+  end
   return credentials.default{
     getenv = config.getenv, profile = config.profile, metadata_url = config.metadata_url,
     transport = transport, clock = config.clock, sts_scheme = cfg.scheme, cache = cache,
