@@ -808,6 +808,17 @@ describe("tcssl emulator process", function()
     assert.is_true(ok)
   end)
 
+  it("runs until stopped with --max-lifetime 0", function()
+    local in_process = assert(require("tcssl.emulator").new{ max_lifetime = 0 })
+    finally(function() in_process:close() end)
+    assert.equal(math.huge, in_process.expires_at)
+    assert.is_true(in_process:step(0))
+    local e = emu.start{ max_lifetime = 0 }
+    finally(function() e:stop() end) -- asks it to shut down, kills it if it does not go
+    local _, status = e:control("GET", "stats")
+    assert.equals(200, status)
+  end)
+
   it("stops on /__emulator/shutdown", function()
     local e = emu.start()
     local _, status = e:control("POST", "shutdown")

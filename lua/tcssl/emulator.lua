@@ -57,7 +57,7 @@ local SETTING_LIMITS = {
 local DEFAULTS = {
   host = "127.0.0.1",
   port = 0,
-  max_lifetime = 300,         -- seconds; the process exits by itself after this
+  max_lifetime = 300,         -- seconds; the process exits by itself after this (0: never)
   idle_timeout = 30,          -- seconds a connection may wait for I/O
   max_connections = 500,      -- stays well below select()'s FD_SETSIZE
 }
@@ -1635,7 +1635,8 @@ function M.new(opts)
   local _, port = listener:getsockname()
   self.port = tonumber(port)
   self.conns, self.conn_count = {}, 0
-  self.expires_at = gettime() + self.max_lifetime
+  -- 0: no limit, for a long-running emulator a user starts by hand
+  self.expires_at = self.max_lifetime > 0 and gettime() + self.max_lifetime or math.huge
   self:reset()
   return self
 end
