@@ -248,6 +248,55 @@ describe("tcssl commands", function()
     assert.same({ true, true, true }, { report.Ok, report.NothingToDo, report.Unbound })
   end)
 
+  it("keeps renewing through examples/deploy-hook.sh, as certbot's hook and as acme.sh's", function()
+    local old_id, first = prepare_renewal()
+    -- `tcssl` on PATH runs this checkout's CLI
+    local bin = tmp .. "/bin"
+    os.execute("mkdir -p " .. quote(bin))
+    write(bin .. "/tcssl", "#!/bin/sh\nexec lua5.4 " .. quote(os.getenv("PWD") .. "/bin/tcssl") .. " \"$@\"\n")
+    os.execute("chmod +x " .. quote(bin .. "/tcssl"))
+    local map = tmp .. "/certificates"
+    write(map, "hook-lineage " .. old_id .. "\n")
+    local lineage = tmp .. "/live/hook-lineage"
+    os.execute("mkdir -p " .. quote(lineage))
+    write(lineage .. "/fullchain.pem", first.fullchain)
+    write(lineage .. "/privkey.pem", first.key_pem)
+    local function hook(env, args)
+      local parts = { "env -u LD_PRELOAD -u ASAN_OPTIONS", "PATH=" .. quote(bin .. ":" .. os.getenv("PATH")),
+        "TENCENTCLOUD_SECRET_ID=" .. ID, "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY),
+        "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http", "TENCENTCLOUD_REGION=ap-guangzhou",
+        "HOME=" .. quote(tmp), "TCSSL_MAP=" .. quote(map) }
+      for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. quote(v) end
+      parts[#parts + 1] = "sh examples/deploy-hook.sh " .. (args or "") .. " 2>&1; echo __rc=$?"
+      local p = assert(io.popen(table.concat(parts, " "), "r"))
+      local out = p:read("a")
+      p:close()
+      return tonumber(out:match("__rc=(%d+)")), out
+    end
+    local function on_clb()
+      local res = assert(server:control("GET", "resources"))
+      for _, r in ipairs(res.resources) do
+        if r.ResourceType == "clb" then return r.CertificateId end
+      end
+    end
+    -- certbot: RENEWED_LINEAGE names the lineage
+    local rc, out = hook({ RENEWED_LINEAGE = lineage })
+    assert.equal(0, rc, out)
+    local first_id = read(map):match("^hook%-lineage (%w+)")
+    assert.are_not.equal(old_id, first_id)
+    assert.equal(first_id, on_clb())
+    -- acme.sh, the next renewal: the domain as argument, the files in CERT_*_PATH
+    local second = certgen.leaf{ cn = "hook.example.com", issuer = mid, days = 90 }
+    write(tmp .. "/acme.fullchain", second.fullchain)
+    write(tmp .. "/acme.key", second.key_pem)
+    rc, out = hook({ CERT_FULLCHAIN_PATH = tmp .. "/acme.fullchain", CERT_KEY_PATH = tmp .. "/acme.key" },
+      "hook-lineage")
+    assert.equal(0, rc, out)
+    local second_id = read(map):match("^hook%-lineage (%w+)")
+    assert.are_not.equal(first_id, second_id)
+    assert.equal(second_id, on_clb())
+  end)
+
   it("renews from explicit files, and exits 2 for a key that does not match", function()
     local old_id, new = prepare_renewal()
     write(tmp .. "/new.crt", new.cert_pem)
