@@ -94,6 +94,22 @@ function M.phase_call()
   return ("%s %s %s"):format(err.kind, err.code, err.message)
 end
 
+--- GET /wait_issued: applies for a DNS_AUTO order and waits for it with tcssl.waiters (ngx.sleep
+-- between the polls); answers its status and how many polls it took.
+function M.wait_issued()
+  local c, err = client_for({})
+  if not c then return reply(describe_error(err)) end
+  local order
+  order, err = c:ApplyCertificate{ DvAuthMethod = "DNS_AUTO", DomainName = "wait.nginx.test" }
+  if not order then return reply(describe_error(err)) end
+  local polls = 0
+  local res
+  res, err = require("tcssl.waiters").certificate_issued(c, order.CertificateId, { interval = 0.05,
+    timeout = 20, on_progress = function(info) polls = info.polls end })
+  if not res then return reply(describe_error(err)) end
+  reply({ ok = true, status = res.Status, polls = polls })
+end
+
 --- record(name): the phase_call() result, kept in the shared dict for /dict?key=name.
 function M.record(name)
   ngx.shared.spec:set(name, M.phase_call())

@@ -87,7 +87,14 @@ setup(function()
       content_by_lua_block { ngx.say("filtered") }
       header_filter_by_lua_block { %s.record("header_filter") }
     }
-]]):format(certs.ca_cert_file, app, app, other_certs.ca_cert_file, app, app, app, app, app, app),
+    location = /body_filter_phase {
+      content_by_lua_block { ngx.say("filtered") }
+      body_filter_by_lua_block { if ngx.arg[2] then %s.record("body_filter") end }
+    }
+    location = /wait_issued {
+      content_by_lua_block { %s.wait_issued() }
+    }
+]]):format(certs.ca_cert_file, app, app, other_certs.ca_cert_file, app, app, app, app, app, app, app, app),
   }
 end)
 
@@ -213,6 +220,13 @@ describe("tcssl in nginx", function()
     end
   end)
 
+  it("waits for an order to be issued with tcssl.waiters inside a handler (ngx.sleep between polls)", function()
+    local doc = succeeds("/wait_issued")
+    assert.equal(1, doc.status)
+    assert.is_true(doc.polls >= 2)
+    assert.equal(200, (server:get("/plain")))
+  end)
+
   it("serves a client made in init_by_lua from a content handler", function()
     local doc = succeeds("/early")
     assert.equal("ngx", doc.transport)
@@ -245,11 +259,13 @@ describe("phases without cosockets", function()
     no_cosockets(body, "set")
   end)
 
-  it("give a NoCosockets error in log_by_lua and header_filter_by_lua", function()
+  it("give a NoCosockets error in log_by_lua, header_filter_by_lua and body_filter_by_lua", function()
     assert.equal(200, (server:get("/log_phase")))
     no_cosockets(recorded("log"), "log")
     assert.equal(200, (server:get("/header_filter_phase")))
     no_cosockets(recorded("header_filter"), "header_filter")
+    assert.equal(200, (server:get("/body_filter_phase")))
+    no_cosockets(recorded("body_filter"), "body_filter")
   end)
 end)
 
