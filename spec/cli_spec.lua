@@ -331,6 +331,33 @@ describe("tcssl commands", function()
     assert.same({ 30, 1, soon }, { report.Days, #report.Certificates, report.Certificates[1].CertificateId })
   end)
 
+  it("runs the cron report examples/expiring.lua: exit 3 when something ends soon, 0 when not", function()
+    local soon = upload_pair(certgen.leaf{ cn = "soon.example.com", days = 5 })
+    upload_pair(certgen.leaf{ cn = "far.example.com", days = 300 })
+    local function report(args)
+      local cmd = table.concat({ "env -u LD_PRELOAD -u ASAN_OPTIONS", "TENCENTCLOUD_SECRET_ID=" .. ID,
+        "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY), "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http",
+        "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp),
+        "LUA_PATH=" .. quote("lua/?.lua;lua/?/init.lua;;"), "LUA_CPATH=" .. quote("lua/?.so;;"),
+        "lua5.4 examples/expiring.lua " .. args .. " 2>&1; echo __rc=$?" }, " ")
+      local p = assert(io.popen(cmd, "r"))
+      local out = p:read("a")
+      p:close()
+      return tonumber(out:match("__rc=(%d+)")), out
+    end
+    local rc, out = report("30")
+    assert.equal(3, rc, out)
+    assert.truthy(out:find(soon, 1, true), out)
+    assert.is_nil(out:find("far.example.com", 1, true))
+    rc, out = report("30 --json")
+    assert.equal(3, rc, out)
+    assert.truthy(out:find('"' .. soon .. '"', 1, true), out)
+    rc, out = report("1")
+    assert.equal(0, rc, out)
+    rc = report("soon")
+    assert.equal(1, rc)
+  end)
+
   it("issues a free certificate, publishing records with a hook, and writes the files", function()
     local hook = write(tmp .. "/hook.sh", "#!/bin/sh\necho \"$TCSSL_RECORD_TYPE $TCSSL_RECORD_NAME "
       .. "$TCSSL_RECORD_VALUE $TCSSL_CERTIFICATE_ID\" >>" .. quote(tmp .. "/published") .. "\n")
