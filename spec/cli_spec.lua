@@ -28,13 +28,31 @@ local function read(path)
   return s
 end
 
--- Runs bin/tcssl with words (a list) and extra environment; returns status, stdout, stderr.
--- The child runs without the sanitizer preload of `make asan` (its exit status is checked).
-local function run(words, env, stdin)
+-- The start of a command line: the emulator's endpoint and keys, a private HOME, and extra
+-- environment. Children run without the sanitizer preload of `make asan` (their exit status
+-- is checked).
+local function env_words(env)
   local parts = { "env -u LD_PRELOAD -u ASAN_OPTIONS", "TENCENTCLOUD_SECRET_ID=" .. ID,
     "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY), "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http",
-    "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp) }
+    "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp),
+    "LUA_PATH=" .. quote("lua/?.lua;lua/?/init.lua;;"), "LUA_CPATH=" .. quote("lua/?.so;;") }
   for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. quote(v) end
+  return parts
+end
+
+-- Runs a shell command line after env_words(env), stderr with stdout: status, output.
+local function shell(command, env)
+  local parts = env_words(env)
+  parts[#parts + 1] = command .. " 2>&1; echo __rc=$?"
+  local p = assert(io.popen(table.concat(parts, " "), "r"))
+  local out = p:read("a")
+  p:close()
+  return tonumber(out:match("__rc=(%d+)")), out
+end
+
+-- Runs bin/tcssl with words (a list) and extra environment; returns status, stdout, stderr.
+local function run(words, env, stdin)
+  local parts = env_words(env)
   parts[#parts + 1] = "lua5.4 bin/tcssl"
   for _, w in ipairs(words) do parts[#parts + 1] = quote(w) end
   local err_path = tmp .. "/stderr"
@@ -191,6 +209,15 @@ describe("tcssl commands", function()
 
   setup(function() mid = certgen.ca("tcssl cli intermediate", certgen.ca("tcssl cli root")) end)
 
+  -- A certbot lineage directory holding leaf's fullchain.pem and privkey.pem.
+  local function lineage_with(name, leaf)
+    local dir = tmp .. "/" .. name
+    os.execute("mkdir -p " .. quote(dir))
+    write(dir .. "/fullchain.pem", leaf.fullchain)
+    write(dir .. "/privkey.pem", leaf.key_pem)
+    return dir
+  end
+
   local function prepare_renewal()
     local old = certgen.leaf{ cn = "hook.example.com", issuer = mid, days = 10 }
     local new = certgen.leaf{ cn = "hook.example.com", issuer = mid, days = 90 }
@@ -207,10 +234,7 @@ describe("tcssl commands", function()
 
   it("renews as a certbot deploy hook, and a second run changes nothing", function()
     local old_id, new = prepare_renewal()
-    local lineage = tmp .. "/live"
-    os.execute("mkdir -p " .. quote(lineage))
-    write(lineage .. "/fullchain.pem", new.fullchain)
-    write(lineage .. "/privkey.pem", new.key_pem)
+    local lineage = lineage_with("live", new)
     local env = { RENEWED_LINEAGE = lineage, TCSSL_REPLACE = old_id }
     local rc, out, err = run({ "renew", "--poll-interval", "0.1" }, env)
     assert.equal(0, rc, err)
@@ -226,10 +250,7 @@ describe("tcssl commands", function()
 
   it("exits 1 when a later renewal with a fixed --replace finds nothing on either certificate", function()
     local old_id, first = prepare_renewal()
-    local lineage = tmp .. "/live2"
-    os.execute("mkdir -p " .. quote(lineage))
-    write(lineage .. "/fullchain.pem", first.fullchain)
-    write(lineage .. "/privkey.pem", first.key_pem)
+    local lineage = lineage_with("live2", first)
     local env = { RENEWED_LINEAGE = lineage, TCSSL_REPLACE = old_id }
     local rc, _, err = run({ "renew", "--poll-interval", "0.1" }, env)
     assert.equal(0, rc, err)
@@ -257,21 +278,10 @@ describe("tcssl commands", function()
     os.execute("chmod +x " .. quote(bin .. "/tcssl"))
     local map = tmp .. "/certificates"
     write(map, "hook-lineage " .. old_id .. "\n")
-    local lineage = tmp .. "/live/hook-lineage"
-    os.execute("mkdir -p " .. quote(lineage))
-    write(lineage .. "/fullchain.pem", first.fullchain)
-    write(lineage .. "/privkey.pem", first.key_pem)
+    local lineage = lineage_with("live/hook-lineage", first)
     local function hook(env, args)
-      local parts = { "env -u LD_PRELOAD -u ASAN_OPTIONS", "PATH=" .. quote(bin .. ":" .. os.getenv("PATH")),
-        "TENCENTCLOUD_SECRET_ID=" .. ID, "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY),
-        "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http", "TENCENTCLOUD_REGION=ap-guangzhou",
-        "HOME=" .. quote(tmp), "TCSSL_MAP=" .. quote(map) }
-      for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. quote(v) end
-      parts[#parts + 1] = "sh examples/deploy-hook.sh " .. (args or "") .. " 2>&1; echo __rc=$?"
-      local p = assert(io.popen(table.concat(parts, " "), "r"))
-      local out = p:read("a")
-      p:close()
-      return tonumber(out:match("__rc=(%d+)")), out
+      env.PATH, env.TCSSL_MAP = bin .. ":" .. os.getenv("PATH"), map
+      return shell("sh examples/deploy-hook.sh " .. (args or ""), env)
     end
     local function on_clb()
       local res = assert(server:control("GET", "resources"))
@@ -334,17 +344,7 @@ describe("tcssl commands", function()
   it("runs the cron report examples/expiring.lua: exit 3 when something ends soon, 0 when not", function()
     local soon = upload_pair(certgen.leaf{ cn = "soon.example.com", days = 5 })
     upload_pair(certgen.leaf{ cn = "far.example.com", days = 300 })
-    local function report(args)
-      local cmd = table.concat({ "env -u LD_PRELOAD -u ASAN_OPTIONS", "TENCENTCLOUD_SECRET_ID=" .. ID,
-        "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY), "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http",
-        "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp),
-        "LUA_PATH=" .. quote("lua/?.lua;lua/?/init.lua;;"), "LUA_CPATH=" .. quote("lua/?.so;;"),
-        "lua5.4 examples/expiring.lua " .. args .. " 2>&1; echo __rc=$?" }, " ")
-      local p = assert(io.popen(cmd, "r"))
-      local out = p:read("a")
-      p:close()
-      return tonumber(out:match("__rc=(%d+)")), out
-    end
+    local function report(args) return shell("lua5.4 examples/expiring.lua " .. args) end
     local rc, out = report("30")
     assert.equal(3, rc, out)
     assert.truthy(out:find(soon, 1, true), out)
@@ -385,10 +385,8 @@ describe("tcssl commands", function()
 
   it("clears its progress line before it shows the records, on a terminal", function()
     -- script(1) gives the command a terminal; its output is what the user would see
-    local words = { "env -u LD_PRELOAD -u ASAN_OPTIONS", "TENCENTCLOUD_SECRET_ID=" .. ID,
-      "TENCENTCLOUD_SECRET_KEY=" .. quote(KEY), "TCSSL_ENDPOINT=" .. server.host, "TCSSL_SCHEME=http",
-      "TENCENTCLOUD_REGION=ap-guangzhou", "HOME=" .. quote(tmp), "lua5.4 bin/tcssl issue-free",
-      "--domain tty.example.com --yes --poll-interval 0.1 --output json" }
+    local words = env_words()
+    words[#words + 1] = "lua5.4 bin/tcssl issue-free --domain tty.example.com --yes --poll-interval 0.1 --output json"
     local p = assert(io.popen("script -qec " .. quote(table.concat(words, " ")) .. " /dev/null </dev/null", "r"))
     local screen = p:read("a")
     p:close()

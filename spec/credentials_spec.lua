@@ -80,25 +80,26 @@ describe("profile files", function()
     os.remove(path)
   end)
 
-  it("looks in ~/.tencentcloud/credentials, then /etc/tencentcloud/credentials", function()
+  -- A fresh home directory whose ~/.tencentcloud/credentials holds text; remove it with rm -rf.
+  local function home_with(text)
     local home = os.tmpname()
     os.remove(home)
     assert(os.execute("mkdir -p " .. home .. "/.tencentcloud"))
     local f = assert(io.open(home .. "/.tencentcloud/credentials", "w"))
-    f:write("[default]\nsecret_id = AKIDHOME\nsecret_key = " .. KEY .. "\n")
+    f:write(text)
     f:close()
+    return home
+  end
+
+  it("looks in ~/.tencentcloud/credentials, then /etc/tencentcloud/credentials", function()
+    local home = home_with("[default]\nsecret_id = AKIDHOME\nsecret_key = " .. KEY .. "\n")
     local c = assert(credentials.profile{ getenv = env{ HOME = home } }.get())
     assert.equal("AKIDHOME", c.secret_id)
     os.execute("rm -rf " .. home)
   end)
 
   it("is the only source when a client names a profile, even with keys in the environment", function()
-    local home = os.tmpname()
-    os.remove(home)
-    assert(os.execute("mkdir -p " .. home .. "/.tencentcloud"))
-    local f = assert(io.open(home .. "/.tencentcloud/credentials", "w"))
-    f:write("[prof1]\nsecret_id = AKIDPROFILEONE\nsecret_key = " .. KEY .. "\n")
-    f:close()
+    local home = home_with("[prof1]\nsecret_id = AKIDPROFILEONE\nsecret_key = " .. KEY .. "\n")
     local getenv = env{ HOME = home, TENCENTCLOUD_SECRET_ID = "AKIDFROMENV", TENCENTCLOUD_SECRET_KEY = KEY }
     local c = assert(tcssl.new{ profile = "prof1", getenv = getenv })
     assert.equal("AKIDPROFILEONE", assert(c.credentials.get()).secret_id)
