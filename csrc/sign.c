@@ -362,6 +362,15 @@ static int is_space(char ch)
     return ch == ' ' || ch == '\t';
 }
 
+/* A header value as it is signed: without leading and trailing blanks. */
+static void trim_blanks(const char **v, size_t *vl)
+{
+    while (*vl && is_space(**v))
+        (*v)++, (*vl)--;
+    while (*vl && is_space((*v)[*vl - 1]))
+        (*vl)--;
+}
+
 /* Streams a canonical request too large for the stack buffer into the digest. */
 static int canonical_streamed(tc_crypto *c, const tc3_input *in, const char hex[2 * TC_SHA256_LEN],
                               unsigned char request_hash[TC_SHA256_LEN])
@@ -376,10 +385,7 @@ static int canonical_streamed(tc_crypto *c, const tc3_input *in, const char hex[
     for (size_t i = 0; i < in->n_headers; i++) {
         const char *v = in->headers[i].value;
         size_t vl = in->headers[i].value_len;
-        while (vl && is_space(*v))
-            v++, vl--;
-        while (vl && is_space(v[vl - 1]))
-            vl--;
+        trim_blanks(&v, &vl);
         if (update_lower(ctx, in->headers[i].name, in->headers[i].name_len) != 0 ||
             !EVP_DigestUpdate(ctx, ":", 1) || update_lower(ctx, v, vl) != 0 ||
             !EVP_DigestUpdate(ctx, "\n", 1))
@@ -472,10 +478,7 @@ int tc3_signature(tc_crypto *c, tc3_input *in, char sig_hex[2 * TC_SHA256_LEN + 
         for (size_t i = 0; i < in->n_headers; i++) {
             const char *v = in->headers[i].value;
             size_t vl = in->headers[i].value_len;
-            while (vl && is_space(*v))
-                v++, vl--;
-            while (vl && is_space(v[vl - 1]))
-                vl--;
+            trim_blanks(&v, &vl);
             o = copy_lower(buf, o, in->headers[i].name, in->headers[i].name_len);
             buf[o++] = ':';
             o = copy_lower(buf, o, v, vl);
