@@ -269,17 +269,24 @@ H.DeployCertificateInstance = function(server, p, ctx)
   return { DeployRecordId = rec.id, DeployStatus = 1 }
 end
 
-H.DescribeHostDeployRecordDetail = function(server, p)
+-- The answer of a record's detail action: the record p.DeployRecordId names (polled, so it
+-- moves on), its counts, and under list_field what page(rec, first, last) makes of the items
+-- Offset and Limit select.
+local function record_detail(server, p, kind, list_field, page)
   local offset, limit = paging(p, 10, 200)
-  local rec = find_record(server, p.DeployRecordId, "deploy")
+  local rec = find_record(server, p.DeployRecordId, kind)
   poll(server, rec)
-  local list = kit.array()
-  for i = offset + 1, math.min(offset + limit, #rec.items) do
-    list[#list + 1] = deploy_detail_view(rec, rec.items[i])
-  end
   local ok, failed, running = counts(rec)
-  return { TotalCount = #rec.items, DeployRecordDetailList = list, SuccessTotalCount = ok,
-    FailedTotalCount = failed, RunningTotalCount = running }
+  return { TotalCount = #rec.items, [list_field] = page(rec, offset + 1, math.min(offset + limit, #rec.items)),
+    SuccessTotalCount = ok, FailedTotalCount = failed, RunningTotalCount = running }
+end
+
+H.DescribeHostDeployRecordDetail = function(server, p)
+  return record_detail(server, p, "deploy", "DeployRecordDetailList", function(rec, first, last)
+    local list = kit.array()
+    for i = first, last do list[#list + 1] = deploy_detail_view(rec, rec.items[i]) end
+    return list
+  end)
 end
 
 H.DescribeHostDeployRecord = function(server, p)
@@ -443,29 +450,27 @@ H.UpdateCertificateInstance = function(server, p)
   return { DeployRecordId = rec.id, DeployStatus = 1, UpdateSyncProgress = sync_progress(types, regions_of, 1) }
 end
 
+-- The page's resources grouped by type; each group's TotalCount counts the whole record's.
 H.DescribeHostUpdateRecordDetail = function(server, p)
-  local offset, limit = paging(p, 10, 200)
-  local rec = find_record(server, p.DeployRecordId, "update")
-  poll(server, rec)
-  local groups, by_type, totals = kit.array(), {}, {}
-  for _, item in ipairs(rec.items) do
-    local t = item.resource.type
-    totals[t] = (totals[t] or 0) + 1
-  end
-  for i = offset + 1, math.min(offset + limit, #rec.items) do
-    local item = rec.items[i]
-    local t = item.resource.type
-    local group = by_type[t]
-    if not group then
-      group = { ResourceType = t, List = kit.array(), TotalCount = totals[t] }
-      by_type[t] = group
-      groups[#groups + 1] = group
+  return record_detail(server, p, "update", "RecordDetailList", function(rec, first, last)
+    local groups, by_type, totals = kit.array(), {}, {}
+    for _, item in ipairs(rec.items) do
+      local t = item.resource.type
+      totals[t] = (totals[t] or 0) + 1
     end
-    group.List[#group.List + 1] = update_detail_view(rec, item)
-  end
-  local ok, failed, running = counts(rec)
-  return { TotalCount = #rec.items, RecordDetailList = groups, SuccessTotalCount = ok,
-    FailedTotalCount = failed, RunningTotalCount = running }
+    for i = first, last do
+      local item = rec.items[i]
+      local t = item.resource.type
+      local group = by_type[t]
+      if not group then
+        group = { ResourceType = t, List = kit.array(), TotalCount = totals[t] }
+        by_type[t] = group
+        groups[#groups + 1] = group
+      end
+      group.List[#group.List + 1] = update_detail_view(rec, item)
+    end
+    return groups
+  end)
 end
 
 H.DescribeHostUpdateRecord = function(server, p)
