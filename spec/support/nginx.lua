@@ -53,12 +53,8 @@ function M.available()
   return true
 end
 
-function M.free_port()
-  local probe = assert(socket.bind("127.0.0.1", 0))
-  local _, port = probe:getsockname()
-  probe:close()
-  return tonumber(port)
-end
+-- A port on 127.0.0.1 that was free a moment ago (the emulator helper's).
+M.free_port = require("spec.support.emulator").free_port
 
 local function make_temp_dir()
   local p = assert(io.popen("mktemp -d -t tcssl-nginx.XXXXXX"))
