@@ -21,14 +21,24 @@ local function client_for(scheme, port, ca_file)
   return client
 end
 
--- One result line, or exit 1 when any call failed.
-local function report(subject, scheme, body, failures, rate, rounds, stats)
+-- Measures call() (true when it succeeded) in the usual rounds, then prints one result line
+-- with what stats() reports of the connection, or exits 1 when any call failed. close()
+-- releases what was measured.
+local function measure(subject, scheme, body, call, stats, close)
+  local failures = 0
+  local rate, rounds = B.rate(function(n)
+    for _ = 1, n do
+      if not call() then failures = failures + 1 end
+    end
+  end, { batch = 20 })
+  local connection = stats()
+  close()
   if failures > 0 then
     io.stderr:write(("calls.lua %s: %d calls failed\n"):format(subject, failures))
     os.exit(1)
   end
   B.emit{ id = ("calls.%s.%s.%s"):format(subject, scheme, body), rate = rate, unit = "calls/s",
-    rounds = rounds, connects = stats.connects, requests = stats.requests }
+    rounds = rounds, connects = connection.connects, requests = connection.requests }
 end
 
 -- The session form sends the pre-signed request through tcssl.core's libcurl session alone
@@ -49,16 +59,8 @@ if arg[1] == "session" then
   local req = { method = lines[1], url = lines[2], headers = headers, body = payload,
     timeout = 60, connect_timeout = 10 }
   local session = core.session{ ca_file = ca_file }
-  local failures = 0
-  local rate, rounds = B.rate(function(n)
-    for _ = 1, n do
-      local status = session:request(req)
-      if status ~= 200 then failures = failures + 1 end
-    end
-  end, { batch = 20 })
-  local stats = session:stats()
-  session:close()
-  report("session", scheme, body, failures, rate, rounds, stats)
+  measure("session", scheme, body, function() return session:request(req) == 200 end,
+    function() return session:stats() end, function() session:close() end)
   return
 end
 
@@ -76,7 +78,6 @@ if arg[1] == "thin" then
   local session = core.session{ ca_file = ca_file }
   local sign = { secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, service = "ssl", host = host,
     method = "POST", query = "", content_type = "application/json" }
-  local failures = 0
   local function call()
     local payload = cjson.encode{ Limit = 10 }
     local now = os.time()
@@ -87,14 +88,9 @@ if arg[1] == "thin" then
       Authorization = core.tc3_sign(sign) }
     local status, _, rbody = session:request{ method = "POST", url = url, headers = headers,
       body = payload, timeout = 60, connect_timeout = 10 }
-    if status ~= 200 or not cjson.decode(rbody).Response then failures = failures + 1 end
+    return status == 200 and cjson.decode(rbody).Response ~= nil
   end
-  local rate, rounds = B.rate(function(n)
-    for _ = 1, n do call() end
-  end, { batch = 20 })
-  local stats = session:stats()
-  session:close()
-  report("thin", scheme, body, failures, rate, rounds, stats)
+  measure("thin", scheme, body, call, function() return session:stats() end, function() session:close() end)
   return
 end
 
@@ -129,14 +125,5 @@ else
   assert(first.TotalCount == 0 and #first.Certificates == 0)
 end
 
-local failures = 0
-local rate, rounds = B.rate(function(n)
-  for _ = 1, n do
-    local res = client:DescribeCertificates{ Limit = 10 }
-    if not res then failures = failures + 1 end
-  end
-end, { batch = 20 })
-
-local stats = client.transport:stats()
-client:close()
-report("tcssl", scheme, body, failures, rate, rounds, stats)
+measure("tcssl", scheme, body, function() return client:DescribeCertificates{ Limit = 10 } ~= nil end,
+  function() return client.transport:stats() end, function() client:close() end)
