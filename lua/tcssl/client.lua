@@ -295,17 +295,20 @@ function M.new(config, profile_name, override)
       limiter = ratelimit.new{ now = monotonic, sleep = sleep }
     end
   end
+  -- Fields a call reads are never nil (false or 0 when unused), so that reading them does not
+  -- go through Client.__index and its action lookups on every call.
   return setmetatable({
     monotonic = monotonic,
     sleep = sleep,
-    limiter = cfg.rate_limit and limiter or nil,
+    limiter = cfg.rate_limit and limiter or false,
+    clock_offset = 0,
     rate_key = rate_key,
     profile = profile,
     config = cfg,
     credentials = type(override) == "table" and override or choose_credentials(config, cfg, transport, cache),
     clock = config.clock or os.time,
     transport = transport,
-    on_request = on_request,
+    on_request = on_request or false,
   }, Client)
 end
 
@@ -578,7 +581,7 @@ function Client:prepare(action, params)
     return nil, errors.new("config", "InvalidClock", "the clock function must return a Unix time",
       { field = "clock", action = action })
   end
-  now = math.floor(now) + (self.clock_offset or 0)
+  now = math.floor(now) + self.clock_offset
   local creds, cerr
   if cfg.unsigned then
     creds = {}
