@@ -217,8 +217,11 @@ local function fix_with(plan, t)
       local sub = p.sub
       if sub then
         if type(v) == "table" then
-          local sp = p.plan or plan_of(sub)
-          p.plan = sp
+          local sp = p.plan
+          if not sp then
+            sp = plan_of(sub) -- filled on first use: the struct's plan may be building when p is made
+            p.plan = sp
+          end
           if p.array then
             for i = 1, #v do
               local item = v[i]
