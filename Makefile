@@ -83,7 +83,7 @@ test-lua54:
 
 # AddressSanitizer + UBSan build of the core, specs run against it (lua5.4 preloads libasan).
 ASAN_CORE  := build/asan/tcssl/core.so
-asan: deps
+asan: deps all
 	@mkdir -p $(dir $(ASAN_CORE))
 	@echo "asan: building the core with AddressSanitizer and UBSan"
 	@$(CC) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \

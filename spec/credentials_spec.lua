@@ -524,7 +524,7 @@ describe("providers against the emulator's metadata service and STS", function()
     local script = ("package.path='./lua/?.lua;./lua/?/init.lua;'..package.path; package.cpath='%s;'..package.cpath;"
       .. "local c=require'tcssl'.new{endpoint='ssl.tcssl.invalid',scheme='http',secret_id='%s',secret_key='%s'};"
       .. "local r,e=c:DescribeCertificates{}; io.write(r and 'ok' or tostring(e))"):format(
-      os.getenv("TCSSL_CORE_CPATH") or "./lua/?.so", ID, LONG_KEY)
+      os.getenv("TCSSL_CHILD_CPATH") or os.getenv("TCSSL_CORE_CPATH") or "./lua/?.so", ID, LONG_KEY)
     local interpreter = jit and "luajit" or "lua5.4" -- the one this core was built for
     local p = assert(io.popen(("http_proxy=%s %s -e %q 2>&1"):format(server.url, interpreter, script)))
     local out = p:read("a")

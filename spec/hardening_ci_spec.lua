@@ -1,0 +1,11 @@
+-- What keeps `make test` deterministic (issue 14): programs started by the specs run without the
+-- sanitizer preload of `make asan`, whatever suite runs them.
+describe("programs started by the specs", function()
+  it("do not inherit the AddressSanitizer preload or its options", function()
+    local p = assert(io.popen('echo "${LD_PRELOAD:-none} ${ASAN_OPTIONS:-none} ${LSAN_OPTIONS:-none}"'))
+    local out = p:read("a")
+    p:close()
+    assert.equal("none none none\n", out)
+    assert.is_true((os.execute('test -z "${LD_PRELOAD:-}"')))
+  end)
+end)
