@@ -245,6 +245,9 @@ function M.new(config, profile_name, override)
       cfg[k] = v
     end
   end
+  -- a proxy's user:password is a secret like the keys: the transport gets the URL, the
+  -- configuration that tostring, hooks and errors may show keeps it masked
+  if cfg.proxy then cfg.proxy = cfg.proxy:gsub("^(%a[%w+.-]*://)[^/@]*@", "%1***@") end
   if not cfg.region then
     local region = getenv("TENCENTCLOUD_REGION")
     if region and region ~= "" then
@@ -263,7 +266,8 @@ function M.new(config, profile_name, override)
   cfg.host = cfg.endpoint
   cfg.request_client = "tcssl/" .. core.version
   local transport = type(config.transport) == "table" and config.transport or require("tcssl.transport").default{
-    kind = config.transport, proxy = cfg.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path, insecure = cfg.insecure,
+    kind = config.transport, proxy = config.proxy, ca_file = cfg.ca_file, ca_path = cfg.ca_path,
+    insecure = cfg.insecure,
     max_response_size = cfg.max_response_size, user_agent = cfg.user_agent,
   }
   if override == "unsigned" then
@@ -351,7 +355,8 @@ end
 
 -- Checks status and content type and decodes the JSON body: doc | nil, err.
 local function decode_body(status, headers, body)
-  local ctype = headers and headers["content-type"] or ""
+  local ctype = headers["content-type"]
+  if type(ctype) ~= "string" then ctype = "" end
   if status ~= 200 then
     return nil, errors.new("protocol", "UnexpectedStatus",
       ("HTTP %d: %s"):format(status, errors.excerpt(body)), { http_status = status })
@@ -445,6 +450,20 @@ local function is_internal(code)
   return code == "InternalError" or code:find("^InternalError%.") ~= nil
 end
 
+-- Rejections of the keys themselves: temporary keys that earn one are dropped and fetched again.
+local REJECTED_KEYS = { ["AuthFailure.SecretIdNotFound"] = true, ["AuthFailure.InvalidSecretId"] = true,
+  ["AuthFailure.TokenFailure"] = true }
+
+-- The latest Unix time a signature's date can carry (9999-12-31).
+local MAX_SIGNED_TIME = 253402300800
+
+-- The monotonic clock once, checked: a number of seconds, or nil when it raised or gave none.
+local function read_monotonic(self)
+  local ok, t = pcall(self.monotonic)
+  if ok and type(t) == "number" and t == t and t > -math.huge and t < math.huge then return t end
+  return nil
+end
+
 -- Transport codes that mean the exchange broke after the request may have left.
 local BROKEN = { Timeout = true, RecvFailed = true, SendFailed = true, EmptyReply = true,
   TruncatedBody = true, NetworkError = true }
@@ -502,7 +521,12 @@ function Client:call(action, params)
   local cfg = self.config
   local action_model = self.profile.actions()[action]
   if action_model and cfg.validate then
-    local checked, verr = schema.check(action_model, params, { allow_unknown = cfg.allow_unknown_fields })
+    -- params are the caller's: a raising __index or __pairs is a bad parameter, not a raise
+    local ran, checked, verr = pcall(schema.check, action_model, params, { allow_unknown = cfg.allow_unknown_fields })
+    if not ran then
+      return nil, errors.new("validation", "InvalidParameter", "params could not be read: " .. tostring(checked),
+        { action = action })
+    end
     if not checked then
       verr.action = action
       return nil, verr
@@ -511,13 +535,23 @@ function Client:call(action, params)
   end
   -- actions the model does not know are treated as changing state: never retried once sent
   local readonly = action_model and action_model.readonly or false
-  local started = self.monotonic()
+  local started = read_monotonic(self)
+  if not started then
+    return nil, errors.new("config", "InvalidClock", "the monotonic function must return a number of seconds",
+      { field = "monotonic", action = action })
+  end
   local deadline = started + cfg.deadline
-  local attempts, skew_fixed = 0, false
+  local attempts, skew_fixed, keys_renewed = 0, false, false
   local resp, failure, status, req
   while true do
     if self.limiter and action_model then
-      local ok, wait = self.limiter:take(self.rate_key .. action, action_model.rate_limit, deadline)
+      local ran, ok, wait = pcall(self.limiter.take, self.limiter, self.rate_key .. action, action_model.rate_limit,
+        deadline)
+      if not ran then
+        failure = failure or errors.new("config", "RateLimiterFailed", "the rate limiter raised: " .. tostring(ok),
+          { action = action, field = "rate_limiter" })
+        break
+      end
       if not ok then
         failure = failure or errors.new("timeout", "DeadlineExceeded",
           ("waiting %.2fs for the %s rate limit would pass the call's deadline"):format(wait, action),
@@ -527,19 +561,27 @@ function Client:call(action, params)
     end
     attempts = attempts + 1
     local headers
-    req, failure = self:prepare(action, params)
+    -- fetching credentials counts inside the call's deadline
+    req, failure = self:prepare(action, params, deadline - self.monotonic())
     if not req then break end
     local remaining = deadline - self.monotonic()
-    resp, failure, status, headers = self:exchange(action, req, math.max(0.001, math.min(cfg.timeout, remaining)))
+    if remaining <= 0 then
+      failure = errors.new("timeout", "DeadlineExceeded", "the call's deadline passed before the request was sent",
+        { action = action, retryable = true, sent = false })
+      break
+    end
+    resp, failure, status, headers = self:exchange(action, req, math.min(cfg.timeout, remaining))
     if resp then break end
     if failure.code == "AuthFailure.SignatureExpire" and not skew_fixed then
       -- take the server's time from its Date header, then sign again once
-      local server_time = M.parse_http_date(headers and headers.date)
       skew_fixed = true
-      if server_time then
-        self.clock_offset = server_time - math.floor(self.clock())
-        goto continue
-      end
+      if self:correct_clock(headers and headers.date) then goto continue end
+    end
+    if REJECTED_KEYS[failure.code] and req.temporary and not keys_renewed and self.credentials.invalidate then
+      -- temporary keys the server no longer knows (revoked, rotated): drop them, fetch once more
+      keys_renewed = true
+      pcall(self.credentials.invalidate)
+      goto continue
     end
     do
       local retry, applied = judge(failure, readonly)
@@ -548,8 +590,8 @@ function Client:call(action, params)
       -- exponential backoff with full jitter, within the deadline
       local wait = math.random() * math.min(cfg.retry_cap, cfg.retry_base * 2 ^ (attempts - 1))
       if self.monotonic() + wait >= deadline then break end
-      local slept, why = self.sleep(wait)
-      if slept == nil and why then break end
+      local ran, slept, why = pcall(self.sleep, wait)
+      if not ran or (slept == nil and why) then break end
     end
     ::continue::
   end
@@ -572,39 +614,113 @@ function Client:call(action, params)
   return resp
 end
 
+-- The local clock as a whole Unix time between 1970 and 9999 (what a signature's date can
+-- carry), or nil: a clock that raises or answers anything else is not one.
+local function read_clock(self)
+  local ok, now = pcall(self.clock)
+  if not ok or type(now) ~= "number" or not (now >= 0 and now < MAX_SIGNED_TIME) then return nil end
+  return math.floor(now)
+end
+
+-- Server times a correction may come from: 2000-01-01 up to 2100-01-01. A Date outside that is
+-- no clock anybody runs (a broken or hostile reply); taking it would leave the client unable
+-- to sign at all.
+local SERVER_TIME_MIN, SERVER_TIME_MAX = 946684800, 4102444800
+
+--- correct_clock(date_header) -> true when the server's Date gave a usable clock offset.
+function Client:correct_clock(date)
+  local server_time = M.parse_http_date(date)
+  if not server_time or server_time < SERVER_TIME_MIN or server_time >= SERVER_TIME_MAX then return false end
+  local now = read_clock(self)
+  if not now then return false end
+  self.clock_offset = server_time - now
+  return true
+end
+
+-- What a credentials provider returned, checked: keys must be strings a signature can carry.
+local function checked_credentials(ran, creds, cerr)
+  if not ran then
+    return nil, errors.new("credentials", "ProviderFailed", "the credentials provider raised: " .. tostring(creds))
+  end
+  if creds == nil then
+    if errors.is(cerr) then return nil, cerr end
+    return nil, errors.new("credentials", "NoCredentials", "the credentials provider gave neither keys nor an error")
+  end
+  if type(creds) ~= "table" then
+    return nil, errors.new("credentials", "InvalidCredentials", "the credentials provider did not return a table")
+  end
+  for _, field in ipairs{ "secret_id", "secret_key" } do
+    local v = creds[field]
+    if type(v) ~= "string" or not v:find("^[^%s%c]+$") then
+      return nil, errors.new("credentials", "InvalidCredentials",
+        ("the credentials provider returned no usable %s (a non-empty string without spaces)"):format(field))
+    end
+  end
+  if creds.token ~= nil and (type(creds.token) ~= "string" or creds.token:find("[%s%c]")) then
+    return nil, errors.new("credentials", "InvalidCredentials",
+      "the credentials provider returned a token that is not a string without spaces")
+  end
+  return creds
+end
+
 -- Signs one attempt afresh: new timestamp (corrected by any known clock offset), new nonce.
-function Client:prepare(action, params)
+-- budget: the seconds left of the call's deadline, which a credentials fetch must keep to.
+function Client:prepare(action, params, budget)
   local cfg = self.config
-  local now = self.clock()
-  -- a Unix time between 1970 and 9999, as the signature's date needs
-  if type(now) ~= "number" or not (now >= 0 and now < 253402300800) then
+  local now = read_clock(self)
+  if not now then
     return nil, errors.new("config", "InvalidClock", "the clock function must return a Unix time",
       { field = "clock", action = action })
   end
-  now = math.floor(now) + self.clock_offset
+  if not (now + self.clock_offset >= 0 and now + self.clock_offset < MAX_SIGNED_TIME) then
+    self.clock_offset = 0 -- a correction that no longer gives a signable time is dropped
+  end
+  now = now + self.clock_offset
   local creds, cerr
   if cfg.unsigned then
     creds = {}
   else
-    creds, cerr = self.credentials.get(now)
+    if budget and budget <= 0 then
+      return nil, errors.new("timeout", "DeadlineExceeded", "the call's deadline passed before credentials were ready",
+        { action = action, retryable = true, sent = false })
+    end
+    creds, cerr = checked_credentials(pcall(self.credentials.get, now, { timeout = budget }))
     if not creds then
       cerr.action = action
       return nil, cerr
     end
   end
-  local req, err = request.build(cfg, creds, action, params, now)
+  local ran, req, err = pcall(request.build, cfg, creds, action, params, now)
+  if not ran then
+    return nil, errors.new("validation", "InvalidParameter", "params could not be encoded: " .. tostring(req),
+      { action = action })
+  end
   if not req then
     err.action = action
     return nil, err
   end
+  req.temporary = creds.expires ~= nil or creds.token ~= nil
   return req
 end
 
 -- One HTTP exchange: Response contents | nil, err; then the HTTP status and response headers.
 function Client:exchange(action, req, timeout)
   local cfg = self.config
-  local status, headers, body = self.transport:request(req.method, req.url, req.headers, req.body,
-    { timeout = timeout or cfg.timeout, connect_timeout = math.min(cfg.connect_timeout, timeout or cfg.timeout) })
+  timeout = timeout or cfg.timeout
+  local ran, status, headers, body = pcall(self.transport.request, self.transport, req.method, req.url, req.headers,
+    req.body, { timeout = timeout, connect_timeout = math.min(cfg.connect_timeout, timeout) })
+  if not ran then
+    -- a custom transport that raises: whether the request left is unknown
+    status, headers = nil, { code = "TransportFailed", message = "the transport raised: " .. tostring(status) }
+  elseif not status and type(headers) ~= "table" then
+    headers = { code = "TransportFailed", message = "the transport returned neither a response nor an error" }
+  elseif status and (type(status) ~= "number" or status % 1 ~= 0 or status < 100 or status > 599
+      or type(body) ~= "string") then
+    return nil, errors.new("protocol", "BadTransportResult",
+      "the transport returned no HTTP status (an integer 100-599) and body (a string)",
+      { action = action, maybe_applied = true })
+  end
+  if status and type(headers) ~= "table" then headers = {} end
   if not status then
     local terr = headers
     return nil, errors.new(terr.kind or "network", terr.code or "NetworkError",

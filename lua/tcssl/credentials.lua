@@ -1,7 +1,10 @@
 -- Credential providers: where a client's SecretId, SecretKey and session token come from.
 --
--- A provider is a table with a `source` name and a method `get(now)` that returns
+-- A provider is a table with a `source` name and a function `get(now, opts)` that returns
 -- { secret_id, secret_key, token, expires } or nil and an error object (kind "credentials").
+-- opts.timeout, when given, is the seconds left of the caller's deadline: a provider that
+-- fetches keys over the network keeps to it. Providers of temporary keys also have
+-- `invalidate()`, which drops the cached keys (the client calls it when the server rejects them).
 -- Secrets live in closures and provider fields that no error message or tostring reads.
 --
 --   static        keys given in the configuration
@@ -172,9 +175,10 @@ local function temporary(source, fetch, opts, key)
   local margin = opts.refresh_margin or M.REFRESH_MARGIN
   local wait = opts.wait
   local self = provider(source)
-  self.get = function()
+  self.get = function(_, call_opts)
     local now = clock()
     if cached and now < cached.expires - margin then return cached end
+    local budget = call_opts and call_opts.timeout
     if not store and (opts.shared_dict or opts.cache) then
       local err
       store, err = shared_store(opts, key or source)
@@ -189,7 +193,8 @@ local function temporary(source, fetch, opts, key)
     end
     if refreshing then
       -- another coroutine is fetching: wait for it within a bounded number of turns
-      for _ = 1, 10000 do
+      local turns = budget and math.max(1, math.floor(budget / 0.005)) or 10000
+      for _ = 1, math.min(10000, turns) do
         if not refreshing then break end
         if wait then wait()
         elseif runtime.cosockets() then runtime.sleep(0.005) -- OpenResty: let the fetch go on
@@ -202,7 +207,7 @@ local function temporary(source, fetch, opts, key)
       end
     end
     refreshing = true
-    local ok, creds, err = pcall(fetch, now)
+    local ok, creds, err = pcall(fetch, now, budget)
     refreshing = false
     if not ok then
       return nil, cred_error("RefreshFailed", source .. ": " .. tostring(creds))
@@ -263,17 +268,23 @@ function M.cvm_role(opts)
   local role = opts.role
   local transport
   local function fail(msg) return nil, cred_error("MetadataError", "CVM role: " .. msg) end
-  return temporary("cvm_role", function()
+  return temporary("cvm_role", function(_, budget)
     transport = transport or default_transport(opts)
     local url = base .. "cam/security-credentials/"
+    -- both requests together keep to what is left of the caller's deadline
+    local deadline = budget and runtime.now() + budget
+    local function left()
+      if not deadline then return timeout end
+      return math.max(0.001, math.min(timeout, deadline - runtime.now()))
+    end
     if not role then
-      local body, err = http_get(transport, url, timeout)
+      local body, err = http_get(transport, url, left())
       if not body then return fail("cannot read the role name: " .. err) end
       local name = body:match("^%s*([%w_%.%-@=,+]+)%s*$")
       if not name then return fail("the metadata service gave no usable role name") end
       role = name
     end
-    local body, err = http_get(transport, url .. role, timeout)
+    local body, err = http_get(transport, url .. role, left())
     if not body then return fail("cannot read the role's credentials: " .. err) end
     local doc = json.decode(body)
     if type(doc) ~= "table" then return fail("the credentials document is not JSON") end
@@ -292,11 +303,13 @@ end
 -- STS calls go through a tcssl client for service "sts", version 2018-08-13.
 local STS = { service = "sts", version = "2018-08-13", endpoint = "sts.tencentcloudapi.com" }
 
-local function sts_call(opts, action, params, creds)
+local function sts_call(opts, action, params, creds, budget)
   local client = require "tcssl.client"
+  local timeout = opts.timeout or 10
+  if budget then timeout = math.max(0.001, math.min(timeout, budget)) end
   local c, err = client.new({
     endpoint = opts.endpoint or STS.endpoint, scheme = opts.scheme, region = opts.region or "ap-guangzhou",
-    timeout = opts.timeout or 10, transport = opts.transport, clock = opts.clock,
+    timeout = timeout, deadline = budget and timeout or nil, transport = opts.transport, clock = opts.clock,
     ca_file = opts.ca_file, proxy = opts.proxy,
   }, "sts", creds)
   if not c then return nil, err end
@@ -325,13 +338,13 @@ end
 function M.assume_role(opts)
   local long = M.static(opts.secret_id, opts.secret_key)
   local session_name = opts.session_name or "tcssl-session"
-  return temporary("assume_role", function()
+  return temporary("assume_role", function(_, budget)
     if not nonempty(opts.role_arn) then
       return nil, cred_error("MissingCredentials", "assume_role needs role_arn")
     end
     return sts_credentials("assume_role", sts_call(opts, "AssumeRole", {
       RoleArn = opts.role_arn, RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
-    }, long))
+    }, long, budget))
   end, opts, ("assume_role:%s:%s:%s"):format(tostring(opts.role_arn), session_name, tostring(opts.secret_id)))
 end
 
@@ -340,7 +353,7 @@ end
 --- rotates it). AssumeRoleWithWebIdentity is not signed.
 function M.oidc(opts)
   local session_name = opts.session_name or "tcssl-oidc"
-  return temporary("oidc", function()
+  return temporary("oidc", function(_, budget)
     for _, field in ipairs{ "region", "provider_id", "token_file", "role_arn" } do
       if not nonempty(opts[field]) then
         return nil, cred_error("MissingCredentials", "oidc needs " .. field)
@@ -356,7 +369,7 @@ function M.oidc(opts)
     return sts_credentials("oidc", sts_call(opts, "AssumeRoleWithWebIdentity", {
       ProviderId = opts.provider_id, WebIdentityToken = token, RoleArn = opts.role_arn,
       RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
-    }, "unsigned"))
+    }, "unsigned", budget))
   end, opts, ("oidc:%s:%s:%s"):format(tostring(opts.role_arn), tostring(opts.provider_id), session_name))
 end
 
@@ -367,7 +380,10 @@ function M.tke_oidc(opts)
   local getenv = opts.getenv or os.getenv
   local inner
   local self = provider("oidc")
-  self.get = function()
+  self.invalidate = function()
+    if inner then inner.invalidate() end
+  end
+  self.get = function(now, call_opts)
     if not inner then
       local missing = {}
       for _, name in ipairs{ "TKE_REGION", "TKE_PROVIDER_ID", "TKE_WEB_IDENTITY_TOKEN_FILE", "TKE_ROLE_ARN" } do
@@ -382,7 +398,7 @@ function M.tke_oidc(opts)
       o.token_file, o.role_arn = getenv("TKE_WEB_IDENTITY_TOKEN_FILE"), getenv("TKE_ROLE_ARN")
       inner = M.oidc(o)
     end
-    return inner.get()
+    return inner.get(now, call_opts)
   end
   return self
 end
@@ -392,11 +408,14 @@ end
 function M.chain(list)
   local chosen
   local self = provider("chain")
-  self.get = function(now)
-    if chosen then return chosen.get(now) end
+  self.invalidate = function()
+    if chosen and chosen.invalidate then chosen.invalidate() end
+  end
+  self.get = function(now, call_opts)
+    if chosen then return chosen.get(now, call_opts) end
     local why = {}
     for _, p in ipairs(list) do
-      local creds, err = p.get(now)
+      local creds, err = p.get(now, call_opts)
       if creds then
         chosen = p
         self.source = p.source
