@@ -6,6 +6,7 @@ describe("programs started by the specs", function()
     local out = p:read("a")
     p:close()
     assert.equal("none none none\n", out)
-    assert.is_true((os.execute('test -z "${LD_PRELOAD:-}"')))
+    local status = os.execute('test -z "${LD_PRELOAD:-}"')
+    assert.truthy(status == true or status == 0) -- Lua 5.4 answers true, LuaJIT 0
   end)
 end)
