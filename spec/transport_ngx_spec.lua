@@ -313,3 +313,22 @@ describe("the cosocket transport", function()
     assert.truthy(err.message:find("log phase", 1, true))
   end)
 end)
+
+describe("OpenResty details", function()
+  local ok_response = response("HTTP/1.1 200 OK\nContent-Length: 2\n", "{}")
+
+  it("allows cosockets in the server_rewrite phase (server_rewrite_by_lua)", function()
+    local status, _, body, log = exchange({ phase = "server_rewrite", reads = { ok_response } })
+    assert.equal(200, status)
+    assert.equal("{}", body)
+    assert.equal(1, log.connects)
+  end)
+
+  it("names server_rewrite among the phases to call from when a phase has no cosockets", function()
+    local status, err = exchange({ phase = "ssl_session_store" })
+    assert.is_nil(status)
+    assert.equal("NoCosockets", err.code)
+    assert.truthy(err.message:find("ssl_session_store phase: call from server_rewrite, rewrite", 1, true),
+      err.message)
+  end)
+end)

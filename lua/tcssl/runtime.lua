@@ -5,9 +5,11 @@ local core = require "tcssl.core"
 
 local M = {}
 
--- Phases in which cosockets and ngx.sleep may be used.
+-- Phases in which cosockets and ngx.sleep may be used: the ngx.get_phase() names of
+-- lua-nginx-module's yieldable contexts (server_rewrite is server_rewrite_by_lua, from
+-- 0.10.22), and the stream module's preread. Not ssl_session_store, balancer, exit_worker.
 local COSOCKET_PHASES = {
-  rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
+  server_rewrite = true, rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
   ssl_session_fetch = true, ssl_client_hello = true, preread = true,
 }
 

@@ -21,8 +21,9 @@
 --
 -- The phase is checked at each request, not when the transport is made: a client created at
 -- module level or in init_by_lua works later in a content handler, and a call from a phase
--- without cosockets (init, init_worker, set, log, header/body filters, balancer) returns a
--- `config` error NoCosockets at once instead of blocking the worker.
+-- without cosockets (init, init_worker, set, log, header/body filters, balancer,
+-- ssl_session_store, exit_worker) returns a `config` error NoCosockets at once instead of
+-- blocking the worker.
 local core = require "tcssl.core"
 local runtime = require "tcssl.runtime"
 
@@ -450,7 +451,8 @@ function Transport:request(method, url, headers, body, opts)
   end
   if not runtime.cosockets() then
     return failure("config", "NoCosockets", ("cosockets are not available in the OpenResty %s phase: call "
-      .. "from rewrite, access or content handlers, or from a timer (ngx.timer.at)"):format(phase), false)
+      .. "from server_rewrite, rewrite, access or content handlers, or from a timer (ngx.timer.at)"):format(phase),
+      false)
   end
   if self.proxy then
     return failure("config", "ProxyUnsupported",
