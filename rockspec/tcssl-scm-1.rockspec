@@ -50,6 +50,7 @@ build = {
     ["tcssl.certs"] = "lua/tcssl/certs.lua",
     ["tcssl.flows"] = "lua/tcssl/flows.lua",
     ["tcssl.runtime"] = "lua/tcssl/runtime.lua",
+    ["tcssl.log"] = "lua/tcssl/log.lua",
     ["tcssl.ratelimit"] = "lua/tcssl/ratelimit.lua",
     ["tcssl.shared"] = "lua/tcssl/shared.lua",
     ["tcssl.transport"] = "lua/tcssl/transport/init.lua",

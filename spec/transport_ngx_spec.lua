@@ -11,10 +11,11 @@ local curl_mt = getmetatable(curl_transport.new{})
 -- A fake `ngx` whose sockets play `script`:
 --   phase (default "content"), connect_err, reused (times), tls_err, send_err,
 --   reads = { "bytes", ... } handed out by receiveany (split by its size), then read_err
---   (default "closed").
--- Returns the fake and a log: host, port, pool, sni, verify, sent, keepalive, closed.
+--   (default "closed"), keepalive_err (setkeepalive fails with it).
+-- Returns the fake and a log: host, port, pool, sni, verify, sent, keepalive, closed, and
+-- lines ({ level, text } for each ngx.log call).
 local function fake_ngx(script)
-  local log = { sent = {}, keepalive = 0, closed = 0, connects = 0 }
+  local log = { sent = {}, keepalive = 0, closed = 0, connects = 0, lines = {} }
   local reads = {}
   for i, r in ipairs(script.reads or {}) do reads[i] = r end
   local sock = {}
@@ -53,6 +54,7 @@ local function fake_ngx(script)
   function sock.setkeepalive(_, timeout, size)
     log.keepalive = log.keepalive + 1
     log.keepalive_timeout, log.keepalive_size = timeout, size
+    if script.keepalive_err then return nil, script.keepalive_err end
     return 1
   end
   function sock.close()
@@ -62,6 +64,8 @@ local function fake_ngx(script)
   local fake = {
     get_phase = function() return script.phase or "content" end,
     socket = { tcp = function() return sock end },
+    ERR = 4, WARN = 5, NOTICE = 6, INFO = 7, DEBUG = 8,
+    log = function(level, ...) log.lines[#log.lines + 1] = { level = level, text = table.concat({ ... }) } end,
   }
   return fake, log
 end
@@ -330,5 +334,71 @@ describe("OpenResty details", function()
     assert.equal("NoCosockets", err.code)
     assert.truthy(err.message:find("ssl_session_store phase: call from server_rewrite, rewrite", 1, true),
       err.message)
+  end)
+
+  it("logs a failed setkeepalive at warn level through ngx.log, closes the socket, keeps the response", function()
+    local status, _, body, log = exchange({ keepalive_err = "closed", reads = { ok_response } })
+    assert.equal(200, status)
+    assert.equal("{}", body)
+    assert.equal(1, log.keepalive)
+    assert.equal(1, log.closed)
+    assert.equal(1, #log.lines)
+    assert.equal(5, log.lines[1].level) -- ngx.WARN
+    assert.equal("tcssl: cannot keep the connection to 127.0.0.1:8080 alive for reuse (closed); closed it",
+      log.lines[1].text)
+  end)
+
+  it("logs nothing when the connection goes back to the pool", function()
+    local _, _, _, log = exchange({ reads = { ok_response } })
+    assert.equal(1, log.keepalive)
+    assert.equal(0, log.closed)
+    assert.same({}, log.lines)
+  end)
+
+  -- A transport that answers every call, for clients made inside the fake ngx.
+  local answering = { name = "answering" }
+  function answering.request()
+    return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"req-ngx"}}'
+  end
+
+  local SECRET_KEY, TOKEN = "ngx-log-spec-secret-key-000000", "ngx-log-spec-session-token-111"
+
+  it("writes debug = true lines through ngx.log at info level inside nginx, secrets hidden", function()
+    local fake, log = fake_ngx{}
+    rawset(_G, "ngx", fake)
+    local c = assert(tcssl.new{ secret_id = "AKIDNGXLOG", secret_key = SECRET_KEY, token = TOKEN,
+      sign_method = "HmacSHA256", http_method = "GET", transport = answering, debug = true })
+    assert(c:DescribeCertificates{})
+    assert.equal(1, #log.lines)
+    local line = log.lines[1]
+    assert.equal(7, line.level) -- ngx.INFO
+    assert.truthy(line.text:find("^tcssl: DescribeCertificates GET https://ssl%.tencentcloudapi%.com/%?"), line.text)
+    assert.truthy(line.text:find("RequestId=req-ngx", 1, true), line.text)
+    assert.truthy(line.text:find("Signature=***", 1, true), line.text)
+    assert.truthy(line.text:find("Token=***", 1, true), line.text)
+    assert.falsy(line.text:find(SECRET_KEY, 1, true))
+    assert.falsy(line.text:find(TOKEN, 1, true))
+  end)
+
+  it("writes debug and warning lines to stderr outside nginx", function()
+    rawset(_G, "ngx", nil)
+    local written = {}
+    local saved = io.stderr
+    rawset(io, "stderr", { write = function(self, ...)
+      for _, piece in ipairs{ ... } do written[#written + 1] = piece end
+      return self
+    end })
+    local ok, err = pcall(function()
+      local c = assert(tcssl.new{ secret_id = "AKIDNGXLOG", secret_key = SECRET_KEY, transport = answering,
+        debug = true })
+      assert(c:DescribeCertificates{})
+      require("tcssl.log").warn("a warning")
+    end)
+    rawset(io, "stderr", saved)
+    assert(ok, err)
+    local out = table.concat(written)
+    assert.truthy(out:find("^tcssl: DescribeCertificates POST https://ssl%.tencentcloudapi%.com/ %-> 200 "), out)
+    assert.truthy(out:find("\ntcssl: warning: a warning\n$"), out)
+    assert.falsy(out:find(SECRET_KEY, 1, true))
   end)
 end)

@@ -274,7 +274,7 @@ function M.new(config, profile_name, override)
     cfg.unsigned = true
   end
   local on_request = config.on_request
-  if config.debug and not on_request then on_request = M.debug_writer(io.stderr) end
+  if config.debug and not on_request then on_request = M.debug_writer() end
   local monotonic = config.monotonic or runtime.now
   local sleep = config.sleep or runtime.sleep
   -- The API limits each account: clients with different static keys keep apart budgets in a
@@ -343,13 +343,16 @@ local function redact_url(url)
 end
 M.redact_url = redact_url
 
---- debug_writer(file) -> an on_request hook writing one line per call.
+--- debug_writer([file]) -> an on_request hook writing one line per call: to file when given,
+-- otherwise through tcssl.log (inside nginx ngx.log at info level, elsewhere stderr).
 function M.debug_writer(file)
+  local log = require "tcssl.log"
   return function(info)
-    file:write(("tcssl: %s %s %s -> %s %.3fs attempts=%d%s%s\n"):format(info.action, info.method,
+    local line = ("%s %s %s -> %s %.3fs attempts=%d%s%s"):format(info.action, info.method,
       info.url, info.status or "-", info.duration, info.attempts,
       info.request_id and (" RequestId=" .. info.request_id) or "",
-      info.error and (" error=" .. info.error) or ""))
+      info.error and (" error=" .. info.error) or "")
+    if file then file:write("tcssl: " .. line .. "\n") else log.debug(line) end
   end
 end
 

@@ -17,7 +17,9 @@
 --     libcurl; `connect_timeout` bounds the connection;
 --   * bodies by Content-Length, chunked or until the server closes, capped at
 --     `max_response_size` (50 MB by default);
---   * no proxies: a `proxy` setting gives a config error rather than a direct connection.
+--   * no proxies: a `proxy` setting gives a config error rather than a direct connection;
+--   * a connection nginx refuses to keep alive (the server closed it, or sent bytes beyond
+--     the response) is closed and logged at warn level through ngx.log (tcssl.log).
 --
 -- The phase is checked at each request, not when the transport is made: a client created at
 -- module level or in init_by_lua works later in a content handler, and a call from a phase
@@ -25,6 +27,7 @@
 -- ssl_session_store, exit_worker) returns a `config` error NoCosockets at once instead of
 -- blocking the worker.
 local core = require "tcssl.core"
+local log = require "tcssl.log"
 local runtime = require "tcssl.runtime"
 
 local find, sub, lower, format = string.find, string.sub, string.lower, string.format
@@ -419,7 +422,7 @@ end
 -- server may have read the request before closing, and tcssl never sends a change twice
 -- (the client retries what is safe). nginx drops pooled connections the server closes, so
 -- this takes a close at the very moment of reuse.
-function Transport:exchange(sock, method, text, deadline)
+function Transport:exchange(sock, method, text, deadline, u)
   local left = deadline - runtime.now()
   if left <= 0 then return failure("timeout", "Timeout", "no time left to send", false) end
   sock:settimeout(floor(left * 1000) + 1)
@@ -434,8 +437,13 @@ function Transport:exchange(sock, method, text, deadline)
   local body, reusable = read_body(rd, method, status, headers, self.max_response_size)
   if not body then return nil, reusable end
   if keep_alive and reusable and rd.buf == "" then
-    local ok = sock:setkeepalive(floor(self.keepalive_timeout * 1000), self.keepalive_pool)
-    if not ok then sock:close() end
+    local ok, kerr = sock:setkeepalive(floor(self.keepalive_timeout * 1000), self.keepalive_pool)
+    if not ok then
+      -- the response is complete and stands; only the connection is lost for reuse
+      log.warn(("cannot keep the connection to %s:%d alive for reuse (%s); closed it")
+        :format(u.host, u.port, tostring(kerr)))
+      sock:close()
+    end
   else
     sock:close()
   end
@@ -470,7 +478,7 @@ function Transport:request(method, url, headers, body, opts)
   self.counters.requests = self.counters.requests + 1
   local sock, err = self:connect(u, deadline, opts.connect_timeout)
   if not sock then return nil, err end
-  local status, rheaders, rbody = self:exchange(sock, method, text, deadline)
+  local status, rheaders, rbody = self:exchange(sock, method, text, deadline, u)
   if not status then sock:close() end
   return status, rheaders, rbody
 end
