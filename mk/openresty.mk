@@ -8,7 +8,7 @@
 
 LUAJIT_CORE := build/luajit/tcssl/core.so
 HOST_BIN    := build/host/tcssl-host
-NGINX_SPECS := spec/nginx/nginx_cosocket_spec.lua
+NGINX_SPECS := spec/nginx/nginx_cosocket_spec.lua spec/nginx/nginx_hardening_spec.lua
 HOST_SPECS  := spec/host/host_embed_spec.lua
 
 DEB_PKGS    += luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
