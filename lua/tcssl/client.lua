@@ -325,10 +325,11 @@ end
 -- Hides what must not be logged in a request URL (GET and v1 requests carry every parameter
 -- there): v1's Signature and Token, secret keys, private keys and their passwords (also
 -- inside arrays, Name.N.Field), and the legacy API's `key`.
-local SECRET_NAMES = { "signature", "token", "secretkey", "privatekey", "password", "passwd" }
+local SECRET_NAMES = { "token", "secretkey", "privatekey", "password", "passwd" }
 local function secret_name(k)
   local last = (k:match("([^.]+)$") or k):lower()
-  if last == "key" then return true end
+  -- SignatureMethod and SignatureVersion say how, not what: only Signature itself is hidden
+  if last == "key" or last == "signature" then return true end
   for _, s in ipairs(SECRET_NAMES) do
     if last:find(s, 1, true) then return true end
   end
