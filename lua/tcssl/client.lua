@@ -6,6 +6,7 @@ local request = require "tcssl.request"
 local schema = require "tcssl.schema"
 local runtime = require "tcssl.runtime"
 local ratelimit = require "tcssl.ratelimit"
+local breaker = require "tcssl.breaker"
 
 local M = {}
 
@@ -132,6 +133,11 @@ local FIELDS = {
   endpoint = function(v)
     return type(v) == "string" and valid_endpoint(v), "must be a host name or host:port, without scheme or path"
   end,
+  backup_endpoint = function(v)
+    return v == false or (type(v) == "string" and valid_endpoint(v)),
+      "must be a host name or host:port, without scheme or path, or false"
+  end,
+  breaker = breaker.check,
   scheme = one_of("https", "http"),
   secret_id = plain_string(TOKEN_CHARS, "a non-empty SecretId without spaces"),
   secret_key = plain_string("^%S+$", "a non-empty SecretKey without spaces"),
@@ -277,6 +283,10 @@ function M.new(config, profile_name, override)
   if config.debug and not on_request then on_request = M.debug_writer() end
   local monotonic = config.monotonic or runtime.now
   local sleep = config.sleep or runtime.sleep
+  -- endpoint failover (tcssl.breaker): false when the client has no backup endpoint
+  local failover, ferr = breaker.setup{ profile = profile, endpoint = config.endpoint, primary = cfg.endpoint,
+    region = cfg.region, backup = config.backup_endpoint, breaker = config.breaker, now = monotonic, config = cfg }
+  if failover == nil then return nil, ferr end
   -- The API limits each account: clients with different static keys keep apart budgets in a
   -- shared limiter (a digest of the SecretId names the account; providers resolve keys late,
   -- and are taken as one account)
@@ -313,6 +323,7 @@ function M.new(config, profile_name, override)
     clock = config.clock or os.time,
     transport = transport,
     on_request = on_request or false,
+    breaker = failover,
   }, Client)
 end
 
@@ -565,16 +576,22 @@ function Client:call(action, params)
     end
     attempts = attempts + 1
     local headers
+    local route = self.breaker and self.breaker:route() -- primary or backup endpoint (tcssl.breaker)
     -- fetching credentials counts inside the call's deadline
-    req, failure = self:prepare(action, params, deadline - self.monotonic())
-    if not req then break end
+    req, failure = self:prepare(action, params, deadline - self.monotonic(), route)
+    if not req then
+      if route then self.breaker:record(route, nil) end -- nothing was sent: a probe's place is free again
+      break
+    end
     local remaining = deadline - self.monotonic()
     if remaining <= 0 then
+      if route then self.breaker:record(route, nil) end
       failure = errors.new("timeout", "DeadlineExceeded", "the call's deadline passed before the request was sent",
         { action = action, retryable = true, sent = false })
       break
     end
     resp, failure, status, headers = self:exchange(action, req, math.min(cfg.timeout, remaining))
+    if route then self.breaker:record(route, breaker.outcome(resp, failure, readonly)) end
     if resp then break end
     if failure.code == "AuthFailure.SignatureExpire" and not skew_fixed then
       -- take the server's time from its Date header, then sign again once
@@ -668,8 +685,9 @@ local function checked_credentials(ran, creds, cerr)
 end
 
 -- Signs one attempt afresh: new timestamp (corrected by any known clock offset), new nonce.
--- budget: the seconds left of the call's deadline, which a credentials fetch must keep to.
-function Client:prepare(action, params, budget)
+-- budget: the seconds left of the call's deadline, which a credentials fetch must keep to;
+-- route (from the breaker) below 0 sends it to the backup endpoint, signed for that host.
+function Client:prepare(action, params, budget, route)
   local cfg = self.config
   local now = read_clock(self)
   if not now then
@@ -694,7 +712,8 @@ function Client:prepare(action, params, budget)
       return nil, cerr
     end
   end
-  local ran, req, err = pcall(request.build, cfg, creds, action, params, now)
+  local ran, req, err = pcall(request.build, route and route < 0 and self.breaker.config or cfg, creds, action,
+    params, now)
   if not ran then
     return nil, errors.new("validation", "InvalidParameter", "params could not be encoded: " .. tostring(req),
       { action = action })
