@@ -30,7 +30,7 @@ WARN       := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS     ?= -O2 -g
 ALL_CFLAGS := $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
 LIBS       := -lcurl -lcrypto -lzip
-SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c csrc/zip.c csrc/tidy.c
+SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c csrc/zip.c csrc/tidy.c csrc/files.c
 HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h csrc/headers.h
 
 # Debian packages the build and the tests need (see ../shared/PLATFORM.md).

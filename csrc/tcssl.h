@@ -19,4 +19,7 @@ void tcssl_open_zip(lua_State *L);
 /* tidy.c: registers tidy, the in-place pass tcssl.json runs over decoded tables. */
 void tcssl_open_tidy(lua_State *L);
 
+/* files.c: registers write_file, the atomic writer for keys and certificates. */
+void tcssl_open_files(lua_State *L);
+
 #endif

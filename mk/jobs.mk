@@ -17,3 +17,5 @@ fuzz fuzz-regressions test-fuzz-regressions: build/fuzz/fuzz_unzip
 
 # valgrind also runs the specs that drive the zip code in the core.
 VALGRIND_SPECS += spec/certs_spec.lua
+# ... and the one that drives the core's file writer (csrc/files.c).
+VALGRIND_SPECS += spec/hardening_files_spec.lua

@@ -521,4 +521,47 @@ function M.download(client, id, opts)
   return out
 end
 
+
+-------------------------------------------------------------------------------
+-- Files
+-------------------------------------------------------------------------------
+
+local PRIVATE_MODE = tonumber("600", 8)
+
+-- Names under which archives carry keys or what opens them (PKCS#12 stores, JKS, passwords).
+local KEY_NAMES = { "%.key$", "%.pfx$", "%.p12$", "%.jks$", "%.keystore$", "keystorePass" }
+
+--- holds_key(name, data) -> boolean: whether a file should be written as private: its name
+-- is one that archives give to keys and key stores, or its text holds a PEM private key.
+function M.holds_key(name, data)
+  if type(name) == "string" then
+    local base = name:match("[^/]*$")
+    for _, pattern in ipairs(KEY_NAMES) do
+      if base:find(pattern) then return true end
+    end
+  end
+  return type(data) == "string" and data:find("PRIVATE KEY-----", 1, true) ~= nil
+end
+
+--- write_file(path, data [, opts]) -> true | nil, err
+-- Writes through a new file in the same directory, created exclusively without following
+-- links, synced, then renamed over path: readers see the old file or the new one, never a
+-- part, and a link at path is replaced rather than followed. Private files (opts.private,
+-- or whatever holds_key(path, data) finds) end with mode 0600 whatever was there before;
+-- others get the usual mode of a new file (0666 less the umask). Failures leave path as it
+-- was and no temporary file behind, and give an `io` error (codes NotFound,
+-- PermissionDenied, IsDirectory, NoSpace, NameTooLong, InvalidPath, WriteFailed).
+function M.write_file(path, data, opts)
+  if type(path) ~= "string" or path == "" or path:find("%z") then
+    return invalid("InvalidArgument", "path must be a non-empty string")
+  end
+  if type(data) ~= "string" then return invalid("InvalidArgument", "data must be a string") end
+  if opts ~= nil and type(opts) ~= "table" then return invalid("InvalidArgument", "opts must be a table") end
+  local private = (opts and opts.private) or M.holds_key(path, data)
+  local ok, done, message, code = pcall(core.write_file, path, data, private and PRIVATE_MODE or nil)
+  if not ok then return nil, errors.new("io", "WriteFailed", "cannot write " .. path .. ": " .. tostring(done)) end
+  if not done then return nil, errors.new("io", code or "WriteFailed", message, { path = path }) end
+  return true
+end
+
 return M

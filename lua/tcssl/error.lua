@@ -11,6 +11,7 @@ M.kinds = {
   api = true, network = true, timeout = true, tls = true, protocol = true,
   validation = true, config = true, credentials = true,
   state = true, -- a waiter saw a state that will not lead where it waits (a failed order, say)
+  io = true,    -- a local file could not be written (certs.write_file)
 }
 
 function Error:__tostring()

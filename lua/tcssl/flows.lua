@@ -11,7 +11,7 @@
 --   -- a free DV certificate: the callback publishes the DNS records
 --   local got = assert(flows.issue_free(client, { domain = "www.example.com",
 --     on_validation = function(records) ... return true end }))
---   io.open("www.example.com.key", "w"):write(got.download.key)
+--   assert(require("tcssl.certs").write_file("www.example.com.key", got.download.key)) -- 0600, atomic
 --
 -- Failures return nil, err, report: the report says which step failed and what had been done
 -- before it, so the job can be run again (renew and issue_free are safe to repeat).
