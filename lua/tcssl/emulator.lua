@@ -59,6 +59,7 @@ local DEFAULTS = {
   port = 0,
   max_lifetime = 300,         -- seconds; the process exits by itself after this (0: never)
   idle_timeout = 30,          -- seconds a connection may wait for I/O
+  request_timeout = 20,       -- seconds a request's head and body may take to arrive in all
   max_connections = 500,      -- stays well below select()'s FD_SETSIZE
 }
 
@@ -1260,7 +1261,8 @@ end
 
 local REASONS = {
   [100] = "Continue", [200] = "OK", [400] = "Bad Request", [404] = "Not Found",
-  [405] = "Method Not Allowed", [413] = "Payload Too Large", [431] = "Request Header Fields Too Large",
+  [405] = "Method Not Allowed", [408] = "Request Timeout", [413] = "Payload Too Large",
+  [431] = "Request Header Fields Too Large",
   [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
   [503] = "Service Unavailable", [504] = "Gateway Timeout",
 }
@@ -1291,12 +1293,23 @@ function Conn:handshake()
   return nil, "handshake did not finish"
 end
 
+-- Waits for the socket; false when the server resumed the connection because its request
+-- ran past request_timeout (see Server:step).
+local function wait_for(wait)
+  return yield(wait) ~= "request timeout"
+end
+
 -- Appends whatever is available to self.buf, waiting if nothing is.
 function Conn:fill()
   while not self.eof do
     local data, err, partial = self.sock:receive(READ_CHUNK)
     local got = data or partial
     if got and got ~= "" then
+      -- a later request on a kept-alive connection is timed from its first byte
+      if self.reading then
+        self.request_bytes = true
+        self.request_started = self.request_started or gettime()
+      end
       self.buf = self.buf .. got
       if err == "closed" then self.eof = true end
       return true
@@ -1306,7 +1319,7 @@ function Conn:fill()
       self.eof = true
       return nil, err
     end
-    yield(wait)
+    if not wait_for(wait) then return nil, "request timeout" end
   end
   return nil, "closed"
 end
@@ -1332,7 +1345,7 @@ function Conn:read_exact(n, discard)
         self.eof = true
         return nil, err
       end
-      if not got or got == "" then yield(wait) end
+      if (not got or got == "") and not wait_for(wait) then return nil, "request timeout" end
     end
   end
   return discard and "" or concat(parts)
@@ -1444,7 +1457,11 @@ local function wants_close(req)
 end
 
 -- Reads one request. Returns req, or nil, message [, status to answer with].
+-- The whole read is bounded by the server's request_timeout: the first request's from the
+-- accept, a later one's from its first byte (Conn:fill); idle_timeout bounds each wait.
 function Conn:read_request()
+  self.reading, self.request_bytes = true, self.buf ~= ""
+  if self.served > 0 then self.request_started = self.request_bytes and gettime() or nil end
   local head_end
   for _ = 1, MAX_HEAD_BYTES do
     self.buf = self.buf:gsub("^\r?\n", "") -- tolerate blank lines between requests
@@ -1593,8 +1610,8 @@ end
 
 --- Creates a server listening on opts.host:opts.port. Returns server or nil, message.
 -- opts: host, port (0 picks a free one), keys, tls = { cert = path, key = path },
--- max_lifetime, idle_timeout, max_connections, clock (function returning Unix time),
--- log (function receiving one line per request; never given secrets).
+-- max_lifetime, idle_timeout, request_timeout, max_connections, clock (function returning
+-- Unix time), log (function receiving one line per request; never given secrets).
 function M.new(opts)
   opts = opts or {}
   local self = setmetatable({}, Server)
@@ -1604,6 +1621,7 @@ function M.new(opts)
   self.log = opts.log
   self.max_lifetime = opts.max_lifetime or DEFAULTS.max_lifetime
   self.idle_timeout = opts.idle_timeout or DEFAULTS.idle_timeout
+  self.request_timeout = opts.request_timeout or DEFAULTS.request_timeout
   self.max_connections = min(opts.max_connections or DEFAULTS.max_connections, (socket._SETSIZE or 1024) - 24)
   self.owner_uin = opts.owner_uin or "100000000001"
   self.metadata_role = opts.metadata_role
@@ -1634,7 +1652,7 @@ function M.new(opts)
   self.listener = listener
   local _, port = listener:getsockname()
   self.port = tonumber(port)
-  self.conns, self.conn_count = {}, 0
+  self.conns, self.conn_count, self.conn_seq = {}, 0, 0
   -- 0: no limit, for a long-running emulator a user starts by hand
   self.expires_at = self.max_lifetime > 0 and gettime() + self.max_lifetime or math.huge
   self:reset()
@@ -1660,7 +1678,8 @@ function Server:reset()
   issuer.reset(self)
   self.faults = {}
   self.clock_offset = 0
-  self.stats = { connections = 0, requests = 0, api_requests = 0 }
+  -- evicted: connections closed to make room; request_timeouts: cut at request_timeout
+  self.stats = { connections = 0, requests = 0, api_requests = 0, evicted = 0, request_timeouts = 0 }
   self.nonces, self.nonce_count = {}, 0
   for id, key in pairs(self.keys) do
     if key.expires then self.keys[id] = nil end -- temporary keys from STS or the metadata service
@@ -2046,6 +2065,12 @@ function Server:serve(conn)
   end
   for _ = 1, MAX_REQUESTS_PER_CONNECTION do
     local req, err, status = conn:read_request()
+    conn.reading, conn.request_started = false, nil
+    if not req and conn.timed_out then
+      -- too slow in all: answered when part of a request had come, else just closed
+      if not conn.request_bytes then return end
+      status, err = 408, "the request did not arrive within " .. self.request_timeout .. " s"
+    end
     if not req then
       if status then
         conn:respond(status, "text/plain; charset=utf-8", (REASONS[status] or "Error") .. ": " .. err .. "\n", true)
@@ -2056,11 +2081,37 @@ function Server:serve(conn)
   end
 end
 
+-- Whether a connection may be closed to make room for a new one: it has not sent a whole
+-- request yet and waits for more of it (nothing of its is being answered).
+local function evictable(conn)
+  return conn.served == 0 and conn.reading and conn.wait == "read"
+end
+
+-- The connection a newcomer displaces when every slot is taken: the oldest evictable one.
+function Server:eviction_victim()
+  local victim
+  for conn in pairs(self.conns) do
+    if evictable(conn) and (not victim or conn.seq < victim.seq) then victim = conn end
+  end
+  return victim
+end
+
+-- Accepts what is waiting. When every slot is taken, each newcomer takes the place of the
+-- oldest connection that has not sent a whole request, so slow or silent clients cannot
+-- keep others out; with none such, newcomers wait in the listen queue.
 function Server:accept()
   for _ = 1, MAX_ACCEPTS_PER_STEP do
-    if self.conn_count >= self.max_connections then return end
+    local victim
+    if self.conn_count >= self.max_connections then
+      victim = self:eviction_victim()
+      if not victim then return end
+    end
     local client = self.listener:accept()
     if not client then return end
+    if victim then
+      self.stats.evicted = self.stats.evicted + 1
+      self:drop(victim)
+    end
     client:settimeout(0)
     client:setoption("tcp-nodelay", true)
     local sock = client
@@ -2073,6 +2124,10 @@ function Server:accept()
     else
       local conn = new_conn(self, sock, self.tls_context ~= nil)
       conn.epoch = self.epoch
+      self.conn_seq = self.conn_seq + 1
+      conn.seq = self.conn_seq
+      -- the first request (and a TLS handshake before it) is timed from the accept
+      conn.reading, conn.request_started = true, gettime()
       self.stats.connections = self.stats.connections + 1
       conn.co = coroutine.create(function() return self:serve(conn) end)
       self.conns[conn] = true
@@ -2090,8 +2145,9 @@ function Server:drop(conn)
   conn:close()
 end
 
-function Server:resume(conn)
-  local ok, wait = coroutine.resume(conn.co)
+-- signal is what the connection's pending yield returns ("request timeout" or nothing).
+function Server:resume(conn, signal)
+  local ok, wait = coroutine.resume(conn.co, signal)
   if not ok then
     self:note("connection error: " .. tostring(wait))
     self:drop(conn)
@@ -2099,7 +2155,24 @@ function Server:resume(conn)
     self:drop(conn)
   else
     conn.wait = wait
-    if wait ~= "sleep" then conn.deadline = gettime() + self.idle_timeout end
+    if wait ~= "sleep" then
+      -- idleness restarts at every byte; the request's whole read does not
+      local deadline = gettime() + self.idle_timeout
+      if conn.request_started then deadline = min(deadline, conn.request_started + self.request_timeout) end
+      conn.deadline = deadline
+    end
+  end
+end
+
+-- A connection past its deadline: one whose request took too long in all is resumed once
+-- to answer 408 and close; any other (idle, or already told) is closed.
+function Server:expire(conn, now)
+  if conn.request_started and not conn.timed_out and now >= conn.request_started + self.request_timeout then
+    conn.timed_out = true
+    self.stats.request_timeouts = self.stats.request_timeouts + 1
+    self:resume(conn, "request timeout")
+  else
+    self:drop(conn)
   end
 end
 
@@ -2115,8 +2188,9 @@ function Server:step(timeout)
   end
   local wait = min(timeout or 1, self.expires_at - now)
   local recvt, sendt, ready = {}, {}, {}
-  if self.conn_count < self.max_connections then recvt[1] = self.listener end
+  local room = self.conn_count < self.max_connections
   for conn in pairs(self.conns) do
+    room = room or evictable(conn)
     if conn.wait == "read" then
       -- lua-sec may hold decrypted bytes that select() cannot see
       if conn.sock.dirty and conn.sock:dirty() then
@@ -2134,6 +2208,7 @@ function Server:step(timeout)
     end
   end
 
+  if room then recvt[#recvt + 1] = self.listener end
   local readable, writable = socket.select(recvt, sendt, max(wait, 0))
   readable, writable = readable or {}, writable or {}
   if readable[self.listener] then self:accept() end
@@ -2153,7 +2228,9 @@ function Server:step(timeout)
   for _, conn in ipairs(due) do
     if self.conns[conn] then self:resume(conn) end
   end
-  for _, conn in ipairs(expired) do self:drop(conn) end
+  for _, conn in ipairs(expired) do
+    if self.conns[conn] then self:expire(conn, now) end
+  end
 
   if self.stopping then
     self:close()
