@@ -110,7 +110,9 @@ static int l_session(lua_State *L)
     const char *v;
     CURLcode rc = CURLE_OK;
 
-    if (lua_isnoneornil(L, 1)) {
+    /* the options are optional: no argument, or nil, is an empty table */
+    lua_settop(L, 1);
+    if (lua_isnil(L, 1)) {
         lua_newtable(L);
         lua_replace(L, 1);
     }
@@ -156,11 +158,15 @@ static int l_session(lua_State *L)
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
     lua_pop(L, 1);
-    if (tcssl_getfield(L, t, "max_response_size") == LUA_TNUMBER) {
+    int ty = tcssl_getfield(L, t, "max_response_size");
+    if (ty == LUA_TNUMBER) {
         lua_Number n = lua_tonumber(L, -1);
-        if (n < 1 || n > 4294967295.0)
-            return luaL_error(L, "tcssl.core: max_response_size out of range");
+        /* written so that NaN fails too: it is checked before the cast, which it would break */
+        if (!(n >= 1 && n <= 4294967295.0))
+            return luaL_argerror(L, 1, "max_response_size must be a number of bytes from 1 to 4294967295");
         s->max_response = (size_t)n;
+    } else if (ty != LUA_TNIL) {
+        return luaL_argerror(L, 1, "max_response_size must be a number of bytes from 1 to 4294967295");
     }
     lua_pop(L, 1);
 #undef SET

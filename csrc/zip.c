@@ -96,6 +96,8 @@ static int zfail_archive(lua_State *L, zbox *b, const char *what)
     return 2;
 }
 
+/* A limit from the table at idx: a number from 1 to hard_max (fractions are cut), checked as
+ * a float before it becomes an integer (NaN, infinities and huge values do not fit one). */
 static lua_Integer opt_limit(lua_State *L, int idx, const char *field, lua_Integer def,
                              lua_Integer hard_max)
 {
@@ -103,11 +105,13 @@ static lua_Integer opt_limit(lua_State *L, int idx, const char *field, lua_Integ
     if (lua_istable(L, idx)) {
         int t = tcssl_getfield(L, idx, field);
         if (t != LUA_TNIL) {
-            int ok = lua_isnumber(L, -1);
-            v = ok ? (lua_Integer)lua_tonumber(L, -1) : -1;
-            if (!ok || v < 1 || v > hard_max)
-                luaL_error(L, "tcssl.core: %s must be a number from 1 to %d", field,
-                           (int)(hard_max > 0x7fffffff ? 0x7fffffff : hard_max));
+            lua_Number n = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
+            if (!(n >= 1 && n <= (lua_Number)hard_max)) {
+                char why[80];
+                snprintf(why, sizeof why, "%s must be a number from 1 to %lld", field, (long long)hard_max);
+                luaL_argerror(L, idx, why);
+            }
+            v = (lua_Integer)n;
         }
         lua_pop(L, 1);
     }
@@ -227,9 +231,11 @@ static int l_zip(lua_State *L)
     time_t mtime = 0;
     if (lua_istable(L, 2)) {
         if (tcssl_getfield(L, 2, "mtime") != LUA_TNIL) {
-            if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 315532800 || lua_tonumber(L, -1) > 4102444800.0)
-                return luaL_error(L, "tcssl.core: mtime must be a Unix time from 1980 to 2099");
-            mtime = (time_t)lua_tonumber(L, -1);
+            lua_Number t = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+            /* also false for NaN, which must not reach the cast */
+            if (!(t >= 315532800 && t <= 4102444800.0))
+                return luaL_argerror(L, 2, "mtime must be a Unix time from 1980 to 2099");
+            mtime = (time_t)t;
             have_mtime = 1;
         }
         lua_pop(L, 1);
