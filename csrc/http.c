@@ -402,6 +402,11 @@ static int l_request(lua_State *L)
         body = lua_tolstring(L, -1, &body_len);
     else if (!lua_isnil(L, -1))
         return push_error(L, "protocol", "BadRequest", "body must be a string");
+    /* fresh: a new connection for this request, so that libcurl never sends it twice (it
+     * resends a request on a new connection when a reused one dies before any response
+     * byte: right for reads, wrong for a change the server may have done) */
+    int fresh = tcssl_getfield(L, 2, "fresh") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 1);
     long timeout = ms_option(L, 2, "timeout");
     long connect_timeout = ms_option(L, 2, "connect_timeout");
     if (timeout < 0 || connect_timeout < 0)
@@ -425,6 +430,11 @@ static int l_request(lua_State *L)
     SET(CURLOPT_HTTPHEADER, headers);
     SET(CURLOPT_TIMEOUT_MS, timeout);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+    /* options stay on the handle: set every time. A fresh connection is also closed after
+     * its request, so that a client keeps one idle connection (for reads), not up to
+     * libcurl's cache of five */
+    SET(CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    SET(CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
     if (strcmp(method, "GET") == 0) {
         SET(CURLOPT_HTTPGET, 1L);
         SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);

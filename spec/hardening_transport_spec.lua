@@ -1,8 +1,101 @@
--- Hardening of the libcurl transport and the core (issue 14): numbers are range-checked before
--- the core makes integers of them. The hostile servers are spec/support/rawhttp.lua processes.
+-- Hardening of the libcurl transport and the core (issue 14): libcurl never sends a change
+-- twice; numbers are range-checked before the core makes integers of them. The hostile
+-- servers are spec/support/rawhttp.lua processes.
+local tcssl = require "tcssl"
 local core = require "tcssl.core"
 local certs = require "tcssl.certs"
 local rawhttp = require "spec.support.rawhttp"
+
+local ID, KEY = "AKIDHARDENING", "hardening-transport-spec-key-00"
+
+-- Fake time: backoff sleeps are recorded and advance the clock; nothing waits.
+local function fake_time()
+  local t = { now = 1000, slept = {} }
+  t.monotonic = function() return t.now end
+  t.sleep = function(s)
+    t.slept[#t.slept + 1] = s
+    t.now = t.now + s
+    return true
+  end
+  return t
+end
+
+local function client(host, extra)
+  local ft = fake_time()
+  local cfg = { endpoint = host, scheme = "http", secret_id = ID, secret_key = KEY, timeout = 10,
+    sleep = ft.sleep, monotonic = ft.monotonic }
+  for k, v in pairs(extra or {}) do cfg[k] = v end
+  return assert(tcssl.new(cfg)), ft
+end
+
+describe("libcurl never sends a change twice", function()
+  local srv
+  before_each(function() srv = rawhttp.start("act_reset") end)
+  after_each(function() srv:stop() end)
+
+  local changes = {
+    { "UploadCertificate", { CertificatePublicKey = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" } },
+    { "DeleteCertificate", { CertificateId = "hardening1" } },
+    { "UpdateCertificateInstance", { CertificateId = "new1", OldCertificateId = "old1", ResourceTypes = { "clb" } } },
+  }
+  for _, case in ipairs(changes) do
+    local action, params = case[1], case[2]
+    it(action .. ": once, to a server that acts and then resets the connection", function()
+      local c, ft = client(srv.host)
+      assert(c:DescribeCertificates{}) -- leaves a kept-alive connection the change could reuse
+      local res, err = c[action](c, params)
+      assert.is_nil(res)
+      assert.equal(1, srv:count(action))
+      assert.equal("network", err.kind)
+      assert.is_true(err.maybe_applied)
+      assert.is_false(err.retryable)
+      assert.equal(1, err.attempts)
+      assert.same({}, ft.slept)
+      -- the change went out on a connection of its own, not on the read's
+      local log = srv:log()
+      assert.equal(2, #log)
+      assert.are_not.equal(log[1].conn, log[2].conn)
+    end)
+  end
+
+  it("and an action the model does not know counts as a change", function()
+    local c = client(srv.host)
+    assert(c:DescribeCertificates{})
+    local res, err = c:call("FrobnicateCertificate", { CertificateId = "x" })
+    assert.is_nil(res)
+    assert.equal(1, srv:count("FrobnicateCertificate"))
+    assert.is_true(err.maybe_applied)
+  end)
+
+  it("while reads keep using the kept-alive connection", function()
+    local c = client(srv.host)
+    for _ = 1, 3 do assert(c:DescribeCertificates{}) end
+    assert.equal(1, c.transport:stats().connects)
+    assert(not c:DeleteCertificate{ CertificateId = "x" }) -- a connection of its own, then reset
+    assert(c:DescribeCertificates{})
+    assert.equal(2, c.transport:stats().connects)
+    local conns = {}
+    for _, r in ipairs(srv:log()) do
+      if r.action == "DescribeCertificates" then conns[r.conn] = true end
+    end
+    assert.same({ [1] = true }, conns)
+  end)
+
+  it("through the core's fresh option (a new connection for that request)", function()
+    local s = core.session()
+    local req = { method = "POST", url = "http://" .. srv.host .. "/", body = "{}", timeout = 10,
+      headers = { ["X-TC-Action"] = "DescribeCertificates", ["Content-Type"] = "application/json" } }
+    for _ = 1, 2 do assert.equal(200, (s:request(req))) end
+    assert.equal(1, s:stats().connects)
+    req.fresh = true
+    for _ = 1, 2 do assert.equal(200, (s:request(req))) end
+    assert.equal(3, s:stats().connects)
+    req.fresh = false
+    assert.equal(200, (s:request(req)))
+    assert.equal(3, s:stats().connects)
+    s:close()
+  end)
+end)
 
 describe("tcssl.core checks numbers before it makes integers of them", function()
   local not_integers = { 0 / 0, -(0 / 0), math.huge, -math.huge, 1e300, -1e300 }

@@ -590,7 +590,7 @@ function Client:call(action, params)
         { action = action, retryable = true, sent = false })
       break
     end
-    resp, failure, status, headers = self:exchange(action, req, math.min(cfg.timeout, remaining))
+    resp, failure, status, headers = self:exchange(action, req, math.min(cfg.timeout, remaining), readonly)
     if route then self.breaker:record(route, breaker.outcome(resp, failure, readonly)) end
     if resp then break end
     if failure.code == "AuthFailure.SignatureExpire" and not skew_fixed then
@@ -727,11 +727,13 @@ function Client:prepare(action, params, budget, route)
 end
 
 -- One HTTP exchange: Response contents | nil, err; then the HTTP status and response headers.
-function Client:exchange(action, req, timeout)
+-- Anything but a read goes out on a fresh connection (opts.fresh): libcurl resends a request
+-- by itself when a reused connection dies before the answer, and a change must not be.
+function Client:exchange(action, req, timeout, readonly)
   local cfg = self.config
   timeout = timeout or cfg.timeout
   local ran, status, headers, body = pcall(self.transport.request, self.transport, req.method, req.url, req.headers,
-    req.body, { timeout = timeout, connect_timeout = math.min(cfg.connect_timeout, timeout) })
+    req.body, { timeout = timeout, connect_timeout = math.min(cfg.connect_timeout, timeout), fresh = not readonly })
   if not ran then
     -- a custom transport that raises: whether the request left is unknown
     status, headers = nil, { code = "TransportFailed", message = "the transport raised: " .. tostring(status) }

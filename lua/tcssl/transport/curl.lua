@@ -17,7 +17,9 @@ local not_sent = { ResolveFailed = true, ConnectFailed = true, TLSVerifyFailed =
   TLSHandshakeFailed = true, BadURL = true, BadHeader = true }
 
 --- request(method, url, headers, body, opts) -> status, headers, body | nil, err
--- opts: timeout, connect_timeout (seconds). err: { kind, code, message, sent }.
+-- opts: timeout, connect_timeout (seconds); fresh (true: a new connection for this request,
+-- which libcurl then never sends a second time; see docs/core.md). err: { kind, code,
+-- message, sent }.
 function Transport:request(method, url, headers, body, opts)
   local session = self.session
   if not session then
@@ -31,6 +33,7 @@ function Transport:request(method, url, headers, body, opts)
   local status, rheaders, rbody = session:request{
     method = method, url = url, headers = headers, body = body,
     timeout = opts and opts.timeout, connect_timeout = opts and opts.connect_timeout,
+    fresh = opts and opts.fresh == true,
   }
   if not status then
     local err = rheaders

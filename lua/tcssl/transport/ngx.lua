@@ -1,8 +1,10 @@
 -- The OpenResty transport: HTTP/1.1 over ngx.socket.tcp cosockets, so that a call waits
 -- without blocking the nginx worker. Same contract as tcssl.transport.curl:
 --
---   transport:request(method, url, headers, body, { timeout, connect_timeout })
+--   transport:request(method, url, headers, body, { timeout, connect_timeout, fresh })
 --     -> status, headers (lowercase names), body | nil, { kind, code, message, sent }
+-- (`fresh`, the client's "never send this twice", needs nothing here: this transport never
+-- resends a request; see Transport:exchange.)
 --
 -- What it does, and what it leaves to nginx.conf:
 --   * one cosocket per request, taken from and given back to nginx's keep-alive pool for
