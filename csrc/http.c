@@ -10,6 +10,7 @@
 
 #define SESSION_MT "tcssl.session"
 #define DEFAULT_MAX_RESPONSE (50u * 1024u * 1024u) /* the API's documented maximum */
+#define MAX_HEAD (256 * 1024)                        /* all response header lines together */
 
 typedef struct {
     char *data;
@@ -20,7 +21,7 @@ typedef struct {
     CURL *h;
     buffer body, headers;
     size_t max_response;
-    int too_large;
+    int too_large, head_too_large;
     long connects, requests;
     char errbuf[CURL_ERROR_SIZE];
 } session;
@@ -81,8 +82,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     /* a new status line (after 100 Continue or a proxy's CONNECT) starts the headers afresh */
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
         s->headers.len = 0;
-    if (s->headers.len + len > 256 * 1024)
-        return 0; /* absurd header block: abort as a protocol error */
+    if (s->headers.len + len > MAX_HEAD) {
+        s->head_too_large = 1; /* absurd header block: abort as a protocol error */
+        return 0;
+    }
     return buffer_add(&s->headers, p, len) == 0 ? len : 0;
 }
 
@@ -196,6 +199,14 @@ typedef struct {
     const char *kind, *code;
 } error_class;
 
+/* A failure as reported: its class, and tcssl's own message where libcurl's would mislead
+ * (libcurl's then follows in parentheses when `detail` is set). */
+typedef struct {
+    error_class c;
+    const char *msg;
+    int detail;
+} error_report;
+
 /* libcurl failures by tcssl error kind; anything not listed is a network error. */
 static const error_class error_classes[] = {
     {CURLE_OPERATION_TIMEDOUT, "timeout", "Timeout"},
@@ -227,19 +238,40 @@ static const error_class error_classes[] = {
     {CURLE_HTTP2_STREAM, "protocol", "MalformedResponse"},
     {CURLE_WRITE_ERROR, "protocol", "MalformedResponse"},
     {CURLE_URL_MALFORMAT, "protocol", "BadURL"},
-    {CURLE_UNSUPPORTED_PROTOCOL, "protocol", "BadURL"},
+    {CURLE_UNSUPPORTED_PROTOCOL, "protocol", "BadURL"}, /* before sending: see classify */
 };
 
-static error_class classify(CURLcode rc, int too_large)
+/* What a failure means once request bytes went out (sent = 1): libcurl's URL and memory
+ * codes then describe the response, not the request. */
+static error_report classify(const session *s, CURLcode rc, int sent)
 {
-    static const error_class too_big = {CURLE_OK, "protocol", "ResponseTooLarge"};
-    static const error_class other = {CURLE_OK, "network", "NetworkError"};
-    if (too_large)
+    static const error_report too_big = {
+        {CURLE_OK, "protocol", "ResponseTooLarge"}, "the response body exceeds max_response_size", 0};
+    static const error_report big_head = {
+        {CURLE_OK, "protocol", "HeaderTooLarge"}, "the response head is larger than 256 KB", 0};
+    static const error_report long_line = {
+        {CURLE_OK, "protocol", "HeaderTooLarge"},
+        "a response header line or the status line is longer than libcurl accepts (100 KB)", 0};
+    static const error_report not_http = {
+        {CURLE_OK, "protocol", "MalformedResponse"}, "the reply is not an HTTP/1.x or HTTP/2 response", 1};
+    if (s->too_large)
         return too_big;
+    if (s->head_too_large)
+        return big_head;
+    if (sent == 1) {
+        /* libcurl keeps a header line (the status line too) in a buffer capped at 100 KB
+         * and reports a longer one as "out of memory" */
+        if (rc == CURLE_OUT_OF_MEMORY)
+            return long_line;
+        /* HTTP/0.9, bytes that are not HTTP, a status code outside 100..999 */
+        if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+            return not_http;
+    }
+    error_report r = {{rc, "network", "NetworkError"}, NULL, 0};
     for (size_t i = 0; i < sizeof error_classes / sizeof error_classes[0]; i++)
         if (error_classes[i].rc == rc)
-            return error_classes[i];
-    return other;
+            r.c = error_classes[i];
+    return r;
 }
 
 /* sent: 1 when request bytes may have reached the server, 0 when none left, -1 unknown */
@@ -418,7 +450,7 @@ static int l_request(lua_State *L)
 
     buffer_reset(&s->body);
     buffer_reset(&s->headers);
-    s->too_large = 0;
+    s->too_large = s->head_too_large = 0;
     s->errbuf[0] = '\0';
 
 #define SET(opt, val)                                                                            \
@@ -456,17 +488,18 @@ static int l_request(lua_State *L)
         s->connects += connects;
 
     if (rc != CURLE_OK || s->too_large) {
-        error_class e = classify(rc, s->too_large);
         long sent_bytes = 0;
         int sent = -1;
         if (curl_easy_getinfo(s->h, CURLINFO_REQUEST_SIZE, &sent_bytes) == CURLE_OK)
             sent = sent_bytes > 0;
-        const char *msg = s->too_large ? "response body exceeds max_response_size"
-                          : s->errbuf[0] ? s->errbuf
-                                         : curl_easy_strerror(rc);
+        error_report e = classify(s, rc, sent);
+        const char *curl_msg = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+        const char *msg = e.msg ? e.msg : curl_msg;
+        if (e.msg && e.detail)
+            msg = lua_pushfstring(L, "%s (%s)", e.msg, curl_msg); /* left on the stack */
         buffer_reset(&s->body);
         buffer_reset(&s->headers);
-        return push_error_sent(L, e.kind, e.code, msg, sent);
+        return push_error_sent(L, e.c.kind, e.c.code, msg, sent);
     }
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     lua_pushinteger(L, (lua_Integer)status);

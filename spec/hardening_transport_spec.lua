@@ -1,10 +1,14 @@
--- Hardening of the libcurl transport and the core (issue 14): libcurl never sends a change
--- twice; numbers are range-checked before the core makes integers of them. The hostile
--- servers are spec/support/rawhttp.lua processes.
+-- Hardening of the libcurl transport and the core (issue 14, points 1, 4 and 6): libcurl never
+-- sends a change twice; numbers are range-checked before the core makes integers of them;
+-- hostile replies get precise error kinds, the same with both transports, and what cannot
+-- succeed is not retried. The hostile servers are spec/support/rawhttp.lua processes.
 local tcssl = require "tcssl"
 local core = require "tcssl.core"
 local certs = require "tcssl.certs"
+local ngx_transport = require "tcssl.transport.ngx"
 local rawhttp = require "spec.support.rawhttp"
+local emu = require "spec.support.emulator"
+local pki = require "spec.support.pki"
 
 local ID, KEY = "AKIDHARDENING", "hardening-transport-spec-key-00"
 
@@ -178,5 +182,125 @@ describe("tcssl.core checks numbers before it makes integers of them", function(
         "bad argument #2 to '[%w.]*zip' %(mtime must be a Unix time from 1980 to 2099%)")
     end
     assert.is_string(core.zip(files, { mtime = 1704067200.5 }))
+  end)
+end)
+
+-- One request through the cosocket transport, its socket replaying `bytes`: status | nil, err.
+local function through_ngx(bytes)
+  local sock, pos = {}, 1
+  function sock.settimeouts() end
+  function sock.settimeout() end
+  function sock.connect() return 1 end
+  function sock.getreusedtimes() return 0 end
+  function sock.send(_, data) return #(type(data) == "table" and table.concat(data) or data) end
+  function sock.receiveany(_, max)
+    if pos > #bytes then return nil, "closed" end
+    local piece = bytes:sub(pos, pos + max - 1)
+    pos = pos + #piece
+    return piece
+  end
+  function sock.setkeepalive() return 1 end
+  function sock.close() return 1 end
+  local saved = rawget(_G, "ngx")
+  rawset(_G, "ngx", { get_phase = function() return "content" end, socket = { tcp = function() return sock end } })
+  local ok, status, err = pcall(function()
+    return ngx_transport.new{}:request("POST", "http://127.0.0.1:9/", {}, "{}", { timeout = 5 })
+  end)
+  rawset(_G, "ngx", saved)
+  assert(ok, status)
+  return status, err
+end
+
+describe("hostile replies get precise error kinds and are not retried", function()
+  local cases = {
+    { "big_header", "a 1 MB header line", "HeaderTooLarge" },
+    { "many_headers", "1 MB of header lines", "HeaderTooLarge" },
+    { "long_status", "a 200 KB status line", "HeaderTooLarge" },
+    { "http09", "an HTTP/0.9 reply", "MalformedResponse" },
+    { "garbage", "bytes that are not HTTP", "MalformedResponse" },
+    { "status000", "status 000", "MalformedResponse" },
+  }
+  for _, case in ipairs(cases) do
+    local mode, what, code = case[1], case[2], case[3]
+    it(what .. ": protocol " .. code .. ", one attempt, with both transports", function()
+      local srv = rawhttp.start(mode)
+      local c, ft = client(srv.host)
+      local res, err = c:DescribeCertificates{} -- a read: retried whenever trying again could help
+      local seen = srv:count("DescribeCertificates")
+      srv:stop()
+      assert.is_nil(res)
+      assert.equal("protocol", err.kind)
+      assert.equal(code, err.code)
+      assert.is_string(err.message)
+      assert.equal(1, err.attempts)
+      assert.equal(1, seen)
+      assert.same({}, ft.slept)
+      assert.is_false(err.retryable)
+      -- the cosocket transport names the same reply the same way
+      local status, nerr = through_ngx(select(2, rawhttp.answer(mode, "DescribeCertificates")))
+      assert.is_nil(status)
+      assert.equal("protocol", nerr.kind)
+      assert.equal(code, nerr.code)
+    end)
+  end
+
+  it("a certificate that does not verify: tls TLSVerifyFailed, not retried, nothing applied", function()
+    local pk = pki.make()
+    local e = emu.start{ keys = { [ID] = { secret_key = KEY } },
+      tls = { cert = pk.server_cert_file, key = pk.server_key_file, ca = pk.ca_cert_file } }
+    local c, ft = client(e.host, { scheme = "https" }) -- the system's trust store does not know the test CA
+    local res, err = c:DeleteCertificate{ CertificateId = "x" }
+    local rres, rerr = c:DescribeCertificates{}
+    local trusted = client(e.host, { scheme = "https", ca_file = pk.ca_cert_file })
+    local ok = trusted:DescribeCertificates{}
+    e:stop()
+    pk:cleanup()
+    for _, r in ipairs{ { res, err }, { rres, rerr } } do
+      assert.is_nil(r[1])
+      assert.equal("tls", r[2].kind)
+      assert.equal("TLSVerifyFailed", r[2].code)
+      assert.equal(1, r[2].attempts)
+      assert.is_false(r[2].retryable)
+      assert.is_false(r[2].maybe_applied)
+    end
+    assert.same({}, ft.slept)
+    assert.truthy(ok) -- the same server with its CA trusted: the failure was the verification
+  end)
+
+  it("nor are requests the transport cannot make, or a transport's configuration errors", function()
+    for _, terr in ipairs{
+      { kind = "protocol", code = "BadURL", message = "no", sent = false },
+      { kind = "protocol", code = "BadHeader", message = "no", sent = false },
+      { kind = "config", code = "NoCosockets", message = "no", sent = false },
+      { kind = "tls", code = "TLSVerifyFailed", message = "no", sent = false },
+    } do
+      local n = 0
+      local transport = { request = function() n = n + 1; return nil, terr end }
+      local ft = fake_time()
+      local c = assert(tcssl.new{ secret_id = ID, secret_key = KEY, transport = transport,
+        sleep = ft.sleep, monotonic = ft.monotonic })
+      local res, err = c:DescribeCertificates{}
+      assert.is_nil(res)
+      assert.equal(terr.code, err.code)
+      assert.equal(1, n)
+      assert.is_false(err.retryable)
+      assert.is_false(err.maybe_applied)
+    end
+  end)
+
+  it("while a handshake that broke is still retried, as something that can change", function()
+    local n = 0
+    local transport = { request = function()
+      n = n + 1
+      if n == 1 then
+        return nil, { kind = "tls", code = "TLSHandshakeFailed", message = "reset in the handshake", sent = false }
+      end
+      return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"r"}}'
+    end }
+    local ft = fake_time()
+    local c = assert(tcssl.new{ secret_id = ID, secret_key = KEY, transport = transport,
+      sleep = ft.sleep, monotonic = ft.monotonic })
+    assert(c:DeleteCertificate{ CertificateId = "x" })
+    assert.equal(2, n)
   end)
 end)

@@ -283,10 +283,10 @@ describe("the cosocket transport", function()
   end)
 
   it("bounds lines, heads and bodies", function()
-    fails({ reads = { "HTTP/1.1 200 OK\r\nX: " .. ("a"):rep(9000) } }, "protocol", "MalformedResponse", true)
+    fails({ reads = { "HTTP/1.1 200 OK\r\nX: " .. ("a"):rep(9000) } }, "protocol", "HeaderTooLarge", true)
     local many = { "HTTP/1.1 200 OK\r\n" }
     for i = 1, 250 do many[#many + 1] = ("X-%d: v\r\n"):format(i) end
-    fails({ reads = { table.concat(many) } }, "protocol", "MalformedResponse", true)
+    fails({ reads = { table.concat(many) } }, "protocol", "HeaderTooLarge", true)
     fails({ reads = { response("HTTP/1.1 200 OK\nContent-Length: 100\n") } }, "protocol", "ResponseTooLarge", true,
       { max_response_size = 99 })
     fails({ reads = { response("HTTP/1.1 200 OK\nContent-Length: 99999999999999999999999\n") } }, "protocol",

@@ -483,15 +483,21 @@ end
 local BROKEN = { Timeout = true, RecvFailed = true, SendFailed = true, EmptyReply = true,
   TruncatedBody = true, NetworkError = true }
 
+-- Transport failures that another attempt cannot change: a server certificate that does not
+-- verify, a request the transport cannot make (the ngx transport's config errors too).
+local PERMANENT = { TLSVerifyFailed = true, BadURL = true, BadHeader = true, BadRequest = true }
+
 -- Whether a failed attempt may be tried again, and whether the server may have acted on it.
 -- Safe for every action: nothing was sent, or the server refused for rate (not processed).
 -- Safe only for actions that read: broken exchanges, 5xx, gateway pages, InternalError.
+-- Never: what cannot turn out differently (PERMANENT), or a reply that cannot be read.
 local function judge(err, readonly)
   if err.kind == "api" then
     if is_rate_limit(err.code) then return true, false end
     if is_internal(err.code) then return readonly, not readonly end
     return false, false
   end
+  if PERMANENT[err.code] or err.kind == "config" then return false, err.sent ~= false end
   if err.sent == false then return true, false end
   local transient = BROKEN[err.code]
     or (err.code == "UnexpectedStatus" and (err.http_status or 0) >= 500)

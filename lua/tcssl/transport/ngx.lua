@@ -220,7 +220,9 @@ local function read_failure(err, stage, rd)
     return failure("protocol", "ResponseTooLarge", "the response body exceeds max_response_size", true)
   end
   if err == "line too long" then
-    return failure("protocol", "MalformedResponse", "a response line is longer than " .. MAX_LINE .. " bytes", true)
+    -- in the head as with libcurl (HeaderTooLarge); a chunk-size line is a broken body
+    return failure("protocol", stage == "head" and "HeaderTooLarge" or "MalformedResponse",
+      "a response line is longer than " .. MAX_LINE .. " bytes", true)
   end
   if err == "closed" then
     if rd.got == 0 then
@@ -238,21 +240,34 @@ local function malformed(message)
   return failure("protocol", "MalformedResponse", message, true)
 end
 
+-- Whether bytes that begin a reply cannot begin a status line (HTTP/0.9, not HTTP at all).
+local function not_http(buf)
+  local n = min(#buf, 5)
+  return n > 0 and sub(buf, 1, n) ~= sub("HTTP/", 1, n)
+end
+
 -- Status line and header lines: status, headers, keep_alive | nil, err
 local function read_head(rd)
   for _ = 1, MAX_INTERIM + 1 do
     local line, err = rd:line()
-    if not line then return read_failure(err, "head", rd) end
+    if not line then
+      -- as libcurl does: a reply that cannot be HTTP is malformed, whenever it stops
+      if not_http(rd.buf) then return malformed("not an HTTP/1.x response: " .. sub(rd.buf, 1, 80)) end
+      return read_failure(err, "head", rd)
+    end
     local minor, status = line:match("^HTTP/1%.([01]) (%d%d%d)")
     if not status then return malformed("not an HTTP/1.x status line: " .. sub(line, 1, 80)) end
     status = tonumber(status)
+    if status < 100 then return malformed("not an HTTP status code: " .. status) end
     local headers, last, size = {}, nil, #line
     for n = 1, MAX_HEADER_LINES + 1 do
       line, err = rd:line()
       if not line then return read_failure(err, "head", rd) end
       if line == "" then break end
       size = size + #line
-      if n > MAX_HEADER_LINES or size > MAX_HEAD then return malformed("the response head is too large") end
+      if n > MAX_HEADER_LINES or size > MAX_HEAD then
+        return failure("protocol", "HeaderTooLarge", "the response head is too large", true)
+      end
       local c = sub(line, 1, 1)
       if (c == " " or c == "\t") and last then       -- an obsolete folded continuation
         headers[last] = headers[last] .. " " .. line:match("^%s*(.-)%s*$")
