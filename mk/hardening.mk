@@ -10,3 +10,6 @@ test-asan: asan
 
 test-valgrind: all
 	@TCSSL_SANITIZE=valgrind sh tools/run-specs lua5.4 $(CORE) $(VALGRIND_SPECS)
+
+# the transport and core hardening specs (issue 14) drive the session, unzip and zip code
+VALGRIND_SPECS += spec/hardening_transport_spec.lua
