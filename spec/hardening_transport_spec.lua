@@ -125,6 +125,7 @@ describe("tcssl.core checks numbers before it makes integers of them", function(
 
   it("session:request takes any timeout number: unusable ones are refused, huge ones capped", function()
     local srv = rawhttp.start("act_reset")
+    finally(function() srv:stop() end)
     local s = core.session()
     local function req(t, ct)
       return s:request{ method = "POST", url = "http://" .. srv.host .. "/", body = "{}", timeout = t,
@@ -141,7 +142,6 @@ describe("tcssl.core checks numbers before it makes integers of them", function(
       assert.equal(200, (req(v, v)))
     end
     s:close()
-    srv:stop()
   end)
 
   it("core.unzip refuses limits that are not numbers it can use", function()
@@ -224,6 +224,7 @@ describe("hostile replies get precise error kinds and are not retried", function
     local mode, what, code = case[1], case[2], case[3]
     it(what .. ": protocol " .. code .. ", one attempt, with both transports", function()
       local srv = rawhttp.start(mode)
+      finally(function() srv:stop() end)
       local c, ft = client(srv.host)
       local res, err = c:DescribeCertificates{} -- a read: retried whenever trying again could help
       local seen = srv:count("DescribeCertificates")
@@ -248,13 +249,15 @@ describe("hostile replies get precise error kinds and are not retried", function
     local pk = pki.make()
     local e = emu.start{ keys = { [ID] = { secret_key = KEY } },
       tls = { cert = pk.server_cert_file, key = pk.server_key_file, ca = pk.ca_cert_file } }
+    finally(function()
+      e:stop()
+      pk:cleanup()
+    end)
     local c, ft = client(e.host, { scheme = "https" }) -- the system's trust store does not know the test CA
     local res, err = c:DeleteCertificate{ CertificateId = "x" }
     local rres, rerr = c:DescribeCertificates{}
     local trusted = client(e.host, { scheme = "https", ca_file = pk.ca_cert_file })
     local ok = trusted:DescribeCertificates{}
-    e:stop()
-    pk:cleanup()
     for _, r in ipairs{ { res, err }, { rres, rerr } } do
       assert.is_nil(r[1])
       assert.equal("tls", r[2].kind)
