@@ -375,13 +375,15 @@ describe("request URLs in on_request and debug lines", function()
   it("hide private keys, their passwords, secret keys, tokens and signatures, also inside arrays", function()
     local url = "https://h/?Action=UploadCertificate&CertificatePrivateKey=-----BEGIN%20PRIVATE%20KEY-----abc"
       .. "&KeyPassword=pw1&EncryptPrivateKey=epk&SecretId=AKIDVISIBLE&SecretKey=sk&Token=tk"
-      .. "&Signature=sig&SignatureMethod=HmacSHA256&key=legacy&Certs.0.PrivateKey=nested&Tags.0.TagKey=env&CertificatePublicKey=pub"
+      .. "&Signature=sig&SignatureMethod=HmacSHA256&key=legacy&Certs.0.PrivateKey=nested&Tags.0.TagKey=env"
+      .. "&CertificatePublicKey=pub"
     local out = redact(url)
     for _, hidden in ipairs{ "BEGIN", "pw1", "epk", "=sk", "=tk", "=sig", "legacy", "nested" } do
       assert.falsy(out:find(hidden, 1, true), hidden .. " in " .. out)
     end
     for _, shown in ipairs{ "Action=UploadCertificate", "SecretId=AKIDVISIBLE", "Tags.0.TagKey=env",
-      "CertificatePublicKey=pub", "CertificatePrivateKey=***", "key=***", "SignatureMethod=HmacSHA256" } do
+      "CertificatePublicKey=pub", "CertificatePrivateKey=***", "key=***",
+      "SignatureMethod=HmacSHA256" } do
       assert.truthy(out:find(shown, 1, true), shown .. " not in " .. out)
     end
   end)

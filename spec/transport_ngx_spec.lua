@@ -127,6 +127,17 @@ describe("choosing a transport", function()
 end)
 
 describe("the cosocket transport", function()
+  it("refuses pool settings nginx would raise on, with config errors", function()
+    for _, bad in ipairs{ { keepalive_pool = 0 }, { keepalive_pool = 1.5 }, { keepalive_pool = "16" },
+      { keepalive_timeout = 0 }, { keepalive_timeout = 0 / 0 }, { keepalive_timeout = math.huge } } do
+      local t, err = ngx_transport.new(bad)
+      assert.is_nil(t)
+      assert.equal("config", err.kind)
+      assert.equal(next(bad), err.field)
+    end
+    assert.is_table(ngx_transport.new{ keepalive_pool = 4, keepalive_timeout = 0.5 })
+  end)
+
   it("parses the URLs tcssl makes", function()
     local u = ngx_transport.parse_url("https://ssl.tencentcloudapi.com/")
     assert.same({ scheme = "https", host = "ssl.tencentcloudapi.com", port = 443, authority = "ssl.tencentcloudapi.com",

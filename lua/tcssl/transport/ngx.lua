@@ -29,6 +29,7 @@
 -- ssl_session_store, exit_worker) returns a `config` error NoCosockets at once instead of
 -- blocking the worker.
 local core = require "tcssl.core"
+local errors = require "tcssl.error"
 local log = require "tcssl.log"
 local runtime = require "tcssl.runtime"
 
@@ -55,8 +56,20 @@ Transport.__index = Transport
 
 --- new{ proxy, insecure, max_response_size, user_agent, keepalive_timeout, keepalive_pool }
 -- (ca_file and ca_path are accepted and ignored: see lua_ssl_trusted_certificate above).
+-- Bad pool settings are refused here: nginx would raise inside connect or setkeepalive.
+local POOL_CHECKS = {
+  keepalive_timeout = { "a number of seconds from 0.001 to 86400", function(v) return v >= 0.001 and v <= 86400 end },
+  keepalive_pool = { "a whole number from 1 to 10000", function(v) return v % 1 == 0 and v >= 1 and v <= 10000 end },
+}
 function M.new(opts)
   opts = opts or {}
+  for field, check in pairs(POOL_CHECKS) do
+    local v = opts[field]
+    if v ~= nil and (type(v) ~= "number" or not check[2](v)) then
+      return nil, errors.new("config", "InvalidConfig", ("%s: must be %s"):format(field, check[1]),
+        { field = field })
+    end
+  end
   return setmetatable({
     proxy = opts.proxy,
     verify = not opts.insecure,
