@@ -66,12 +66,32 @@ local function is_sequence(t)
   return n == #t
 end
 
--- Scalar checks: return the value to send, or nil and what was expected.
+-- Integers a parameter may hold: the int64 range, [-2^63, 2^63). Under LuaJIT, whose numbers
+-- are doubles, a number is taken only up to 2^53 in magnitude: beyond that a double may be the
+-- rounded form of another integer (2^53 + 1 is 2^53), so such values come as decimal strings.
+local TWO63 = 2 ^ 63
+local NUMBER_LIMIT = HAS_INT and TWO63 or 2 ^ 53
+
+-- Why a number is not an Integer parameter, or nil when it is one.
+local function not_integer(v)
+  if v ~= v or v == math.huge or v == -math.huge then return "not a finite number" end
+  if v % 1 ~= 0 then return "non-integral value" end
+  if v >= TWO63 or v < -TWO63 then return "outside the 64-bit integer range" end
+  if not HAS_INT and (v > NUMBER_LIMIT or v < -NUMBER_LIMIT) then
+    return "beyond 2^53, which a LuaJIT number cannot hold exactly: give it as its decimal string"
+  end
+  return nil
+end
+
+-- Scalar checks: return the value to send, or nil, what was expected and why (optional).
 local scalar = {
   String = function(v) if type(v) == "string" then return v end return nil, "a string" end,
   Integer = function(v)
-    if type(v) == "number" and v == v and v % 1 == 0 and v > -2^64 and v < 2^64 then
-      return tointeger(v) or v
+    if type(v) == "number" then
+      if math_type(v) == "integer" then return v end
+      local why = not_integer(v)
+      if why then return nil, "an integer", why end
+      return tointeger(v) -- an integral float such as 10.0 is sent as the integer 10
     end
     -- a 64-bit value beyond 2^53 as its decimal string: LuaJIT's only exact form of it
     if type(v) == "string" and beyond_double(v) then
@@ -81,7 +101,10 @@ local scalar = {
     return nil, "an integer"
   end,
   Boolean = function(v) if type(v) == "boolean" then return v end return nil, "true or false" end,
-  Float = function(v) if type(v) == "number" and v == v then return v end return nil, "a number" end,
+  Float = function(v)
+    if type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge then return v end
+    return nil, "a finite number"
+  end,
 }
 scalar.Double = scalar.Float
 local function scalar_check(ty)
@@ -100,12 +123,10 @@ local function check_value(f, v, path, opts)
     local s = get_model().structs[f.type]
     return check_object(s.fields, v, path, opts)
   end
-  local out, expected = scalar_check(f.type)(v)
+  local out, expected, why = scalar_check(f.type)(v)
   if out == nil then
-    local non_integral = f.type == "Integer" and type(v) == "number"
     return nil, invalid("InvalidParameter", path,
-      ("%s must be %s%s, got %s"):format(path, expected, non_integral and " (non-integral value)" or "",
-        describe(v)))
+      ("%s must be %s%s, got %s"):format(path, expected, why and " (" .. why .. ")" or "", describe(v)))
   end
   return out
 end
