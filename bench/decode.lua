@@ -1,6 +1,6 @@
 -- Decoding a 1,000-certificate DescribeCertificates response (about 1.8 MB): tcssl's full path,
 -- tcssl.json.decode (nulls out, integers as integers, arrays marked) followed by
--- tcssl.schema.decode with the action's model (Float fields as floats, numeric strings in
+-- tcssl.schema.decode with the action's model (every field's type checked, numeric strings in
 -- Integer fields as integers), against a bare cjson.decode of the same text.
 --   lua5.4 bench/decode.lua
 local B = require "bench.lib"

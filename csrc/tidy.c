@@ -13,7 +13,10 @@
  * With check_big, the walk stops at the first number of magnitude 2^53 or more and returns
  * "big" (the caller then knows the text may hold an integer that a double rounded); the
  * tables are then only partly tidied. Deeper than 1000 levels (or a table that contains
- * itself) raises an error, as a wrong argument does. */
+ * itself) raises an error, as a wrong argument does.
+ *
+ * The same file holds conform (below), the type test tcssl.schema runs over a decoded
+ * response: the other walk over everything a response holds. */
 #include <math.h>
 
 #include "tcssl.h"
@@ -112,8 +115,236 @@ static int l_tidy(lua_State *L)
     return 0;
 }
 
+/* tcssl.core.conform: the type test of a decoded response against a plan that tcssl.schema
+ * builds from the model. It changes nothing; it lists what Lua must look at.
+ *
+ *   conform(t, plan, array_mt) -> nil | suspects
+ *
+ * A plan is a table { codes, subs, name_1, ..., name_n }: codes is a string of n bytes, the
+ * kind of each named field (1 string, 2 boolean, 3 integer, 4 float, 5 struct, each plus 8 for
+ * an array of them); subs maps i to the plan of field i's struct (false when no field is one).
+ * Fields the plan does not name are not looked at. A value passes as it is when it is a string,
+ * a boolean, an integer (Lua 5.3+; under LuaJIT an integral number of the int64 range), a
+ * finite float that is no integer (an integer needs converting), an object (a table without
+ * metatable, walked with its struct's plan) or an array (metatable array_mt) whose items pass.
+ * Every other value is a suspect and is not walked into. suspects is a flat list of fives:
+ * container, key, code, the struct's plan or false, and the path of the value
+ * ("Certificates[3].CertEndTime", with Lua's indexes). Deeper than TIDY_MAX_DEPTH levels
+ * raises an error, as in tidy.
+ *
+ * It looks up the plan's names in each object rather than traversing the object with
+ * lua_next: a lookup by a name the plan holds costs less than a traversal step followed by a
+ * lookup in the plan, and the kinds are read from a string, not from Lua values. */
+enum { K_STRING = 1, K_BOOLEAN = 2, K_INTEGER = 3, K_FLOAT = 4, K_STRUCT = 5, K_ARRAY = 8 };
+
+#define TWO63 9223372036854775808.0
+
+typedef struct {
+    int plan; /* stack index of the plan that names the field, or 0 for an array item */
+    int pos;  /* the field's number in that plan, or the stack index of the item's key */
+} conform_step;
+
+typedef struct {
+    int array_mt; /* stack index of the array metatable */
+    int suspects; /* stack index of the suspects slot (nil until the first) */
+    int n;        /* values in the suspects list */
+    conform_step path[TIDY_MAX_DEPTH + 2];
+} conform_state;
+
+static int scalar_ok(lua_State *L, int v, int type, int kind)
+{
+    lua_Number n;
+    switch (kind) {
+    case K_STRING:
+        return type == LUA_TSTRING;
+    case K_BOOLEAN:
+        return type == LUA_TBOOLEAN;
+    case K_INTEGER:
+        if (type != LUA_TNUMBER)
+            return 0;
+#if LUA_VERSION_NUM >= 503
+        return lua_isinteger(L, v);
+#else
+        n = lua_tonumber(L, v);
+        return n == floor(n) && n >= -TWO63 && n < TWO63;
+#endif
+    case K_FLOAT:
+        if (type != LUA_TNUMBER)
+            return 0;
+#if LUA_VERSION_NUM >= 503
+        if (lua_isinteger(L, v))
+            return 0;
+#endif
+        n = lua_tonumber(L, v);
+        return isfinite(n);
+    default:
+        return 1; /* a kind this walk does not know is not checked */
+    }
+}
+
+static void push_key(lua_State *L, const conform_step *step)
+{
+    if (step->plan)
+        lua_rawgeti(L, step->plan, step->pos + 2);
+    else
+        lua_pushvalue(L, step->pos);
+}
+
+/* Appends the value at path level `depth`, held by `container`, to the suspects. */
+static void suspect(lua_State *L, conform_state *st, int container, int code, int sub, int depth)
+{
+    int i;
+    luaL_checkstack(L, 4, "tcssl.core.conform: no room for a suspect");
+    if (lua_isnil(L, st->suspects)) {
+        lua_newtable(L);
+        lua_replace(L, st->suspects);
+    }
+    lua_pushvalue(L, container);
+    lua_rawseti(L, st->suspects, ++st->n);
+    push_key(L, &st->path[depth]);
+    lua_rawseti(L, st->suspects, ++st->n);
+    lua_pushinteger(L, code);
+    lua_rawseti(L, st->suspects, ++st->n);
+    if (sub)
+        lua_pushvalue(L, sub);
+    else
+        lua_pushboolean(L, 0);
+    lua_rawseti(L, st->suspects, ++st->n);
+    lua_pushliteral(L, "");
+    for (i = 1; i <= depth; i++) {
+        push_key(L, &st->path[i]);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            if (i > 1) {
+                lua_pushliteral(L, ".");
+                lua_insert(L, -2);
+                lua_concat(L, 3);
+            } else {
+                lua_concat(L, 2);
+            }
+        } else {
+            int index = (int)lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            lua_pushfstring(L, "[%d]", index);
+            lua_concat(L, 2);
+        }
+    }
+    lua_rawseti(L, st->suspects, ++st->n);
+}
+
+/* Whether the table at v has the array marker (array) or no metatable at all (object). */
+static int has_marker(lua_State *L, const conform_state *st, int v)
+{
+    int yes;
+    if (!lua_getmetatable(L, v))
+        return 0;
+    yes = lua_rawequal(L, -1, st->array_mt);
+    lua_pop(L, 1);
+    return yes;
+}
+
+static int is_plain(lua_State *L, int v)
+{
+    if (!lua_getmetatable(L, v))
+        return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
+static void walk_object(lua_State *L, conform_state *st, int t, int plan, int depth);
+
+/* The items of the array at index a, at path level `depth`: scalars of `kind`, or objects of
+ * the struct plan at index sub. */
+static void walk_items(lua_State *L, conform_state *st, int a, int kind, int sub, int depth)
+{
+    if (depth > TIDY_MAX_DEPTH)
+        luaL_error(L, "tcssl.core.conform: tables nested deeper than %d levels", TIDY_MAX_DEPTH);
+    luaL_checkstack(L, 3, "tcssl.core.conform: tables nested too deeply");
+    lua_pushnil(L);
+    while (lua_next(L, a)) {
+        int v = lua_gettop(L), type = lua_type(L, v);
+        st->path[depth].plan = 0;
+        st->path[depth].pos = v - 1;
+        if (kind == K_STRUCT) {
+            if (type == LUA_TTABLE && is_plain(L, v))
+                walk_object(L, st, v, sub, depth);
+            else
+                suspect(L, st, a, kind, sub, depth);
+        } else if (!scalar_ok(L, v, type, kind)) {
+            suspect(L, st, a, kind, 0, depth);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* The fields that the plan at index plan names, of the object at index t at level `depth`. */
+static void walk_object(lua_State *L, conform_state *st, int t, int plan, int depth)
+{
+    size_t n, i;
+    const char *codes;
+    int subs;
+    if (depth + 1 > TIDY_MAX_DEPTH)
+        luaL_error(L, "tcssl.core.conform: tables nested deeper than %d levels", TIDY_MAX_DEPTH);
+    luaL_checkstack(L, 6, "tcssl.core.conform: tables nested too deeply");
+    lua_rawgeti(L, plan, 1);
+    codes = lua_tolstring(L, -1, &n); /* stays on the stack while it is read */
+    if (!codes)
+        luaL_error(L, "tcssl.core.conform: a plan's first item must be its codes string");
+    lua_rawgeti(L, plan, 2);
+    subs = lua_gettop(L);
+    for (i = 1; i <= n; i++) {
+        int code = (unsigned char)codes[i - 1], kind = code & ~K_ARRAY, sub = 0, v, type;
+        lua_rawgeti(L, plan, (int)i + 2);
+        lua_rawget(L, t);
+        v = lua_gettop(L);
+        type = lua_type(L, v);
+        if (type != LUA_TNIL) {
+            st->path[depth + 1].plan = plan;
+            st->path[depth + 1].pos = (int)i;
+            if (kind == K_STRUCT && lua_type(L, subs) == LUA_TTABLE) {
+                lua_rawgeti(L, subs, (int)i);
+                sub = lua_type(L, -1) == LUA_TTABLE ? lua_gettop(L) : 0;
+            }
+            if (kind == K_STRUCT && !sub) {
+                /* a struct without a plan is not checked */
+            } else if (code & K_ARRAY) {
+                if (type == LUA_TTABLE && has_marker(L, st, v))
+                    walk_items(L, st, v, kind, sub, depth + 2);
+                else
+                    suspect(L, st, t, code, sub, depth + 1);
+            } else if (kind == K_STRUCT) {
+                if (type == LUA_TTABLE && is_plain(L, v))
+                    walk_object(L, st, v, sub, depth + 1);
+                else
+                    suspect(L, st, t, code, sub, depth + 1);
+            } else if (!scalar_ok(L, v, type, kind)) {
+                suspect(L, st, t, code, 0, depth + 1);
+            }
+        }
+        lua_settop(L, subs);
+    }
+    lua_pop(L, 2);
+}
+
+static int l_conform(lua_State *L)
+{
+    conform_state st;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    lua_pushnil(L);
+    st.array_mt = 3;
+    st.suspects = 4;
+    st.n = 0;
+    walk_object(L, &st, 1, 2, 0);
+    lua_settop(L, 4);
+    return lua_isnil(L, 4) ? 0 : 1;
+}
+
 void tcssl_open_tidy(lua_State *L)
 {
     lua_pushcfunction(L, l_tidy);
     lua_setfield(L, -2, "tidy");
+    lua_pushcfunction(L, l_conform);
+    lua_setfield(L, -2, "conform");
 }

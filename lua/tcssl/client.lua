@@ -622,9 +622,12 @@ function Client:call(action, params)
     end
     ::continue::
   end
+  -- a reply whose fields do not hold the model's types is a protocol error (schema.decode)
+  if resp and action_model and self.profile.name == "v3" then
+    resp, failure = schema.decode(action_model, resp, { http_status = status })
+  end
   local duration = self.monotonic() - started
   if resp then
-    if action_model and self.profile.name == "v3" then schema.decode(action_model, resp) end
     result_meta[resp] = { attempts = attempts, duration = duration }
   else
     failure.action = failure.action or action

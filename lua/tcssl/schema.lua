@@ -185,89 +185,253 @@ function M.check(action_model, params, opts)
   return check_object(action_model.input, params, nil, opts or {})
 end
 
--- Decoding: values in a decoded response take the model's Lua types. Integers are already
--- integers (tcssl.json); Float fields become floats, numeric strings in Integer fields integers.
-local function fix_scalar(ty, v)
+-- Decoding: a decoded response is checked against the model and takes its Lua types, in place.
+-- tcssl.json has already made integers integers, marked arrays and dropped nulls (a null is an
+-- absent field, never a type error). Each field the model knows must then hold its type:
+--   String (and Timestamp, Date, ...) a string; Boolean a boolean; a struct an object; an array
+--   field an array whose items hold the field's type;
+--   Integer an integer of the int64 range (under LuaJIT a number, or the exact decimal string
+--   tcssl.json gives beyond 2^53); a decimal string of such an integer is accepted too and
+--   becomes the integer (the documents' own examples send "ProjectId": "0"), as before;
+--   Float and Double a finite number, which becomes a float.
+-- An empty object where an array belongs, or an empty array where an object belongs, counts as
+-- empty (and is marked as what the model says). Fields the model does not know are left alone.
+-- Anything else is a `protocol` error naming the path of the value (Certificates[3].CertEndTime,
+-- indexes from 1 as in parameters).
+--
+-- The walk that tests the type of every value has two forms with one contract: under Lua 5.4
+-- tcssl.core.conform, in C (in Lua 5.4 the walk cost about half of json.decode's own time on
+-- the bench's 1,000-certificate page, every string being a type() call; in C about a tenth),
+-- and under LuaJIT the Lua walk below, which the JIT makes cheaper than the C API's calls are
+-- there. Both list the values that fail the plain test (suspects); settle() then converts them
+-- or reports the first that cannot be converted.
+local array_mt = getmetatable(json.array())
+local TWO53 = 2 ^ 53
+
+-- What an Integer field's value that is not already an integer becomes, or nil when it is no
+-- integer at all.
+local function as_integer(v)
   local tv = type(v)
   if tv == "number" then
-    if ty == "Float" or ty == "Double" then return v + 0.0 end
-  elseif tv == "string" and ty == "Integer" and v:find("^%-?%d+$") then
-    if not HAS_INT and beyond_double(v) then return v end -- LuaJIT: a double would round it
-    return tointeger(tonumber(v)) or v
+    if v % 1 ~= 0 or v >= TWO63 or v < -TWO63 then return nil end -- NaN and infinities too
+    return tointeger(v) -- -0.0 becomes 0 (Lua 5.4)
+  elseif tv == "string" and v:find("^%-?%d+$") then
+    if HAS_INT then return math.tointeger(tonumber(v)) end -- nil beyond int64
+    if beyond_double(v) then return v end -- LuaJIT: a double would round it
+    local n = tonumber(v)
+    if n > TWO53 or n < -TWO53 then return nil end
+    return n
   end
-  return v
+  return nil
 end
 
--- The fields of a field list that decoding may change: Float and Double fields, Integer fields
--- (a numeric string becomes an integer) and struct fields whose struct has such fields, however
--- deep. Every other field (strings, booleans, structs of only those) is left alone, so decoding
--- a response visits only what it may convert. Built once per field list, as entries
--- { name, type, array, sub = the struct's field list }. A struct met again while its own plan
--- is being built (a struct that contains itself) is kept, to be safe.
+local function as_float(v)
+  if type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge then return v + 0.0 end
+  return nil
+end
+
+-- The plan tcssl.core.conform reads (see csrc/tidy.c): { codes, subs, name_1, ..., name_n },
+-- codes one byte per field (its kind, ARRAY added for arrays), subs the plans of struct fields
+-- by position (false when there are none). Built once per field list; plans of structs are
+-- shared, so a struct that contains itself has a plan that contains itself.
+local STRING, BOOLEAN, INTEGER, FLOAT, STRUCT, ARRAY = 1, 2, 3, 4, 5, 8
+local KIND = { Integer = INTEGER, Boolean = BOOLEAN, Float = FLOAT, Double = FLOAT }
+local EXPECTED = { [STRING] = "a string", [BOOLEAN] = "true or false",
+  [INTEGER] = "an integer of the int64 range", [FLOAT] = "a finite number" }
+local struct_name = setmetatable({}, { __mode = "k" }) -- plan -> struct name, for messages
 local plan_cache = setmetatable({}, { __mode = "k" })
-local building = {}
-local function plan_of(fields)
+local function plan_of(fields, name)
   local plan = plan_cache[fields]
   if plan then return plan end
   plan = {}
-  building[fields] = true
+  plan_cache[fields] = plan
+  struct_name[plan] = name
+  local codes, subs = {}, false
   for _, f in ipairs(fields) do
-    local keep, sub
+    local code, sub
     if f.struct then
       local s = get_model().structs[f.type]
-      sub = s and s.fields
-      keep = s ~= nil and (building[sub] or next(plan_of(sub)) ~= nil)
+      if s then code, sub = STRUCT, plan_of(s.fields, f.type) end -- a struct the model lacks: unchecked
     else
-      keep = f.type == "Float" or f.type == "Double" or f.type == "Integer"
+      code = KIND[f.type] or STRING -- Timestamp, Date, …: strings on the wire
     end
-    if keep then plan[#plan + 1] = { name = f.name, type = f.type, array = f.array, sub = sub } end
-  end
-  building[fields] = nil
-  plan_cache[fields] = plan
-  return plan
-end
-
--- Most values need nothing: an integer in an Integer field, a table in a struct field. Those
--- are told apart inline, so that a large page costs a field lookup per planned field and a
--- call only where something changes.
-local function fix_with(plan, t)
-  for j = 1, #plan do
-    local p = plan[j]
-    local v = t[p.name]
-    if v ~= nil then
-      local sub = p.sub
+    if code then
+      local i = #codes + 1
+      codes[i] = string.char(f.array and code + ARRAY or code)
+      plan[i + 2] = f.name
       if sub then
-        if type(v) == "table" then
-          local sp = p.plan
-          if not sp then
-            sp = plan_of(sub) -- filled on first use: the struct's plan may be building when p is made
-            p.plan = sp
-          end
-          if p.array then
-            for i = 1, #v do
-              local item = v[i]
-              if type(item) == "table" then fix_with(sp, item) end
-            end
-          else
-            fix_with(sp, v)
-          end
-        end
-      elseif p.array then
-        if type(v) == "table" then
-          local ty = p.type
-          for i = 1, #v do v[i] = fix_scalar(ty, v[i]) end
-        end
-      elseif not (p.type == "Integer" and math_type(v) == "integer") then
-        t[p.name] = fix_scalar(p.type, v)
+        subs = subs or {}
+        subs[i] = sub
       end
     end
   end
-  return t
+  plan[1], plan[2] = table.concat(codes), subs
+  return plan
 end
 
---- decode(action_model, response) converts a decoded Response table in place and returns it.
-function M.decode(action_model, response)
-  return fix_with(plan_of(action_model.output), response)
+-- What a value is, for an error message. Strings are not quoted: a response may hold secrets.
+local function what_is(v)
+  local t = type(v)
+  if t == "number" or t == "boolean" then return ("the %s %s"):format(t, tostring(v)) end
+  if t == "string" then return ("a string of %d bytes"):format(#v) end
+  if t == "table" then return getmetatable(v) == array_mt and "an array" or "an object" end
+  return "a " .. t
+end
+
+local function empty_table(v, mt)
+  return type(v) == "table" and next(v) == nil and getmetatable(v) == mt
+end
+
+-- Settles one suspect: converts its value in place and returns nil, or returns what the value
+-- had to be.
+local function settle(container, key, code, sub)
+  local v = container[key]
+  if code >= ARRAY then -- not an array
+    if empty_table(v, nil) then setmetatable(v, array_mt) return nil end -- {}: an empty array
+    local kind = code - ARRAY
+    return "an array of " .. (kind == STRUCT and struct_name[sub] .. " objects"
+      or EXPECTED[kind]:gsub("^an? ", "") .. " values")
+  elseif code == STRUCT then
+    if empty_table(v, array_mt) then setmetatable(v, nil) return nil end -- []: an empty object
+    return "an object (" .. struct_name[sub] .. ")"
+  end
+  local fixed
+  if code == INTEGER then
+    fixed = as_integer(v)
+  elseif code == FLOAT then
+    fixed = as_float(v)
+  end
+  if fixed == nil then return EXPECTED[code] end
+  container[key] = fixed
+  return nil
+end
+
+-- The Lua form of tcssl.core.conform (see csrc/tidy.c for the contract): the same plan, the
+-- same suspects (container, key, code, plan or false, path), the same depth limit.
+local byte, huge = string.byte, math.huge
+local MAX_DEPTH = 1000
+
+-- "integer" for what an Integer field may hold as it is: math.type under Lua 5.4 (tcssl.json
+-- made every integral float in range an integer), an integral number in range under LuaJIT.
+local int_type = math.type or function(v) -- luacheck: ignore 143
+  if type(v) == "number" and v % 1 == 0 and v < TWO63 and v >= -TWO63 then return "integer" end
+  return nil
+end
+
+local function scalar_ok(v, kind)
+  if kind == STRING then return type(v) == "string" end
+  if kind == BOOLEAN then return type(v) == "boolean" end
+  if kind == INTEGER then return int_type(v) == "integer" end
+  if kind == FLOAT then
+    return type(v) == "number" and math_type(v) ~= "integer" and v == v and v ~= huge and v ~= -huge
+  end
+  return true
+end
+
+-- Adds a suspect: key of container, whose path is keys[1..depth] and then key.
+local function suspect(st, container, key, code, sub, depth)
+  local parts = {}
+  for d = 1, depth + 1 do
+    local k = d <= depth and st.keys[d] or key
+    parts[d] = type(k) == "number" and ("[%d]"):format(k) or (d > 1 and "." .. k or k)
+  end
+  local list = st.suspects or {}
+  st.suspects = list
+  local n = #list
+  list[n + 1], list[n + 2], list[n + 3], list[n + 4], list[n + 5] = container, key, code, sub or false,
+    table.concat(parts)
+end
+
+local walk_object
+
+local function walk_items(st, a, kind, sub, depth)
+  if depth + 1 > MAX_DEPTH then error("tcssl.schema: tables nested deeper than 1000 levels", 0) end
+  for i, item in pairs(a) do
+    if kind == STRUCT then
+      if type(item) == "table" and getmetatable(item) == nil then
+        st.keys[depth + 1] = i
+        walk_object(st, item, sub, depth + 1)
+      else
+        suspect(st, a, i, kind, sub, depth)
+      end
+    elseif not scalar_ok(item, kind) then
+      suspect(st, a, i, kind, false, depth)
+    end
+  end
+end
+
+function walk_object(st, t, plan, depth)
+  if depth + 1 > MAX_DEPTH then error("tcssl.schema: tables nested deeper than 1000 levels", 0) end
+  local codes, subs = plan[1], plan[2]
+  for i = 1, #codes do
+    local name = plan[i + 2]
+    local v = t[name]
+    if v ~= nil then
+      local code = byte(codes, i)
+      local kind = code >= ARRAY and code - ARRAY or code
+      local sub = kind == STRUCT and subs and subs[i]
+      if kind == STRUCT and not sub then -- luacheck: ignore 542
+        -- a struct without a plan is not checked
+      elseif code >= ARRAY then
+        if getmetatable(v) == array_mt then
+          st.keys[depth + 1] = name
+          walk_items(st, v, kind, sub, depth + 1)
+        else
+          suspect(st, t, name, code, sub, depth)
+        end
+      elseif kind == STRUCT then
+        if type(v) == "table" and getmetatable(v) == nil then
+          st.keys[depth + 1] = name
+          walk_object(st, v, sub, depth + 1)
+        else
+          suspect(st, t, name, code, sub, depth)
+        end
+      elseif not scalar_ok(v, kind) then
+        suspect(st, t, name, code, false, depth)
+      end
+    end
+  end
+end
+
+local function conform_lua(t, plan)
+  local st = { keys = {}, suspects = nil }
+  walk_object(st, t, plan, 0)
+  return st.suspects
+end
+
+local conform = jit and conform_lua or require("tcssl.core").conform
+-- both forms and the plans, for the specs that hold the forms to each other
+M.conformers = { lua = conform_lua, c = require("tcssl.core").conform }
+M.plan_of = plan_of
+
+--- decode(action_model, response [, fields]) -> response | nil, err
+-- Checks a decoded Response table against the action's output fields and converts it in place
+-- (see above). A value of another type gives a `protocol` error UnexpectedType with `path`, the
+-- response's `request_id` and, for an action that changes state, `maybe_applied = true`: the
+-- server answered, so it did act. `fields` are copied onto the error (http_status, say).
+function M.decode(action_model, response, fields)
+  local ok, suspects = pcall(conform, response, plan_of(action_model.output, "Response"), array_mt)
+  if not ok then -- deeper than any JSON text tcssl.json reads: a table built by hand
+    return nil, errors.new("protocol", "UnexpectedType", "response nested too deeply: " .. tostring(suspects))
+  end
+  if not suspects then return response end
+  for i = 1, #suspects, 5 do
+    local container, key = suspects[i], suspects[i + 1]
+    local expected = settle(container, key, suspects[i + 2], suspects[i + 3])
+    if expected then
+      local path = suspects[i + 4]
+      local e = errors.new("protocol", "UnexpectedType", ("response field %s must be %s, got %s"):format(
+        path, expected, what_is(container[key])), {
+        path = path,
+        request_id = type(response.RequestId) == "string" and response.RequestId or nil,
+        retryable = false,
+        maybe_applied = not action_model.readonly,
+      })
+      for k, v in pairs(fields or {}) do e[k] = v end
+      return nil, e
+    end
+  end
+  return response
 end
 
 -- Edit distance for suggestions (names are short: plain dynamic programming is fine).
