@@ -344,20 +344,23 @@ end
 
 local walk_object
 
+-- One value against its kind: a struct is walked by its plan, a scalar tested in place.
+local function walk_value(st, container, key, v, code, kind, sub, depth)
+  if kind == STRUCT then
+    if type(v) == "table" and getmetatable(v) == nil then
+      st.keys[depth + 1] = key
+      walk_object(st, v, sub, depth + 1)
+    else
+      suspect(st, container, key, code, sub, depth)
+    end
+  elseif not scalar_ok(v, kind) then
+    suspect(st, container, key, code, false, depth)
+  end
+end
+
 local function walk_items(st, a, kind, sub, depth)
   if depth + 1 > MAX_DEPTH then error("tcssl.schema: tables nested deeper than 1000 levels", 0) end
-  for i, item in pairs(a) do
-    if kind == STRUCT then
-      if type(item) == "table" and getmetatable(item) == nil then
-        st.keys[depth + 1] = i
-        walk_object(st, item, sub, depth + 1)
-      else
-        suspect(st, a, i, kind, sub, depth)
-      end
-    elseif not scalar_ok(item, kind) then
-      suspect(st, a, i, kind, false, depth)
-    end
-  end
+  for i, item in pairs(a) do walk_value(st, a, i, item, kind, kind, sub, depth) end
 end
 
 function walk_object(st, t, plan, depth)
@@ -379,15 +382,8 @@ function walk_object(st, t, plan, depth)
         else
           suspect(st, t, name, code, sub, depth)
         end
-      elseif kind == STRUCT then
-        if type(v) == "table" and getmetatable(v) == nil then
-          st.keys[depth + 1] = name
-          walk_object(st, v, sub, depth + 1)
-        else
-          suspect(st, t, name, code, sub, depth)
-        end
-      elseif not scalar_ok(v, kind) then
-        suspect(st, t, name, code, false, depth)
+      else
+        walk_value(st, t, name, v, code, kind, sub, depth)
       end
     end
   end
