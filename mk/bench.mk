@@ -28,3 +28,13 @@ bench: bench-deps
 soak: bench-deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@sh bench/run.sh soak
+
+# The Lua heap one client costs (require, new, one call against the emulator), under Lua 5.4
+# and, when luajit is installed, LuaJIT: bench/memory.lua. Quick (a second); part of neither
+# `make bench` nor `make test`.
+.PHONY: bench-memory
+bench-memory:
+	@$(MAKE) --no-print-directory all >/dev/null
+	@lua5.4 bench/memory.lua
+	@if command -v luajit >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory luajit >/dev/null && luajit bench/memory.lua build/luajit; fi
