@@ -2,13 +2,14 @@
 --[=[ tools/gen-facts.lua: read the SSL Certificates API reference into model/facts.lua, the
 normalised form tools/gen-model.lua builds the runtime model and its docs from (`make model-facts`).
 
-  lua5.4 tools/gen-facts.lua [SEED [OUT]] [-v]
+  lua5.4 tools/gen-facts.lua [SEED [OUT]] [-v] [--overrides FILE]
 
   SEED  the reference text; default ../shared/seeds/004_6ca79b59cc431531.txt relative to the
         repository root, then /work/shared/seeds/004_6ca79b59cc431531.txt
   OUT   where the facts go; default model/facts.lua in the repository; "-" = standard output
   -v    also list on standard error every note (contradictions found and how they were read) and
         every line dropped as page furniture
+  --overrides FILE  what the documents' text does not give (default tools/model-overrides.lua)
 
 The seed was extracted from a PDF: tables are flattened, a cell that wraps continues on the next
 line, and a page break may drop the page's title block, its link URLs, a footer and a repeated
@@ -344,7 +345,8 @@ local function finish_row(row, where)
   doc = collapse(doc)
   local plain = doc:gsub(NULL_NOTE, ""):gsub("注意：此字段可能返回 null，表示取不到有效值", "")
   if plain ~= doc then row.nullable = true end
-  row.doc = cut(collapse(plain), DOC_MAX)
+  row.full = collapse(plain)                -- the whole text, for the facts read from it (pass 6b)
+  row.doc = cut(row.full, DOC_MAX)
   if example then row.example = trim(example) end
   -- Name.N marks an array parameter; the type column must agree
   local base = row.name:match("^(.-)%.N$")
@@ -1004,6 +1006,206 @@ local function check_model(model, overview, sections, defs)
 end
 
 ---------------------------------------------------------------------------------------------------
+-- Pass 6b: facts the documents state only in prose (paging, status values)
+---------------------------------------------------------------------------------------------------
+
+-- The field of a field list named `name`.
+local function field_named(fields, name)
+  for _, f in ipairs(fields) do
+    if f.name == name then return f end
+  end
+end
+
+-- The page size a Limit's description gives: its maximum, and its default where it names one
+-- above 0. (Lua patterns work on bytes: `?` after a Chinese character would make only its last
+-- byte optional, so each wording is its own pattern.)
+local MAX_WORDINGS = { "最大值为%s*(%d+)", "最大值%s*(%d+)", "最大为%s*(%d+)", "最大%s*(%d+)" }
+local DEFAULT_WORDINGS = { "默认值为%s*(%d+)", "默认为%s*(%d+)", "默认值%s*(%d+)", "默认%s*(%d+)" }
+
+local function first_number(text, wordings)
+  for _, pattern in ipairs(wordings) do
+    local n = math.tointeger(tonumber(text:match(pattern)))
+    if n and n > 0 then return n end
+  end
+end
+
+-- An action pages when its input has Offset and Limit and its output a total (AllTotal where
+-- there is one, otherwise TotalCount) beside exactly one list. paging = { offset, offset_type,
+-- limit, limit_type, total, list, max_page_size, default_page_size } and what the overrides add
+-- (group_items: the list holds groups, and Offset, Limit and the total count the entries of each
+-- group's field of that name).
+local function derive_paging(model, extra)
+  for _, name in ipairs(sorted_keys(model.actions)) do
+    local a = model.actions[name]
+    local offset, limit = field_named(a.input, "Offset"), field_named(a.input, "Limit")
+    local total = field_named(a.output, "AllTotal") or field_named(a.output, "TotalCount")
+    local lists = {}
+    for _, f in ipairs(a.output) do
+      if f.array then lists[#lists + 1] = f end
+    end
+    if offset and limit and total and #lists == 1 then
+      a.paging = {
+        offset = offset.name, offset_type = offset.type, limit = limit.name, limit_type = limit.type,
+        total = total.name, list = lists[1].name,
+        max_page_size = first_number(limit._text, MAX_WORDINGS),
+        default_page_size = first_number(limit._text, DEFAULT_WORDINGS),
+      }
+      if not (a.paging.max_page_size or a.paging.default_page_size) then
+        note("%s: its Limit names neither a maximum nor a default page size", name)
+      end
+    elseif offset and limit then
+      note("%s takes Offset and Limit but does not page (%s)", name,
+        not total and "no total in its output" or ("%d lists in its output"):format(#lists))
+    end
+  end
+  for _, name in ipairs(sorted_keys(extra)) do
+    local a, add = model.actions[name], extra[name]
+    if not (a and a.paging) then
+      problem("overrides: paging of %s, which does not page", name)
+    else
+      local list = field_named(a.output, a.paging.list)
+      local group = list.struct and model.structs[list.type]
+      local inner = group and add.group_items and field_named(group.fields, add.group_items)
+      if add.group_items and not (inner and inner.array) then
+        problem("overrides: %s's list %s has no list field %s", name, a.paging.list,
+          tostring(add.group_items))
+      end
+      for k, v in pairs(add) do a.paging[k] = v end
+    end
+  end
+end
+
+-- The values a description lists, as { { value = 0, label = "审核中" }, ... } in the document's
+-- order: "0 = 审核中，1 = 已通过", "0：待部署 1：部署成功", "0 未开始， 1 成功", "0， 待处理， 1 已处理".
+-- A value is a number at the start of the text or after a blank or punctuation, followed by
+-- "=", "：" or ":", or a "，" or a blank; its label runs to the next value. The values must
+-- increase, or the text is taken for prose and nil is returned.
+local SEPARATORS = { "=", ":", ",", "：", "，" }
+local BEFORE = { "：", "，", "。", "、", "；" }
+local TRAILING = { "，", "。", "、", "；", ",", ";", " " }
+
+local function ends_with_any(s, list)
+  for _, x in ipairs(list) do
+    if #s >= #x and s:sub(-#x) == x then return x end
+  end
+end
+
+local function listed_values(text)
+  local marks = {}
+  local pos = 1
+  while true do
+    local s, e = text:find("%d+", pos)
+    if not s then break end
+    local before = text:sub(1, s - 1)
+    local after_blank = text:match("^ *", e + 1)
+    local at = e + 1 + #after_blank
+    local sep
+    for _, x in ipairs(SEPARATORS) do
+      if text:sub(at, at + #x - 1) == x then sep = x end
+    end
+    local label_from = at + (sep and #sep or 0)
+    label_from = label_from + #text:match("^ *", label_from)
+    local starts_value = (s == 1 or before:match("[%s%p]$") or ends_with_any(before, BEFORE))
+      and (sep or #after_blank > 0) and label_from <= #text
+    if starts_value then
+      marks[#marks + 1] = { value = math.tointeger(tonumber(text:sub(s, e))), from = s, label_from = label_from }
+    end
+    pos = e + 1
+  end
+  if #marks < 2 then return nil end
+  local values = {}
+  for i, m in ipairs(marks) do
+    if i > 1 and m.value <= marks[i - 1].value then return nil end
+    local label = text:sub(m.label_from, (marks[i + 1] and marks[i + 1].from or #text + 1) - 1)
+    while true do
+      local x = ends_with_any(label, TRAILING)
+      if not x then break end
+      label = label:sub(1, -#x - 1)
+    end
+    if label == "" then return nil end
+    values[#values + 1] = { value = m.value, label = label }
+  end
+  return values
+end
+
+-- The field a path names: "actions.A.output.F", "actions.A.input.F" or "structs.S.F".
+local function field_at(model, path)
+  local kind, owner, rest = path:match("^(%a+)%.([%w_]+)%.(.+)$")
+  local fields
+  if kind == "actions" and model.actions[owner] then
+    local side, name = rest:match("^(%a+)%.([%w_]+)$")
+    fields = side and model.actions[owner][side]
+    rest = name
+  elseif kind == "structs" and model.structs[owner] then
+    fields = model.structs[owner].fields
+  end
+  return fields and rest and field_named(fields, rest)
+end
+
+-- Each enum of the overrides: its values and labels read from its source field's description,
+-- the English name the overrides give each value (they must name exactly the values found, with
+-- the same labels), and enum = NAME on every field it lists. A listed field whose description
+-- lists values must list some of the source's, with the same labels (a differing label is a
+-- note: older pages word some values differently); one whose description lists none must say
+-- so in the overrides (unstated = its line), and takes the source's values.
+local function derive_enums(model, enums)
+  model.enums = {}
+  for _, ename in ipairs(sorted_keys(enums)) do
+    local e = enums[ename]
+    local where = "overrides: enum " .. ename
+    local source = field_at(model, e.source)
+    local values = source and listed_values(source._text)
+    if not source then
+      problem("%s: no field %s", where, e.source)
+    elseif not values then
+      problem("%s: %s (line %d) lists no values: %s", where, e.source, source._line, source._text)
+    else
+      local found = {}
+      for _, v in ipairs(values) do
+        found[v.value] = true
+        local given = e.names[v.value]
+        if not given then
+          problem("%s: value %d (%s, line %d) has no name", where, v.value, v.label, source._line)
+        elseif given[1] ~= v.label then
+          problem("%s: value %d is %q at line %d, not %q", where, v.value, v.label, source._line, given[1])
+        else
+          v.name = given[2]
+        end
+      end
+      for value in pairs(e.names) do
+        if not found[value] then problem("%s: names value %d, which %s does not list", where, value, e.source) end
+      end
+      model.enums[ename] = { type = source.type, line = source._line, values = values }
+      local by_value = {}
+      for _, v in ipairs(values) do by_value[v.value] = v.label end
+      for _, item in ipairs(e.fields) do
+        local path = type(item) == "table" and item[1] or item
+        local f = field_at(model, path)
+        local listed = f and listed_values(f._text)
+        if not f then
+          problem("%s: no field %s", where, path)
+        elseif f.type ~= source.type then
+          problem("%s: %s is %s, the source %s", where, path, f.type, source.type)
+        elseif listed then
+          for _, v in ipairs(listed) do
+            if not by_value[v.value] then
+              problem("%s: %s (line %d) lists value %d, which the source does not", where, path, f._line, v.value)
+            elseif by_value[v.value] ~= v.label then
+              note("%s: %s (line %d) words value %d as %s, the source as %s", where, path, f._line, v.value,
+                v.label, by_value[v.value])
+            end
+          end
+        elseif not (type(item) == "table" and item.unstated == f._line) then
+          problem("%s: %s (line %d) lists no values; the overrides must say unstated = %d", where, path, f._line,
+            f._line)
+        end
+        if f then f.enum = ename end
+      end
+    end
+  end
+end
+
+---------------------------------------------------------------------------------------------------
 -- Assemble
 ---------------------------------------------------------------------------------------------------
 
@@ -1012,10 +1214,11 @@ local function model_field(row, structs)
   if row.array then f.array = true end
   if structs[row.type] then f.struct = true end
   f.required, f.nullable = row.required, row.nullable
+  f._text, f._line = row.full, row.line        -- for pass 6b; not written out
   return f
 end
 
-local function build(raw)
+local function build(raw, overrides)
   local L = clean(raw)
   local parts = split(L)
   fail_if_problems()
@@ -1061,6 +1264,8 @@ local function build(raw)
   check_model(model, overview, sections, defs)
   model.scalar_set = nil
   model.legacy = parse_legacy(L, raw, parts.legacy)
+  derive_paging(model, overrides.paging)
+  derive_enums(model, overrides.enums)
   return model
 end
 
@@ -1078,7 +1283,16 @@ local function counts(model)
   return c
 end
 
+-- Drops the keys the passes keep for themselves (_text, _line).
+local function strip_private(t)
+  for k, v in pairs(t) do
+    if type(k) == "string" and k:sub(1, 1) == "_" then t[k] = nil
+    elseif type(v) == "table" then strip_private(v) end
+  end
+end
+
 local function render(model, luadata)
+  strip_private(model)
   local c = counts(model)
   model.seed = SEED_NAME
   local out = {
@@ -1104,9 +1318,16 @@ local function tools_dir()
 end
 
 local function main(args)
-  local positional, verbose = {}, false
-  for _, a in ipairs(args) do
-    if a == "-v" then verbose = true else positional[#positional + 1] = a end
+  local positional, verbose, overrides_path = {}, false, nil
+  local i = 1
+  while args[i] do
+    local a = args[i]
+    if a == "-v" then verbose = true
+    elseif a == "--overrides" then
+      i = i + 1
+      overrides_path = args[i]
+    else positional[#positional + 1] = a end
+    i = i + 1
   end
   local tools = tools_dir()
   local root = tools .. "/.."
@@ -1125,7 +1346,13 @@ local function main(args)
     io.stderr:write("gen-facts: cannot read the seed: ", tostring(err), "\n")
     os.exit(1)
   end
-  local model = build(raw)
+  overrides_path = overrides_path or (tools .. "/model-overrides.lua")
+  local overrides, oerr = luadata.load(overrides_path)
+  if not overrides then
+    io.stderr:write("gen-facts: cannot load ", overrides_path, ": ", tostring(oerr), "\n")
+    os.exit(1)
+  end
+  local model = build(raw, overrides)
   fail_if_problems()
   local text, c = render(model, luadata)
   local chunk = load(text, "=facts", "t", {})

@@ -29,11 +29,23 @@ local function counts(model)
   return c
 end
 
+-- An enum as the runtime uses it: names (value -> English name), codes (name -> value) and
+-- labels (value -> the documents' label).
+local function runtime_enum(e)
+  local out = { names = {}, codes = {}, labels = {} }
+  for _, v in ipairs(e.values) do
+    out.names[v.value], out.codes[v.name], out.labels[v.value] = v.name, v.value, v.label
+  end
+  return out
+end
+
 local function render(facts)
   local model = {}
   for k, v in pairs(facts) do
     if k ~= "seed" then model[k] = v end
   end
+  model.enums = {}
+  for name, e in pairs(facts.enums) do model.enums[name] = runtime_enum(e) end
   local c = counts(model)
   return table.concat({
     "-- lua/tcssl/model.lua: the Tencent Cloud SSL Certificates API (API 3.0, version 2019-12-05, and\n",

@@ -16,9 +16,12 @@ local M = {}
 local KEY_ORDER = {}
 for i, k in ipairs({
   "service", "version", "seed", "scalars", "endpoint", "path", "category", "purpose", "rate_limit", "readonly",
-  "name", "type", "legacy_type", "struct", "array", "required", "nullable", "from_example", "default", "enum",
-  "doc", "value", "label", "line", "input", "output", "fields", "paging", "values", "example", "request",
+  "value", "label", "name", "type", "legacy_type", "struct", "array", "required", "nullable", "from_example",
+  "default", "enum", "doc", "line", "input", "output", "fields", "paging", "values", "example", "request",
   "response", "actions", "structs", "enums", "legacy",
+  -- paging facts
+  "offset", "offset_type", "limit", "limit_type", "total", "list", "group_items", "max_page_size",
+  "default_page_size",
 }) do KEY_ORDER[k] = i end
 
 local function key_less(a, b)
@@ -62,7 +65,12 @@ local function emit_value(v, indent, out)
   elseif t == "boolean" then
     out[#out + 1] = tostring(v)
   elseif t == "table" then
+    -- a sequence 1..n is written as a list; a table with other integer keys ([0], holes) names
+    -- every key, so that the layout never depends on what # makes of it
     local n = #v
+    for k in pairs(v) do
+      if math.type(k) == "integer" and (k < 1 or k > n) then n = 0 end
+    end
     local keys = {}
     for k in pairs(v) do
       if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end

@@ -390,23 +390,33 @@ local function copy_tags(tags)
   return out
 end
 
+-- Certificate statuses, from the model (the documents' values and labels; English names).
+local CERTIFICATE_STATUS = schema.model().enums.CertificateStatus
+local CERT = CERTIFICATE_STATUS.codes
+
+-- A certificate's StatusName: for issued and expired certificates the wording of the
+-- documents' examples ("证书已颁发", "Certificate issued"); for the others the status's label
+-- (zh-CN) or its English name, capitalised (en-US).
 local TEXT = {
-  ["zh-CN"] = { issued = "证书已颁发", expired = "证书已过期", project = "默认项目", [0] = "审核中",
-    [2] = "审核失败", [4] = "自动添加DNS记录" },
+  ["zh-CN"] = { issued = "证书已颁发", expired = "证书已过期", project = "默认项目",
+    status = function(status) return CERTIFICATE_STATUS.labels[status] end },
   ["en-US"] = { issued = "Certificate issued", expired = "Certificate expired", project = "Default Project",
-    [0] = "Under review", [2] = "Review failed", [4] = "DNS record added automatically" },
+    status = function(status)
+      local name = CERTIFICATE_STATUS.names[status]
+      return name and (name:sub(1, 1):upper() .. name:sub(2))
+    end },
 }
 
 -- Status of a certificate: orders (ApplyCertificate) carry theirs until issued; issued and
--- uploaded ones are 1, or 3 once expired.
+-- uploaded ones are issued, or expired once their time is over.
 local function status_of(server, cert)
-  if cert.status and cert.status ~= 1 then return cert.status end
-  return cert.not_after < server:now() and 3 or 1
+  if cert.status and cert.status ~= CERT.issued then return cert.status end
+  return cert.not_after < server:now() and CERT.expired or CERT.issued
 end
 
 local function status_name(status, text)
-  if status == 1 then return text.issued elseif status == 3 then return text.expired end
-  return text[status] or tostring(status)
+  if status == CERT.issued then return text.issued elseif status == CERT.expired then return text.expired end
+  return text.status(status) or tostring(status)
 end
 
 -- Times of a certificate; an order not issued yet has none (null).
@@ -451,7 +461,7 @@ local function base_view(server, cert, lang)
     IsWildcard = cert.wildcard,
     IsVulnerability = false,
     RenewAble = false,
-    Deployable = not is_ca and (status == 1),
+    Deployable = not is_ca and (status == CERT.issued),
     Tags = copy_tags(cert.tags),
     CAEncryptAlgorithms = copy_list(is_ca and cert.ca_algorithms),
     CACommonNames = copy_list(is_ca and cert.ca_names),
@@ -497,7 +507,7 @@ local function list_view(server, cert, lang)
   view.CertSANs = copy_list(cert.sans)
   view.AwaitingValidationMsg = null
   local status = status_of(server, cert)
-  view.AllowDownload = not cert.no_download and (status == 1 or status == 3)
+  view.AllowDownload = not cert.no_download and (status == CERT.issued or status == CERT.expired)
   view.IsDNSPODResolve = false
   view.IsPackage = false
   view.KeyPasswordCustomFlag = false
@@ -704,11 +714,12 @@ local function newest_first(a, b)
 end
 
 HANDLERS.DescribeCertificates = function(server, p, ctx)
+  local paging = schema.model().actions.DescribeCertificates.paging
   local offset = p.Offset or 0
-  local limit = p.Limit or 10
+  local limit = p.Limit or paging.default_page_size
   if offset < 0 then raise("InvalidParameterValue", "Offset must not be negative.") end
   if limit < 0 then raise("InvalidParameterValue", "Limit must not be negative.") end
-  limit = min(limit, 1000) -- "最大值1000，如超过1000按1000处理"
+  limit = min(limit, paging.max_page_size) -- "最大值1000，如超过1000按1000处理"
   local sort_order = p.ExpirationSort
   if sort_order ~= nil and sort_order ~= "ASC" and sort_order ~= "DESC" then
     raise("InvalidParameterValue", "ExpirationSort must be ASC or DESC.")
@@ -737,7 +748,7 @@ HANDLERS.DescribeCertificates = function(server, p, ctx)
     if ok and (p.IsSM == 1 or p.Renew == 1) then ok = false end
     if ok and p.IsPendingIssue == 1 then
       local s = status_of(server, cert)
-      ok = s == 0 or s == 4
+      ok = s == CERT["under review"] or s == CERT["DNS record added automatically"]
     end
     if ok and p.Tags and #p.Tags > 0 then ok = has_tags(cert, p.Tags) end
     if ok then matches[#matches + 1] = cert end

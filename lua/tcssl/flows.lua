@@ -564,7 +564,7 @@ function M.issue_free(client, opts)
   local records, rerr = waiters.poll(function()
     local res, err = client:DescribeCertificate{ CertificateId = id }
     if not res then return nil, err end
-    if res.Status == 1 then
+    if res.Status == waiters.CERTIFICATE_ISSUED then
       issued_already = true
       return "done", {}
     end

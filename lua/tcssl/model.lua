@@ -208,7 +208,7 @@ return {
       },
       output = {
         { name = "OrderId", type = "String", doc = "CA机构侧订单号。", example = "rcMcFK7a_b0iMMEH4" },
-        { name = "Status", type = "Integer", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 已添加DNS记录，5 = 企业证书，待提交，6 = 订单取消中，7 =已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。", example = "0" },
+        { name = "Status", type = "Integer", enum = "CertificateStatus", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 已添加DNS记录，5 = 企业证书，待提交，6 = 订单取消中，7 =已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。", example = "0" },
         { name = "IsAudited", type = "Boolean", doc = "是否预审核", example = "0" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得 RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
@@ -338,7 +338,7 @@ return {
       },
       output = {
         { name = "OrderId", type = "String", doc = "CA机构侧订单号。", example = "hehuxsnsn**jjemxk" },
-        { name = "Status", type = "Integer", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 已添加DNS记录，5 = 企业证书，待提交，6 = 订单取消中，7 =已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。", example = "0" },
+        { name = "Status", type = "Integer", enum = "CertificateStatus", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 已添加DNS记录，5 = 企业证书，待提交，6 = 订单取消中，7 =已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。", example = "0" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得 RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
       example = {
@@ -742,7 +742,7 @@ return {
         { name = "ProductZhName", type = "String", nullable = true, doc = "证书产品名称", example = "TrustAsia C1 DV Free" },
         { name = "Domain", type = "String", nullable = true, doc = "域名。", example = "www.**.com" },
         { name = "Alias", type = "String", nullable = true, doc = "备注名称。", example = "hello" },
-        { name = "Status", type = "Integer", nullable = true, doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 自动添加DNS记录，5 = 企业证书，待提交资料，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 =重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。14 = 证书已退款。 15 = 证书迁移中", example = "0" },
+        { name = "Status", type = "Integer", nullable = true, enum = "CertificateStatus", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 自动添加DNS记录，5 = 企业证书，待提交资料，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 =重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。14 = 证书已退款。 15 = 证书迁移中", example = "0" },
         { name = "StatusMsg", type = "String", nullable = true, doc = "状态信息。 取值范围： //通用状态信息 1、PRE-REVIEWING：预审核中 2、LEGAL-REVIEWING：法务审核中 3、CA-REVIEWING：CA审核中 4、PENDING-DCV：域名验证中 5、WAIT-ISSUE：等待签发（域名验证已通过）//证书审核失败状态信息 1、订单审核失败 2、CA审核失败，域名未通过安全审查 3、域名验证超时，订单自动关闭，请您重新进行证书申…", example = "CA-REVIEWING" },
         { name = "VerifyType", type = "String", nullable = true, doc = "验证类型：DNS_AUTO = 自动DNS验证，DNS = 手动DNS验证，FILE = 文件验证，DNS_PROXY = DNS代理验证。FILE_PROXY = 文件代理验证", example = "DNS_AUTO" },
         { name = "VulnerabilityStatus", type = "String", nullable = true, doc = "漏洞扫描状态。", example = "INACTIVE" },
@@ -1176,7 +1176,7 @@ return {
         { name = "ProductZhName", type = "String", doc = "证书产品名称", example = "TrustAsia C1 DV Free" },
         { name = "Domain", type = "String", doc = "证书绑定通用名称域名。", example = "nin*ang.online" },
         { name = "Alias", type = "String", doc = "备注名称。", example = "helllo" },
-        { name = "Status", type = "Integer", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 自动添加DNS记录，5 = 企业证书，待提交资料，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。14 = 证书已退款。 15 = 证书迁移中", example = "0" },
+        { name = "Status", type = "Integer", enum = "CertificateStatus", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 自动添加DNS记录，5 = 企业证书，待提交资料，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。14 = 证书已退款。 15 = 证书迁移中", example = "0" },
         { name = "StatusMsg", type = "String", nullable = true, doc = "状态信息。 取值范围： //通用状态信息 1、PRE-REVIEWING：预审核中 2、LEGAL-REVIEWING：法务审核中 3、CA-REVIEWING：CA审核中 4、PENDING-DCV：域名验证中 5、WAIT-ISSUE：等待签发（域名验证已通过）//证书审核失败状态信息 1、订单审核失败 2、CA审核失败，域名未通过安全审查 3、域名验证超时，订单自动关闭，请您重新进行证书申…", example = "CA-REVIEWING" },
         { name = "VerifyType", type = "String", nullable = true, doc = "验证类型：DNS_AUTO = 自动DNS验证，DNS = 手动DNS验证，FILE = 文件验证，EMAIL = 邮件验证。", example = "DNS" },
         { name = "VulnerabilityStatus", type = "String", doc = "漏洞扫描状态。", example = "INACTIVE" },
@@ -1316,6 +1316,7 @@ return {
         { name = "OperateLogs", type = "OperationLog", struct = true, array = true, doc = "证书操作日志列表。" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "AllTotal", list = "OperateLogs", max_page_size = 1000, default_page_size = 20 },
       example = {
         request = [[
 {
@@ -1386,7 +1387,7 @@ return {
         { name = "CertificateType", type = "String", required = false, doc = "证书类型：CA = 客户端证书，SVR = 服务器证书。", example = "CA" },
         { name = "ProjectId", type = "Integer", required = false, doc = "项目 ID。", example = "1" },
         { name = "ExpirationSort", type = "String", required = false, doc = "默认按照证书申请时间降序； 若传排序则按到期时间排序：DESC = 证书到期时间降序， ASC = 证书到期时间升序。", example = "DESC" },
-        { name = "CertificateStatus", type = "Integer", array = true, required = false, doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 已添加DNS记录，5 = 企业证书，待提交，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。14 = 已退款。 15 = 证书迁移中", example = "[1]" },
+        { name = "CertificateStatus", type = "Integer", array = true, required = false, enum = "CertificateStatus", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 已添加DNS记录，5 = 企业证书，待提交，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。14 = 已退款。 15 = 证书迁移中", example = "[1]" },
         { name = "Deployable", type = "Integer", required = false, doc = "是否可部署，可选值：1 = 可部署，0 = 不可部署。", example = "1" },
         { name = "Upload", type = "Integer", required = false, doc = "是否筛选上传托管的 1筛选，0不筛选", example = "1" },
         { name = "Renew", type = "Integer", required = false, doc = "是否筛选可续期证书 1筛选 0不筛选", example = "1" },
@@ -1403,6 +1404,7 @@ return {
         { name = "Certificates", type = "Certificates", struct = true, array = true, doc = "列表。" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "Certificates", max_page_size = 1000, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -1531,6 +1533,7 @@ return {
         { name = "TotalCount", type = "Integer", doc = "公司总数", example = "1" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "Companies", max_page_size = 1000 },
       example = {
         request = "{}",
         response = [[
@@ -1729,6 +1732,7 @@ return {
         { name = "TotalCount", type = "Integer", doc = "总数，如取不到值返回0", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得 RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "String", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", max_page_size = 200, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -1784,6 +1788,7 @@ return {
         { name = "AsyncCacheTime", type = "String", doc = "当前缓存读取时间", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", max_page_size = 200, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -1842,6 +1847,7 @@ return {
         { name = "AsyncCacheTime", type = "String", doc = "当前缓存读取时间，去不到值返回空", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -1932,6 +1938,7 @@ return {
         { name = "AsyncCacheTime", type = "String", doc = "当前缓存读取时间", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -1985,6 +1992,7 @@ return {
         { name = "TotalCount", type = "Integer", doc = "总数", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2032,6 +2040,7 @@ return {
         { name = "DeployRecordList", type = "DeployRecordInfo", struct = true, array = true, doc = "证书部署记录列表" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "DeployRecordList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2075,6 +2084,7 @@ return {
         { name = "RunningTotalCount", type = "Integer", doc = "部署中总数", example = "0" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得 RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "DeployRecordDetailList", max_page_size = 200, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2237,6 +2247,7 @@ return {
         { name = "TotalCount", type = "Integer", doc = "总数", example = "1" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", max_page_size = 200, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2290,6 +2301,7 @@ return {
         { name = "AsyncCacheTime", type = "String", doc = "当前缓存读取时间", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "InstanceList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2367,6 +2379,7 @@ return {
         { name = "DeployRecordList", type = "UpdateRecordInfo", struct = true, array = true, doc = "证书部署记录列表" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "DeployRecordList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2415,6 +2428,7 @@ return {
         { name = "RunningTotalCount", type = "Integer", doc = "部署中总数,如果取不到返回0", example = "0" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得 RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "String", limit = "Limit", limit_type = "String", total = "TotalCount", list = "RecordDetailList", group_items = "List", max_page_size = 200, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2642,6 +2656,7 @@ return {
         { name = "DeployRecordList", type = "UploadUpdateRecordInfo", struct = true, array = true, doc = "证书部署记录列表" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得 RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "DeployRecordList", default_page_size = 10 },
       example = {
         request = [[
 {
@@ -2992,6 +3007,7 @@ return {
         { name = "TotalCount", type = "Integer", doc = "公司管理人总数", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "Managers", max_page_size = 1000, default_page_size = 10 },
       example = {
         request = [[
 {
@@ -3059,6 +3075,7 @@ return {
         { name = "TotalBalance", type = "Integer", doc = "权益点总余额。", example = "10" },
         { name = "RequestId", type = "String", doc = "唯一请求 ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得RequestId）。定位问题时需要提供该次请求的 RequestId。 例" },
       },
+      paging = { offset = "Offset", offset_type = "Integer", limit = "Limit", limit_type = "Integer", total = "TotalCount", list = "Packages", default_page_size = 20 },
       example = {
         request = [[
 {
@@ -3908,7 +3925,7 @@ return {
         { name = "ProductZhName", type = "String", doc = "证书产品名称", example = "trustasia" },
         { name = "Domain", type = "String", doc = "主域名。", example = "www.***.com" },
         { name = "Alias", type = "String", doc = "备注名称。", example = "hello" },
-        { name = "Status", type = "Integer", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 自动添加DNS记录，5 =企业证书，待提交资料，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。 14 = 证书已退款。 15 = 证书迁移中", example = "0" },
+        { name = "Status", type = "Integer", enum = "CertificateStatus", doc = "证书状态：0 = 审核中，1 = 已通过，2 = 审核失败，3 = 已过期，4 = 自动添加DNS记录，5 =企业证书，待提交资料，6 = 订单取消中，7 = 已取消，8 = 已提交资料， 待上传确认函，9 = 证书吊销中，10 = 已吊销，11 = 重颁发中，12 = 待上传吊销确认函，13 = 免费证书待提交资料。 14 = 证书已退款。 15 = 证书迁移中", example = "0" },
         { name = "CertificateExtra", type = "CertificateExtra", struct = true, doc = "证书扩展信息。" },
         { name = "VulnerabilityStatus", type = "String", doc = "漏洞扫描状态：INACTIVE = 未开启，ACTIVE = 已开启", example = "INACTIVE" },
         { name = "StatusMsg", type = "String", doc = "状态信息。", example = "wait-issue" },
@@ -4078,7 +4095,7 @@ return {
         { name = "ListenerId", type = "String", doc = "部署监听器ID", example = "lbl-****" },
         { name = "Domains", type = "String", array = true, doc = "部署域名列表", example = "[\"www.**.com\"]" },
         { name = "Protocol", type = "String", doc = "部署监听器协议", example = "https" },
-        { name = "Status", type = "Integer", doc = "部署状态", example = "1" },
+        { name = "Status", type = "Integer", enum = "ResourceStatus", doc = "部署状态", example = "1" },
         { name = "ErrorMsg", type = "String", doc = "部署错误信息", example = "no domain" },
         { name = "CreateTime", type = "String", doc = "部署记录详情创建时间", example = "2028-09-08 23:00:00" },
         { name = "UpdateTime", type = "String", doc = "部署记录详情最后一次更新时间", example = "2028-09-08 24:00:00" },
@@ -4101,7 +4118,7 @@ return {
         { name = "CertId", type = "String", doc = "部署证书ID", example = "jejeus**he" },
         { name = "ResourceType", type = "String", doc = "部署资源类型", example = "CLB" },
         { name = "Region", type = "String", doc = "部署地域", example = "ap-guangzhou" },
-        { name = "Status", type = "Integer", doc = "部署状态:0 未开始， 1 成功， 2 失败", example = "1" },
+        { name = "Status", type = "Integer", enum = "RecordStatus", doc = "部署状态:0 未开始， 1 成功， 2 失败", example = "1" },
         { name = "CreateTime", type = "String", doc = "部署时间", example = "2018-09-18 20:00:00" },
         { name = "UpdateTime", type = "String", doc = "最近一次更新时间", example = "2018-09-19 20:00:00" },
       },
@@ -4571,7 +4588,7 @@ return {
         { name = "Domains", type = "String", array = true, nullable = true, doc = "部署域名列表", example = "[\"www.hhh**.com\"]" },
         { name = "ResourceType", type = "String", doc = "新旧证书更新云资源的云资源类型： - clb - cdn - ddos - live - vod - waf - apigateway - teo - tke - cos - tse - tcb", example = "clb" },
         { name = "Region", type = "String", nullable = true, doc = "部署地域", example = "ap-guangzhou" },
-        { name = "Status", type = "Integer", doc = "部署状态， 取值范围： 0：待部署 1：部署成功 2：部署失败 3：部署中 4：回滚成功 5：回滚失败 6：无资源，无需部署", example = "0" },
+        { name = "Status", type = "Integer", enum = "ResourceStatus", doc = "部署状态， 取值范围： 0：待部署 1：部署成功 2：部署失败 3：部署中 4：回滚成功 5：回滚失败 6：无资源，无需部署", example = "0" },
         { name = "ErrorMsg", type = "String", nullable = true, doc = "部署错误信息", example = "no region" },
         { name = "CreateTime", type = "String", doc = "部署时间", example = "2018-09-10 12:00:00" },
         { name = "UpdateTime", type = "String", doc = "最后一次更新时间", example = "2018-09-10 12:00:00" },
@@ -4606,7 +4623,7 @@ return {
         { name = "OldCertId", type = "String", doc = "原证书ID", example = "hesy*8he" },
         { name = "ResourceTypes", type = "String", array = true, doc = "部署资源类型列表", example = "[\"CLB\"]" },
         { name = "Regions", type = "String", array = true, doc = "部署地域列表", example = "[\"ap-guangzhou\"]" },
-        { name = "Status", type = "Integer", doc = "部署状态", example = "0" },
+        { name = "Status", type = "Integer", enum = "ResourceStatus", doc = "部署状态", example = "0" },
         { name = "CreateTime", type = "String", doc = "部署时间", example = "2018-09-10 12:00:00" },
         { name = "UpdateTime", type = "String", doc = "最后一次更新时间", example = "2018-09-10 12:00:00" },
       },
@@ -4616,7 +4633,7 @@ return {
       fields = {
         { name = "ResourceType", type = "String", nullable = true, doc = "资源类型", example = "CLB" },
         { name = "UpdateSyncProgressRegions", type = "UpdateSyncProgressRegion", struct = true, array = true, nullable = true, doc = "地域结果列表" },
-        { name = "Status", type = "Integer", nullable = true, doc = "异步更新进度状态：0， 待处理， 1 已处理， 3 处理中", example = "0" },
+        { name = "Status", type = "Integer", nullable = true, enum = "SyncStatus", doc = "异步更新进度状态：0， 待处理， 1 已处理， 3 处理中", example = "0" },
       },
     },
     UpdateSyncProgressRegion = {
@@ -4625,7 +4642,7 @@ return {
         { name = "Region", type = "String", nullable = true, doc = "资源类型", example = "ap-guangzhou" },
         { name = "TotalCount", type = "Integer", nullable = true, doc = "总数", example = "2" },
         { name = "OffsetCount", type = "Integer", nullable = true, doc = "执行完成数量", example = "2" },
-        { name = "Status", type = "Integer", nullable = true, doc = "异步更新进度状态：0， 待处理， 1 已处理， 3 处理中", example = "1" },
+        { name = "Status", type = "Integer", nullable = true, enum = "SyncStatus", doc = "异步更新进度状态：0， 待处理， 1 已处理， 3 处理中", example = "1" },
       },
     },
     UploadUpdateRecordInfo = {
@@ -4670,6 +4687,28 @@ return {
         { name = "TotalCount", type = "Integer", doc = "该地域下waf实例总数", example = "10" },
         { name = "Error", type = "String", nullable = true, doc = "是否查询异常", example = "no region" },
       },
+    },
+  },
+  enums = {
+    CertificateStatus = {
+      codes = { ["DNS record added automatically"] = 4, cancelled = 7, cancelling = 6, expired = 3, issued = 1, migrating = 15, refunded = 14, reissuing = 11, ["review failed"] = 2, revoked = 10, revoking = 9, ["under review"] = 0, ["waiting for company information"] = 5, ["waiting for information (free certificate)"] = 13, ["waiting for the confirmation letter"] = 8, ["waiting for the revocation letter"] = 12 },
+      labels = { [0] = "审核中", [1] = "已通过", [2] = "审核失败", [3] = "已过期", [4] = "自动添加DNS记录", [5] = "企业证书，待提交资料", [6] = "订单取消中", [7] = "已取消", [8] = "已提交资料， 待上传确认函", [9] = "证书吊销中", [10] = "已吊销", [11] = "重颁发中", [12] = "待上传吊销确认函", [13] = "免费证书待提交资料", [14] = "证书已退款", [15] = "证书迁移中" },
+      names = { [0] = "under review", [1] = "issued", [2] = "review failed", [3] = "expired", [4] = "DNS record added automatically", [5] = "waiting for company information", [6] = "cancelling", [7] = "cancelled", [8] = "waiting for the confirmation letter", [9] = "revoking", [10] = "revoked", [11] = "reissuing", [12] = "waiting for the revocation letter", [13] = "waiting for information (free certificate)", [14] = "refunded", [15] = "migrating" },
+    },
+    RecordStatus = {
+      codes = { failed = 2, ["not started"] = 0, success = 1 },
+      labels = { [0] = "未开始", [1] = "成功", [2] = "失败" },
+      names = { [0] = "not started", [1] = "success", [2] = "failed" },
+    },
+    ResourceStatus = {
+      codes = { failed = 2, ["no resource"] = 6, pending = 0, ["rollback failed"] = 5, ["rolled back"] = 4, running = 3, success = 1 },
+      labels = { [0] = "待部署", [1] = "部署成功", [2] = "部署失败", [3] = "部署中", [4] = "回滚成功", [5] = "回滚失败", [6] = "无资源，无需部署" },
+      names = { [0] = "pending", [1] = "success", [2] = "failed", [3] = "running", [4] = "rolled back", [5] = "rollback failed", [6] = "no resource" },
+    },
+    SyncStatus = {
+      codes = { done = 1, running = 3, waiting = 0 },
+      labels = { [0] = "待处理", [1] = "已处理", [3] = "处理中" },
+      names = { [0] = "waiting", [1] = "done", [3] = "running" },
     },
   },
   legacy = {

@@ -7,23 +7,17 @@
 --   end
 --   local all, err = pages.all(client, "DescribeCertificates", { FilterExpiring = 1 })
 --
--- An action is paged when its input has Offset and Limit and its output a total (AllTotal
--- where there is one, otherwise TotalCount) beside exactly one list: all of that is read from
--- the model (pages.info), so it works for every such action, with Offset and Limit sent in
--- the type the model gives them (some actions take them as strings). Pages are as large as
--- the documents allow for the action ("最大值1000"), or their documented default where they
--- name no maximum. The client's rate limiter paces the calls.
+-- How each action pages is a fact of the generated model (its `paging`, read from the
+-- documents by tools/gen-facts.lua): the Offset and Limit parameters and the type they are
+-- sent in (some actions take them as strings), the total and the list of its output, and the
+-- page size the documents allow ("最大值1000") or, where they name no maximum, their default.
+-- pages.info gives it for every such action. The client's rate limiter paces the calls.
 --
 -- This module runs under Lua 5.1 / LuaJIT too (OpenResty).
 local errors = require "tcssl.error"
 local schema = require "tcssl.schema"
 
 local M = {}
-
--- Actions whose list holds groups (one per resource type) while Offset, Limit and the total
--- count what is inside them: the field of each group that holds those. The walk moves on by
--- that count, and yields the groups.
-M.GROUPED = { DescribeHostUpdateRecordDetail = "List" }
 
 M.DEFAULT_MAX_PAGES = 1000
 M.DEFAULT_MAX_ITEMS = 100000
@@ -32,55 +26,29 @@ local function invalid(code, message, action)
   return nil, errors.new("validation", code, message, { action = action })
 end
 
-local function field(list, name)
-  for _, f in ipairs(list) do
-    if f.name == name then return f end
-  end
-end
-
--- The page size the documents give for an action's Limit: its maximum, else its default.
--- (Lua patterns work on bytes: `?` after a Chinese character would make only its last byte
--- optional, so each wording is its own pattern.)
-local MAX_WORDINGS = { "最大值为%s*(%d+)", "最大值%s*(%d+)", "最大为%s*(%d+)", "最大%s*(%d+)" }
-local DEFAULT_WORDINGS = { "默认值为%s*(%d+)", "默认为%s*(%d+)", "默认值%s*(%d+)", "默认%s*(%d+)" }
-
-local function first_number(doc, wordings)
-  for _, pattern in ipairs(wordings) do
-    local n = tonumber(doc:match(pattern))
-    if n and n > 0 then return n end
-  end
-end
-
-local function documented_page_size(limit_field)
-  local doc = limit_field.doc or ""
-  local max = first_number(doc, MAX_WORDINGS)
-  if max then return max, true end
-  return first_number(doc, DEFAULT_WORDINGS) or 10, false
-end
+-- The page size when the documents name neither a maximum nor a default.
+local FALLBACK_PAGE_SIZE = 10
 
 local info_cache = {}
 
 --- info(action) -> { offset, limit, total, items, page_size, documented_max, offset_type,
--- limit_type } | nil, err: how the action pages, from the model.
+-- limit_type, group_items } | nil, err: how the action pages, from the model. group_items: the
+-- list holds groups, and Offset, Limit and the total count the entries of each group's field of
+-- that name.
 function M.info(action)
   if info_cache[action] then return info_cache[action] end
   local model = schema.model().actions[action]
   if not model then return invalid("InvalidAction", "unknown action " .. tostring(action), action) end
-  local offset, limit = field(model.input, "Offset"), field(model.input, "Limit")
-  local total = field(model.output, "AllTotal") or field(model.output, "TotalCount")
-  local lists = {}
-  for _, f in ipairs(model.output) do
-    if f.array then lists[#lists + 1] = f end
-  end
-  if not (offset and limit and total and #lists == 1) then
+  local p = model.paging
+  if not p then
     return invalid("NotPaged", action .. " does not page (it needs Offset and Limit parameters, "
       .. "a total and one list in its output)", action)
   end
-  local size, documented = documented_page_size(limit)
   local info = {
-    offset = "Offset", limit = "Limit", total = total.name, items = lists[1].name,
-    page_size = size, documented_max = documented,
-    offset_type = offset.type, limit_type = limit.type,
+    offset = p.offset, limit = p.limit, total = p.total, items = p.list,
+    page_size = p.max_page_size or p.default_page_size or FALLBACK_PAGE_SIZE,
+    documented_max = p.max_page_size ~= nil,
+    offset_type = p.offset_type, limit_type = p.limit_type, group_items = p.group_items,
   }
   info_cache[action] = info
   return info
@@ -126,8 +94,10 @@ function M.new(client, action, params, opts)
   end
   local base = {}
   for k, v in pairs(params or {}) do base[k] = v end
-  local start = to_number(opts.offset or base.Offset or 0)
-  if not start or start < 0 then return invalid("InvalidParameter", "Offset must be a whole number", action) end
+  local start = to_number(opts.offset or base[info.offset] or 0)
+  if not start or start < 0 then
+    return invalid("InvalidParameter", info.offset .. " must be a whole number", action)
+  end
   return setmetatable({
     client = client, action = action, info = info, params = base, page_size = size,
     offset = math.floor(start), max_pages = opts.max_pages or M.DEFAULT_MAX_PAGES,
@@ -148,8 +118,8 @@ function Pager:next_page()
   local params = {}
   for k, v in pairs(self.params) do params[k] = v end
   local want = math.min(self.page_size, self.max_items - self.items_read)
-  params.Offset = as_type(info.offset_type, self.offset)
-  params.Limit = as_type(info.limit_type, want)
+  params[info.offset] = as_type(info.offset_type, self.offset)
+  params[info.limit] = as_type(info.limit_type, want)
   local res, err = self.client:call(self.action, params)
   if not res then
     self.done, self.err = true, err
@@ -161,7 +131,7 @@ function Pager:next_page()
   local total = to_number(res[info.total])
   if total then self.total = total end
   local n = #items
-  local inner = M.GROUPED[self.action]
+  local inner = info.group_items
   if inner then
     n = 0
     for _, group in ipairs(items) do

@@ -139,21 +139,44 @@ end
 -- Certificates
 -------------------------------------------------------------------------------
 
--- DescribeCertificate's Status, as the documents list it.
-M.CERTIFICATE_STATUS = {
-  [0] = "under review", [1] = "issued", [2] = "review failed", [3] = "expired",
-  [4] = "DNS record added automatically", [5] = "waiting for company information",
-  [6] = "cancelling", [7] = "cancelled", [8] = "waiting for the confirmation letter",
-  [9] = "revoking", [10] = "revoked", [11] = "reissuing", [12] = "waiting for the revocation letter",
-  [13] = "waiting for information (free certificate)", [14] = "refunded", [15] = "migrating",
-}
+-- The status enums come from the generated model (the documents' values; the English names
+-- are the ones tools/model-overrides.lua gives them). The tables below say what a waiter does
+-- on each, by those names.
+local enums = schema.model().enums
+
+local function copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
+-- { [name] = v } -> { [the enum's value of name] = v }; a name the model does not have is an
+-- error of tcssl itself (the spec loads this module).
+local function by_code(enum, by_name)
+  local out = {}
+  for name, v in pairs(by_name) do
+    local code = enum.codes[name]
+    if code == nil then error("tcssl.waiters: the model has no status " .. name, 2) end
+    out[code] = v
+  end
+  return out
+end
+
+-- DescribeCertificate's Status: value -> English name.
+M.CERTIFICATE_STATUS = copy(enums.CertificateStatus.names)
+M.CERTIFICATE_ISSUED = enums.CertificateStatus.codes.issued
 -- Statuses from which a certificate will not be issued, and statuses that wait for the
--- account holder rather than for the CA. Any other status (0, 4, 11, 15 and codes newer than
--- the documents) is worth waiting on.
-M.CERTIFICATE_FAILED = { [2] = "CertificateReviewFailed", [3] = "CertificateExpired",
-  [6] = "CertificateCancelled", [7] = "CertificateCancelled", [9] = "CertificateRevoked",
-  [10] = "CertificateRevoked", [14] = "CertificateRefunded" }
-M.CERTIFICATE_NEEDS_ACTION = { [5] = true, [8] = true, [12] = true, [13] = true }
+-- account holder rather than for the CA. Any other status (under review, DNS record added,
+-- reissuing, migrating, and codes newer than the documents) is worth waiting on.
+M.CERTIFICATE_FAILED = by_code(enums.CertificateStatus, {
+  ["review failed"] = "CertificateReviewFailed", expired = "CertificateExpired",
+  cancelling = "CertificateCancelled", cancelled = "CertificateCancelled",
+  revoking = "CertificateRevoked", revoked = "CertificateRevoked", refunded = "CertificateRefunded",
+})
+M.CERTIFICATE_NEEDS_ACTION = by_code(enums.CertificateStatus, {
+  ["waiting for company information"] = true, ["waiting for the confirmation letter"] = true,
+  ["waiting for the revocation letter"] = true, ["waiting for information (free certificate)"] = true,
+})
 
 --- certificate_issued(client, certificate_id [, opts]) -> DescribeCertificate's answer | nil, err
 function M.certificate_issued(client, id, opts)
@@ -168,7 +191,7 @@ function M.certificate_issued(client, id, opts)
     local status = res.Status
     local name = M.CERTIFICATE_STATUS[status] or ("status " .. tostring(status))
     local fields = { result = res, status = status, certificate_id = id, request_id = res.RequestId }
-    if status == 1 then return "done", res end
+    if status == M.CERTIFICATE_ISSUED then return "done", res end
     local failed = M.CERTIFICATE_FAILED[status]
     if failed then
       return nil, state_error(failed, ("certificate %s will not be issued: %s%s"):format(id, name,
@@ -187,13 +210,11 @@ end
 -- Deployments and updates
 -------------------------------------------------------------------------------
 
--- Status of a deployment or update record's resources (UpdateRecordDetail.Status).
-M.RECORD_STATUS = {
-  [0] = "pending", [1] = "success", [2] = "failed", [3] = "running", [4] = "rolled back",
-  [5] = "rollback failed", [6] = "no resource",
-}
-local RUNNING = { [0] = true, [3] = true }
-local FAILED = { [2] = true, [5] = true }
+-- Status of a deployment or update record's resources (UpdateRecordDetail.Status and
+-- DeployRecordDetail.Status): value -> English name.
+M.RECORD_STATUS = copy(enums.ResourceStatus.names)
+local RUNNING = by_code(enums.ResourceStatus, { pending = true, running = true })
+local FAILED = by_code(enums.ResourceStatus, { failed = true, ["rollback failed"] = true })
 
 local MAX_DETAIL_PAGES = 50
 

@@ -25,8 +25,12 @@
 -- Uploaded certificates have no key here (the emulator never keeps uploaded keys): their
 -- archives leave out the .key files and the key stores. JKS keystores are not written.
 local core = require "tcssl.core"
+local schema = require "tcssl.schema"
 
 local M = {}
+
+-- Certificate statuses by their English names (the model's CertificateStatus).
+local CERT = schema.model().enums.CertificateStatus.codes
 
 local kit
 
@@ -90,7 +94,7 @@ local function issue(server, cert)
   cert.fingerprint, cert.sha1 = leaf.sha256, leaf.sha1
   cert.sans = kit.array(kit.copy(leaf.dns_names))
   cert.algorithm = cert.key_algorithm == "ECC" and "ECC 256" or "RSA 2048"
-  cert.status, cert.status_msg = 1, nil
+  cert.status, cert.status_msg = CERT.issued, nil
   cert.validation.done = true
   cert.issued_at = now
 end
@@ -159,7 +163,8 @@ H.ApplyCertificate = function(server, p)
     alias = p.Alias or "", project_id = p.ProjectId or 0, domain = domain, sans = kit.array({ domain }),
     wildcard = domain:sub(1, 2) == "*.", verify_type = method, key_algorithm = algo,
     key_password = p.CsrKeyPassword, old_id = p.OldCertificateId, order_id = "emu_" .. server:random_token(12),
-    status = method == "DNS_AUTO" and 4 or 0, status_msg = "PENDING-DCV",
+    status = method == "DNS_AUTO" and CERT["DNS record added automatically"] or CERT["under review"],
+    status_msg = "PENDING-DCV",
     dv = dv_values(server, domain, method), algorithm = algo == "ECC" and "ECC 256" or "RSA 2048",
   })
   if method == "DNS_AUTO" then
@@ -186,10 +191,10 @@ H.CompleteCertificate = function(server, p)
     raise(NOT_FOUND_OR_AUDITED, "Certificate " .. cert.id .. " was uploaded, not applied for: there is no "
       .. "validation to start.")
   end
-  if cert.status == 1 or cert.status == 3 then
+  if cert.status == CERT.issued or cert.status == CERT.expired then
     raise(NOT_FOUND_OR_AUDITED, "Certificate " .. cert.id .. " is already issued.")
   end
-  if cert.status == 2 or cert.status == 7 then
+  if cert.status == CERT["review failed"] or cert.status == CERT.cancelled then
     raise("FailedOperation", "The order of certificate " .. cert.id .. " has already failed.")
   end
   if not cert.validation then
@@ -208,7 +213,7 @@ function M.progress(server, cert, polled)
   if not due then return end
   if cert.domain:find(INVALID_SUFFIX) then
     v.done = true
-    cert.status, cert.status_msg = 2, "域名验证超时，订单自动关闭，请您重新进行证书申请"
+    cert.status, cert.status_msg = CERT["review failed"], "域名验证超时，订单自动关闭，请您重新进行证书申请"
     return
   end
   issue(server, cert)
@@ -223,7 +228,8 @@ end
 
 H.CheckCertificateDomainVerification = function(server, p)
   local cert = kit.find_certificate(server, p.CertificateId)
-  local issued = kit.status_of(server, cert) == 1 or kit.status_of(server, cert) == 3
+  local status = kit.status_of(server, cert)
+  local issued = status == CERT.issued or status == CERT.expired
   local out = kit.array()
   local validating = cert.validation and not cert.validation.done
   for _, name in ipairs(cert.sans) do
@@ -316,7 +322,7 @@ end
 
 local function downloadable(server, cert)
   local status = kit.status_of(server, cert)
-  if status ~= 1 and status ~= 3 then
+  if status ~= CERT.issued and status ~= CERT.expired then
     return false, "FailedOperation.CertificateStatusNotAllowDownload", "The certificate is not issued yet."
   end
   if cert.no_download then

@@ -13,7 +13,15 @@
 -- certificate (CertificateId, or CertificatePublicKey with CertificatePrivateKey): without
 -- one it answers InvalidParameter.WithDetailReason; a Describe…RecordDetail of a record that
 -- does not exist answers FailedOperation.CertificateDeployNotExist.
+local schema = require "tcssl.schema"
+
 local M = {}
+
+-- Statuses by their English names, from the model: of one resource of a record
+-- (ResourceStatus), of a deployment record (RecordStatus), of an update's progress (SyncStatus).
+local ENUMS = schema.model().enums
+local RES, RECORD, SYNC = ENUMS.ResourceStatus.codes, ENUMS.RecordStatus.codes, ENUMS.SyncStatus.codes
+local CERT = ENUMS.CertificateStatus.codes
 
 -- Resource types of UpdateCertificateInstance; the ones that need regions.
 M.UPDATE_TYPES = {
@@ -92,7 +100,7 @@ local function new_record(server, kind, fields)
 end
 
 local function add_item(server, rec, r)
-  rec.items[#rec.items + 1] = { id = rec.id * 100 + #rec.items + 1, resource = r, status = 3, error = "",
+  rec.items[#rec.items + 1] = { id = rec.id * 100 + #rec.items + 1, resource = r, status = RES.running, error = "",
     old_cert_id = r.cert_id }
   r.busy = server:now()
 end
@@ -101,9 +109,9 @@ end
 local function complete(server, rec)
   for _, item in ipairs(rec.items) do
     if item.resource.fail then
-      item.status, item.error = 2, "emulated failure: the resource refused the certificate"
+      item.status, item.error = RES.failed, "emulated failure: the resource refused the certificate"
     else
-      item.status = 1
+      item.status = RES.success
       item.resource.cert_id = rec.cert_id
     end
     item.resource.busy = nil
@@ -125,26 +133,41 @@ local function poll(server, rec)
   if not rec.finished and rec.polls >= server.settings.task_polls then complete(server, rec) end
 end
 
+-- A record's state, in its resources' values: running until it finishes, then failed when a
+-- resource failed, else success.
 local function record_status(rec)
-  if not rec.finished then return 3 end
+  if not rec.finished then return RES.running end
   for _, item in ipairs(rec.items) do
-    if item.status == 2 then return 2 end
+    if item.status == RES.failed then return RES.failed end
   end
-  return 1
+  return RES.success
+end
+
+-- The same as a deployment record's Status (DeployRecordInfo: not started, success, failed);
+-- a record still running has not finished starting.
+local function deploy_record_status(rec)
+  local status = record_status(rec)
+  if status == RES.success then return RECORD.success end
+  if status == RES.failed then return RECORD.failed end
+  return RECORD["not started"]
 end
 
 local function counts(rec)
   local ok, failed, running = 0, 0, 0
   for _, item in ipairs(rec.items) do
-    if item.status == 1 then ok = ok + 1
-    elseif item.status == 2 then failed = failed + 1
+    if item.status == RES.success then ok = ok + 1
+    elseif item.status == RES.failed then failed = failed + 1
     else running = running + 1 end
   end
   return ok, failed, running
 end
 
--- Offset and Limit, which some of these actions take as strings.
-local function paging(p, default, max)
+-- Offset and Limit of `action`, which some actions take as strings. The page size defaults to
+-- the one the documents give and is cut to their maximum (the model's paging), or to 1000
+-- where they name none.
+local function paging(p, action)
+  local facts = schema.model().actions[action].paging
+  local default, max = facts.default_page_size or 10, facts.max_page_size or 1000
   local function number(name, fallback)
     local v = p[name]
     if v == nil or v == "" then return fallback end
@@ -213,7 +236,7 @@ local function sync_progress(types, regions_of, status, totals)
     local regions = kit.array()
     for _, region in ipairs(regions_of[t] or { "" }) do
       local total = totals and totals[t .. "|" .. region] or 0
-      regions[#regions + 1] = { Region = region, TotalCount = total, OffsetCount = status == 1 and total or 0,
+      regions[#regions + 1] = { Region = region, TotalCount = total, OffsetCount = status == SYNC.done and total or 0,
         Status = status }
     end
     out[#out + 1] = { ResourceType = t, UpdateSyncProgressRegions = regions, Status = status }
@@ -245,7 +268,7 @@ H.DeployCertificateInstance = function(server, p, ctx)
   if not M.DEPLOY_TYPES[rtype] then
     raise("FailedOperation.CertificateHostResourceTypeInvalid", "Resource type `" .. rtype .. "` is not supported.")
   end
-  if kit.status_of(server, cert) ~= 1 or cert.type ~= "SVR" then
+  if kit.status_of(server, cert) ~= CERT.issued or cert.type ~= "SVR" then
     raise("FailedOperation.CertificateNotAvailable", "The certificate cannot be deployed in its current status.")
   end
   if #p.InstanceIdList == 0 or #p.InstanceIdList > 100 then
@@ -272,8 +295,9 @@ end
 -- The answer of a record's detail action: the record p.DeployRecordId names (polled, so it
 -- moves on), its counts, and under list_field what page(rec, first, last) makes of the items
 -- Offset and Limit select.
+local DETAIL_ACTIONS = { deploy = "DescribeHostDeployRecordDetail", update = "DescribeHostUpdateRecordDetail" }
 local function record_detail(server, p, kind, list_field, page)
-  local offset, limit = paging(p, 10, 200)
+  local offset, limit = paging(p, DETAIL_ACTIONS[kind])
   local rec = find_record(server, p.DeployRecordId, kind)
   poll(server, rec)
   local ok, failed, running = counts(rec)
@@ -291,7 +315,7 @@ end
 
 H.DescribeHostDeployRecord = function(server, p)
   local cert = kit.find_certificate(server, p.CertificateId)
-  local offset, limit = paging(p, 10, 1000)
+  local offset, limit = paging(p, "DescribeHostDeployRecord")
   local matches = {}
   for _, rec in pairs(server.records) do
     if rec.kind == "deploy" and rec.cert_id == cert.id and (not p.ResourceType or p.ResourceType == ""
@@ -305,7 +329,7 @@ H.DescribeHostDeployRecord = function(server, p)
     local rec = matches[i]
     local first = rec.items[1] and rec.items[1].resource
     list[#list + 1] = { Id = rec.id, CertId = rec.cert_id, ResourceType = rec.types[1],
-      Region = first and first.region or "", Status = ({ [1] = 1, [2] = 2, [3] = 0 })[record_status(rec)],
+      Region = first and first.region or "", Status = deploy_record_status(rec),
       CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated) }
   end
   return { TotalCount = #matches, DeployRecordList = list }
@@ -367,7 +391,7 @@ local function upload_new(server, p)
 end
 
 local function check_deployable(server, cert)
-  if kit.status_of(server, cert) ~= 1 or cert.type ~= "SVR" then
+  if kit.status_of(server, cert) ~= CERT.issued or cert.type ~= "SVR" then
     raise("FailedOperation.CertificateNotAvailable", "The new certificate cannot be deployed in its current status.")
   end
 end
@@ -397,7 +421,7 @@ H.UpdateCertificateInstance = function(server, p)
   for _, rec in pairs(server.records) do
     if rec.kind == "update" and rec.old_cert_id == old.id and not rec.finished then
       return { DeployRecordId = rec.id, DeployStatus = 0, UpdateSyncProgress = sync_progress(rec.types,
-        rec.regions_of, 3) }
+        rec.regions_of, SYNC.running) }
     end
   end
   local new, new_key = new_certificate(server, p)
@@ -431,7 +455,8 @@ H.UpdateCertificateInstance = function(server, p)
       local k = r.type .. "|" .. (M.REGIONAL[r.type] and r.region or "")
       totals[k] = (totals[k] or 0) + 1
     end
-    return { DeployRecordId = 0, DeployStatus = 0, UpdateSyncProgress = sync_progress(types, regions_of, 3, totals) }
+    return { DeployRecordId = 0, DeployStatus = 0,
+      UpdateSyncProgress = sync_progress(types, regions_of, SYNC.running, totals) }
   end
   server.update_pending[key] = nil
 
@@ -447,7 +472,7 @@ H.UpdateCertificateInstance = function(server, p)
     regions_of = regions_of })
   for _, r in ipairs(targets) do add_item(server, rec, r) end
   if p.ExpiringNotificationSwitch == 1 then old.ignore_expiring = true end
-  return { DeployRecordId = rec.id, DeployStatus = 1, UpdateSyncProgress = sync_progress(types, regions_of, 1) }
+  return { DeployRecordId = rec.id, DeployStatus = 1, UpdateSyncProgress = sync_progress(types, regions_of, SYNC.done) }
 end
 
 -- The page's resources grouped by type; each group's TotalCount counts the whole record's.
@@ -474,7 +499,7 @@ H.DescribeHostUpdateRecordDetail = function(server, p)
 end
 
 H.DescribeHostUpdateRecord = function(server, p)
-  local offset, limit = paging(p, 10, 1000)
+  local offset, limit = paging(p, "DescribeHostUpdateRecord")
   local matches = {}
   for _, rec in pairs(server.records) do
     if rec.kind == "update" and (not p.CertificateId or p.CertificateId == "" or rec.cert_id == p.CertificateId)
