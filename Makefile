@@ -43,7 +43,8 @@ BUSTED     := /usr/bin/busted
 
 # The API model is generated in two steps, never edited by hand (docs/model-notes.md):
 #   make model-facts SEED=...  the documents -> model/facts.lua (committed), the normalised facts
-#   make model                 model/facts.lua -> lua/tcssl/model.lua and docs/api.md
+#   make model                 model/facts.lua -> lua/tcssl/model.lua (what the client uses),
+#                              lua/tcssl/model_docs.lua (descriptions, examples) and docs/api.md
 # `make model` needs nothing outside the clone; both steps give the same bytes every time.
 SEED_NAME := 004_6ca79b59cc431531.txt
 SEED ?= $(firstword $(wildcard ../shared/seeds/$(SEED_NAME) /work/shared/seeds/$(SEED_NAME)))
@@ -52,7 +53,7 @@ model-facts:
 	lua5.4 tools/gen-facts.lua $(SEED) model/facts.lua
 
 model:
-	lua5.4 tools/gen-model.lua model/facts.lua lua/tcssl/model.lua
+	lua5.4 tools/gen-model.lua model/facts.lua lua/tcssl
 	lua5.4 tools/gen-apidoc.lua model/facts.lua docs/api.md
 
 all: $(CORE)

@@ -39,6 +39,7 @@ build = {
     ["tcssl.json"] = "lua/tcssl/json.lua",
     ["tcssl.schema"] = "lua/tcssl/schema.lua",
     ["tcssl.model"] = "lua/tcssl/model.lua",
+    ["tcssl.model_docs"] = "lua/tcssl/model_docs.lua",
     ["tcssl.credentials"] = "lua/tcssl/credentials.lua",
     ["tcssl.emulator"] = "lua/tcssl/emulator.lua",
     ["tcssl.emulator.cloud"] = "lua/tcssl/emulator/cloud.lua",

@@ -21,7 +21,9 @@ local function is_integer(v)
   return type(v) == "number" and v % 1 == 0
 end
 
-local model = schema.model()
+-- The facts (model/facts.lua) are the runtime model with the documents' examples and descriptions:
+-- the parameters are filled from the examples.
+local model = dofile("model/facts.lua")
 local ACTIONS = schema.actions()
 local STORE = {}
 for _, name in ipairs(emulator.STORE_ACTIONS) do STORE[name] = true end

@@ -190,3 +190,50 @@ describe("tools/gen-facts.lua", function()
     assert.matches("value 6 (无资源，无需部署, line 30748) has no name", out, 1, true)
   end)
 end)
+
+describe("the runtime model", function()
+  it("carries no descriptions or examples: tcssl.model_docs has them", function()
+    local docs = require "tcssl.model_docs"
+    local function check(fields, where)
+      for _, f in ipairs(fields) do
+        assert.same({}, { f.doc, f.example, f.nullable, f.from_example }, where .. "." .. f.name)
+      end
+    end
+    for name, a in pairs(model.actions) do
+      assert.same({}, { a.purpose, a.category, a.example }, name)
+      check(a.input, name)
+      check(a.output, name)
+      assert.equal(facts.actions[name].purpose, docs.actions[name].purpose)
+    end
+    for name, s in pairs(facts.structs) do
+      check(model.structs[name].fields, name)
+      assert.equal(s.purpose, docs.structs[name].purpose)
+    end
+    assert.equal("分页偏移量，从0开始。 默认为0", docs.actions.DescribeCertificates.input.Offset.doc)
+    assert.equal("0", docs.actions.DescribeCertificates.input.Offset.example)
+    assert.equal("已通过", docs.enums.CertificateStatus[1])
+  end)
+
+  it("is what a call loads, without tcssl.model_docs", function()
+    local script = [[
+      package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+      package.cpath = "./" .. arg[1] .. "/?.so;" .. package.cpath
+      local tcssl = require "tcssl"
+      local body = '{"Response":{"TotalCount":0,"Certificates":[],"RequestId":"r"}}'
+      local client = assert(tcssl.new{ secret_id = "AKIDx", secret_key = "k", region = "ap-guangzhou",
+        transport = { request = function() return 200, {}, body end } })
+      assert(client:DescribeCertificates{ Limit = 10 })
+      print(package.loaded["tcssl.model"] ~= nil, package.loaded["tcssl.model_docs"] ~= nil)
+    ]]
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb"))
+    f:write(script)
+    f:close()
+    local interp = type(jit) == "table" and "luajit" or "lua5.4"
+    local core_dir = type(jit) == "table" and "build/luajit" or "lua"
+    local ok, out = run(("%s %q %s"):format(interp, path, core_dir))
+    os.remove(path)
+    assert.is_true(ok, out)
+    assert.matches("^true\tfalse\n", out)
+  end)
+end)

@@ -23,6 +23,7 @@ local cjson = require "cjson.safe"
 local core = require "tcssl.core"
 local tcjson = require "tcssl.json"
 local schema = require "tcssl.schema"
+local docs = require "tcssl.model_docs"
 local cloud = require "tcssl.emulator.cloud"
 local resources = require "tcssl.emulator.tasks"
 local issuer = require "tcssl.emulator.issuer"
@@ -390,16 +391,18 @@ local function copy_tags(tags)
   return out
 end
 
--- Certificate statuses, from the model (the documents' values and labels; English names).
+-- Certificate statuses, from the model (the documents' values, English names) and its docs
+-- (the documents' labels).
 local CERTIFICATE_STATUS = schema.model().enums.CertificateStatus
 local CERT = CERTIFICATE_STATUS.codes
+local CERTIFICATE_LABELS = docs.enums.CertificateStatus
 
 -- A certificate's StatusName: for issued and expired certificates the wording of the
 -- documents' examples ("证书已颁发", "Certificate issued"); for the others the status's label
 -- (zh-CN) or its English name, capitalised (en-US).
 local TEXT = {
   ["zh-CN"] = { issued = "证书已颁发", expired = "证书已过期", project = "默认项目",
-    status = function(status) return CERTIFICATE_STATUS.labels[status] end },
+    status = function(status) return CERTIFICATE_LABELS[status] end },
   ["en-US"] = { issued = "Certificate issued", expired = "Certificate expired", project = "Default Project",
     status = function(status)
       local name = CERTIFICATE_STATUS.names[status]
@@ -534,16 +537,18 @@ end
 -------------------------------------------------------------------------------
 -- Responses synthesized from the model. Every action without a handler below answers a
 -- success whose fields follow its output model (tcssl.model) in name and type: the field's
--- example where it fits, arrays with one element, structs filled recursively.
+-- example (tcssl.model_docs) where it fits, arrays with one element, structs filled recursively.
 -------------------------------------------------------------------------------
 
 local MAX_SAMPLE_DEPTH = 6
 -- Totals agree with the one-element arrays, so that a caller paging through a list stops.
 local TOTAL_FIELDS = { TotalCount = true, AllTotal = true }
 
--- The model's example for a field as plain text ("\"x\"" -> x, "[\"x\", \"y\"]" -> x), or nil.
-local function example_text(f)
-  local ex = type(f.example) == "string" and trim(f.example) or ""
+-- A field's example (from `fdocs`, the docs of its field list) as plain text ("\"x\"" -> x,
+-- "[\"x\", \"y\"]" -> x), or nil.
+local function example_text(f, fdocs)
+  local example = fdocs and fdocs[f.name] and fdocs[f.name].example
+  local ex = type(example) == "string" and trim(example) or ""
   if f.array and ex:sub(1, 1) == "[" then
     local list = tcjson.decode(ex)
     local first = type(list) == "table" and list[1]
@@ -554,8 +559,8 @@ local function example_text(f)
   return ex
 end
 
-local function sample_scalar(server, f)
-  local ex, typ = example_text(f), f.type
+local function sample_scalar(server, f, fdocs)
+  local ex, typ = example_text(f, fdocs), f.type
   if typ == "Integer" then
     if TOTAL_FIELDS[f.name] then return 1 end
     return ex and ex:match("^%-?%d+$") and math.tointeger(tonumber(ex)) or 0
@@ -574,21 +579,21 @@ end
 local sample_fields
 
 -- One value of field f (not the array around it); nil where recursion is cut.
-local function sample_value(server, f, depth, open)
-  if not f.struct then return sample_scalar(server, f) end
+local function sample_value(server, f, fdocs, depth, open)
+  if not f.struct then return sample_scalar(server, f, fdocs) end
   local struct = schema.model().structs[f.type]
   if not struct or depth >= MAX_SAMPLE_DEPTH or open[f.type] then return nil end
   open[f.type] = true
-  local value = sample_fields(server, struct.fields, depth + 1, open)
+  local value = sample_fields(server, struct.fields, docs.structs[f.type].fields, depth + 1, open)
   open[f.type] = nil
   return value
 end
 
-function sample_fields(server, fields, depth, open)
+function sample_fields(server, fields, fdocs, depth, open)
   local out = {}
   for _, f in ipairs(fields) do
     if f.name ~= "RequestId" then
-      local v = sample_value(server, f, depth, open)
+      local v = sample_value(server, f, fdocs, depth, open)
       if f.array then
         out[f.name] = array({ v })
       elseif v ~= nil then
@@ -599,8 +604,8 @@ function sample_fields(server, fields, depth, open)
   return out
 end
 
-local function synthesize(server, action_model)
-  return sample_fields(server, action_model.output, 0, {})
+local function synthesize(server, action, action_model)
+  return sample_fields(server, action_model.output, docs.actions[action].output, 0, {})
 end
 
 -- Copies the fields of view that the output model knows onto out (nulls included).
@@ -802,7 +807,8 @@ end
 HANDLERS.DescribeCertificateDetail = function(server, p, ctx, action_model)
   local cert = find_certificate(server, p.CertificateId)
   issuer.progress(server, cert, true)
-  local out = overlay(synthesize(server, action_model), detail_view(server, cert, ctx.language), action_model.output)
+  local out = overlay(synthesize(server, "DescribeCertificateDetail", action_model), detail_view(server, cert,
+    ctx.language), action_model.output)
   out.CertificatePublicKey = cert.pem or ""
   out.CertificatePrivateKey = cert.key_pem or "" -- kept only for certificates the emulator issued
   out.EncryptCert, out.EncryptPrivateKey, out.EncryptCertFingerprint = "", "", "" -- SM certificates only
@@ -1826,7 +1832,7 @@ function Server:answer(req, ctx)
   issuer.settle(self)
   local handler = HANDLERS[action]
   if handler then return handler(self, p, ctx, action_model) end
-  return synthesize(self, action_model)
+  return synthesize(self, action, action_model)
 end
 
 local INTERNAL_ERROR = { code = "InternalError", message = "An internal error occurred." }
