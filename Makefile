@@ -53,7 +53,7 @@ model-facts:
 	lua5.4 tools/gen-facts.lua $(SEED) model/facts.lua
 
 model:
-	lua5.4 tools/gen-model.lua model/facts.lua lua/tcssl
+	lua5.4 tools/gen-model.lua model/facts.lua lua/tcssl --rockspec rockspec/tcssl-scm-1.rockspec
 	lua5.4 tools/gen-apidoc.lua model/facts.lua docs/api.md
 
 all: $(CORE)
@@ -109,8 +109,12 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/emulator \
+	  $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs \
 	  $(DESTDIR)$(LUA_MOD_CDIR)/tcssl
 	install -m 644 lua/tcssl/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/
+	install -m 644 lua/tcssl/model/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/
+	install -m 644 lua/tcssl/model/actions/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions/
+	install -m 644 lua/tcssl/model/structs/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs/
 	install -m 644 lua/tcssl/transport/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport/
 	install -m 644 lua/tcssl/emulator/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/emulator/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so

@@ -77,23 +77,29 @@ local function generate(command, ...)
   return fresh
 end
 
--- The modules tools/gen-model.lua writes, and a fresh generation of them: name -> text.
-local MODULES = { "model.lua", "model_docs.lua" }
+-- The files tools/gen-model.lua writes under a directory (lua/tcssl for the committed ones):
+-- path below it -> text.
+local function generated_files(dir)
+  local files = {}
+  local p = assert(io.popen(("cd %q && ls model.lua model_docs.lua model/*.lua model/*/*.lua"):format(dir)))
+  for path in p:lines() do files[path] = read(dir .. "/" .. path) end
+  p:close()
+  return files
+end
+
+-- A fresh generation from the committed facts, in a temporary directory.
 local function generate_modules()
   local dir = os.tmpname()
   os.remove(dir)
   assert(run("mkdir " .. dir))
   local ok, out = run(("lua5.4 tools/gen-model.lua model/facts.lua %q"):format(dir))
-  local files = {}
-  for _, name in ipairs(MODULES) do
-    local f = io.open(dir .. "/" .. name, "rb")
-    files[name] = f and f:read("*a")
-    if f then f:close() end
-  end
+  local files = generated_files(dir)
   run("rm -rf " .. dir)
   assert.is_true(ok, out)
   return files
 end
+
+local MODULES = { "model.lua", "model_docs.lua" }
 
 describe("the generated model", function()
   local seed = seed_path(SEED)
@@ -104,12 +110,29 @@ describe("the generated model", function()
       "model/facts.lua differs from a fresh reading of the seed: run `make model-facts`")
   end)
 
-  it("equals a fresh generation from the committed facts, byte for byte", function()
-    local fresh = generate_modules()
-    for _, name in ipairs(MODULES) do
-      assert.is_true(fresh[name] == read("lua/tcssl/" .. name),
-        "lua/tcssl/" .. name .. " differs from a fresh generation: run `make model`")
+  it("equals a fresh generation from the committed facts, byte for byte, file for file", function()
+    local fresh, committed = generate_modules(), generated_files("lua/tcssl")
+    assert.is_true(fresh["model/actions/DescribeCertificates.lua"] ~= nil)
+    for path, text in pairs(fresh) do
+      assert.is_true(text == committed[path],
+        "lua/tcssl/" .. path .. " differs from a fresh generation: run `make model`")
     end
+    for path in pairs(committed) do
+      assert.truthy(fresh[path], "lua/tcssl/" .. path .. " is not generated any more: run `make model`")
+    end
+  end)
+
+  it("is listed in the rockspec, entry for entry", function()
+    local listed = {}
+    for module, file in read("rockspec/tcssl-scm-1.rockspec"):gmatch('%["(tcssl%.model[%w_.]*)"%] = "([^"]+)"') do
+      listed[file] = module
+    end
+    for path in pairs(generated_files("lua/tcssl")) do
+      local module = "tcssl." .. path:gsub("%.lua$", ""):gsub("/", ".")
+      assert.equal(module, listed["lua/tcssl/" .. path], path .. " is not in the rockspec: run `make model`")
+      listed["lua/tcssl/" .. path] = nil
+    end
+    assert.same({}, listed)
   end)
 
   it("regenerates the same bytes twice", function()
@@ -137,8 +160,11 @@ describe("the generated model", function()
     for _, interp in ipairs({ "luajit", "lua5.1" }) do
       if run("command -v " .. interp .. " >/dev/null") then
         found = true
-        local ok, out = run(interp .. [[ -e "local m = assert(loadfile('lua/tcssl/model.lua'))() ]]
-          .. [[assert(m.actions.DescribeCertificates.rate_limit == 10)"]])
+        local ok, out = run(interp .. [[ -e "package.path = './lua/?.lua;' .. package.path ]]
+          .. [[local m = assert(loadfile('lua/tcssl/model.lua'))() ]]
+          .. [[assert(m.actions.DescribeCertificates.rate_limit == 10) ]]
+          .. [[assert(m.structs.Tags.fields[1].name == 'TagKey') assert(m.enums.CertificateStatus.codes.issued == 1) ]]
+          .. [[assert(m.legacy.actions.CertGetList.readonly) assert(#m.struct_names() == 79)"]])
         assert.is_true(ok, interp .. ": " .. out)
       end
     end
