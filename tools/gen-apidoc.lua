@@ -38,6 +38,7 @@ end
 local function notes_text(f)
   local parts = {}
   if f.nullable then parts[#parts + 1] = "May be null." end
+  if f.enum then parts[#parts + 1] = ("Values: [%s](%s)."):format(f.enum, "#" .. f.enum:lower()) end
   if f.default ~= nil then parts[#parts + 1] = "Default: " .. tostring(f.default) .. "." end
   return table.concat(parts, " ")
 end
@@ -194,7 +195,8 @@ local function render(model)
     end
     w("\n")
   end
-  w("Also: [Data structures](#data-structures), [Legacy API 2017](#legacy-api-2017).\n\n")
+  w("Also: [Data structures](#data-structures), [Status values](#status-values), "
+    .. "[Legacy API 2017](#legacy-api-2017).\n\n")
 
   w("## Actions\n\n")
   for _, name in ipairs(names) do
@@ -203,6 +205,14 @@ local function render(model)
     w(a.purpose or "", "\n\n")
     w(("Rate limit %d requests per second. %s\n\n"):format(a.rate_limit,
       a.readonly and "Read-only." or "Changes state."))
+    local p = a.paging
+    if p then
+      local size = p.max_page_size and ("at most %d a page"):format(p.max_page_size)
+        or ("%d a page by default"):format(p.default_page_size)
+      w(("Pages (`tcssl.pages`): %s and %s select the entries of %s%s, %s; %s counts them all.\n\n")
+        :format(p.offset, p.limit, p.list, p.group_items and (" (groups: entries of each group's "
+          .. p.group_items .. ")") or "", size, p.total))
+    end
     w("**Parameters** (besides the common Action, Version, Region)\n\n")
     field_table(out, a.input, structs, true)
     w("\n**Output** (fields of `Response`)\n\n")
@@ -219,6 +229,16 @@ local function render(model)
     end
     w("### ", name, "\n\n", s.purpose or "", "\n\n")
     field_table(out, s.fields, structs, with_required)
+    w("\n")
+  end
+
+  w("## Status values\n\n")
+  w("The values of the fields marked with one of these (the English names are tcssl's, as the "
+    .. "waiters use them).\n\n")
+  for _, name in ipairs(sorted_keys(model.enums)) do
+    local e = model.enums[name]
+    w("### ", name, "\n\n| Value | Label | Name |\n|---|---|---|\n")
+    for _, v in ipairs(e.values) do w(("| %d | %s | %s |\n"):format(v.value, cell(v.label), cell(v.name))) end
     w("\n")
   end
 
