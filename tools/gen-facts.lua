@@ -22,6 +22,8 @@ table header anywhere, even inside a JSON example. The generator works in passes
   5. resolve  legacy nesting and the legacy types the examples contradict
   6. check    counts, rate limits, references, types, examples against the tables; a problem is
               printed and the generator exits with status 1 before writing anything
+  6b. derive  the facts the documents give in prose: how actions page, the status values
+              (with tools/model-overrides.lua, each entry checked against the documents)
   7. emit     a plain Lua table (Lua 5.1 and 5.4 syntax), keys sorted, no timestamps
 ]=]
 
