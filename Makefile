@@ -29,17 +29,21 @@ endif
 WARN       := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS     ?= -O2 -g
 ALL_CFLAGS := $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
+# The core's own libraries: libcurl (csrc/http.c), OpenSSL's libcrypto (csrc/sign.c, csrc/x509.c)
+# and libzip (csrc/zip.c). Every program built from $(SRCS) links them.
 LIBS       := -lcurl -lcrypto -lzip
 SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c csrc/zip.c csrc/tidy.c csrc/files.c
 HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h csrc/headers.h
 
-# Debian packages the build and the tests need (see ../shared/PLATFORM.md).
-DEB_PKGS   := lua5.4 liblua5.4-dev lua-cjson lua-busted lua-socket lua-sec lua-luaossl lua-check \
-              libcurl4-openssl-dev libssl-dev openssl gcc make valgrind
+# Debian packages of the core and its Lua 5.4 specs: the compiler, Lua, the headers of the
+# libraries above (libssl-dev is OpenSSL's), and what the specs and the emulator run with.
+# `make deps` installs these and the packages the suites in mk/ name (DEB_PKGS, below).
+CORE_PKGS  := lua5.4 liblua5.4-dev lua-cjson lua-busted lua-socket lua-sec lua-luaossl lua-check \
+              libcurl4-openssl-dev libssl-dev libzip-dev openssl gcc make
 
 BUSTED     := /usr/bin/busted
 
-.PHONY: all deps test test-lua54 asan valgrind demo install uninstall clean lint model model-facts
+.PHONY: all deps test test-lua54 demo install uninstall clean lint model model-facts
 
 # The API model is generated in two steps, never edited by hand (docs/model-notes.md):
 #   make model-facts SEED=...  the documents -> model/facts.lua (committed), the normalised facts
@@ -70,14 +74,17 @@ LINT_PATHS := lua bin/tcssl bin/tcssl-emulator spec tools examples
 lint:
 	luacheck -q $(LINT_PATHS)
 
-# Suites beyond the Lua 5.4 specs add themselves here from mk/*.mk (LuaJIT, nginx, the C host).
-# Each suite appends "passed failed" to $(COUNTS); tools/summary prints the one closing line
-# "N passed, M failed" that CI reads, and fails when any suite failed.
-TEST_SUITES := test-lua54
+# One fragment per thing the other targets build (mk/README). Each defines its own variables
+# only, and names its suites in <NAME>_SUITES and its Debian packages in <NAME>_PKGS.
+include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk
+
+# `make test` runs these suites in this order. Each appends "passed failed" to $(COUNTS);
+# tools/summary prints the one closing line "N passed, M failed" that CI reads, and fails when
+# any suite failed.
+TEST_SUITES := test-lua54 $(FUZZ_SUITES) $(SANITIZER_SUITES) $(LUAJIT_NGINX_SUITES) $(HOST_SUITES)
+DEB_PKGS    := $(CORE_PKGS) $(SANITIZER_PKGS) $(FUZZ_PKGS) $(LUAJIT_NGINX_PKGS) $(HOST_PKGS)
 COUNTS      := build/test-counts
 export TCSSL_COUNTS := $(CURDIR)/$(COUNTS)
-
--include mk/*.mk
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -89,19 +96,6 @@ test: deps
 
 test-lua54:
 	@sh tools/run-specs lua5.4 $(CORE)
-
-# AddressSanitizer + UBSan build of the core, specs run against it (lua5.4 preloads libasan).
-ASAN_CORE  := build/asan/tcssl/core.so
-asan: deps all
-	@mkdir -p $(dir $(ASAN_CORE))
-	@echo "asan: building the core with AddressSanitizer and UBSan"
-	@$(CC) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
-	  -fno-sanitize-recover=undefined -fPIC -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"' \
-	  -shared -o $(ASAN_CORE) $(SRCS) $(LIBS)
-	@TCSSL_SANITIZE=asan sh tools/run-specs lua5.4 $(ASAN_CORE)
-
-valgrind: deps all
-	@TCSSL_SANITIZE=valgrind sh tools/run-specs lua5.4 $(CORE)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

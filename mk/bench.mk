@@ -1,11 +1,12 @@
-# Benchmarks (issue 9) and the soak (issue 6); neither is part of `make test`.
+# Benchmarks and the soak, with their own packages (`make bench-deps`); none is part of `make test`.
 #   make bench    every figure, as ratios against floors measured in the same run (bench/run.sh)
 #   make soak     only the soak: 100,000 calls through one client, RSS and descriptors
 # BENCH_QUICK=1 makes a short smoke run (proves the plumbing, not the numbers).
 # Results: a table on stdout, bench/results/<date>.jsonl and bench/results/latest.md.
 
+# The core's build (it links libcurl, OpenSSL and libzip), the floors' programs and nginx.
 BENCH_PKGS := nginx openssl lua5.4 liblua5.4-dev lua-cjson lua-socket libcurl4-openssl-dev \
-              libssl-dev gcc make
+              libssl-dev libzip-dev gcc make
 BENCH_BINS := build/bench/sign_openssl build/bench/calls_curl
 
 .PHONY: bench soak bench-deps
@@ -37,4 +38,4 @@ bench-memory:
 	@$(MAKE) --no-print-directory all >/dev/null
 	@lua5.4 bench/memory.lua
 	@if command -v luajit >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory luajit >/dev/null && luajit bench/memory.lua build/luajit; fi
+	  $(MAKE) --no-print-directory LUA=luajit all >/dev/null && luajit bench/memory.lua build/luajit; fi

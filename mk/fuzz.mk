@@ -2,17 +2,18 @@
 #   make fuzz                 run every target for FUZZ_SECONDS each
 #   make fuzz-regressions     replay the seed corpora and saved crash inputs (part of make test)
 # A crash input is saved under fuzz/regressions/<target>/; keep it there as a regression test.
+# Targets: headers (csrc/headers.c), base64 and tc3 (csrc/sign.c), lua (the core's certificate,
+# key and base64 functions through Lua), unzip (core.unzip; seed archives in fuzz/corpus/unzip/).
+
+FUZZ_PKGS    := clang libclang-rt-dev
+FUZZ_SUITES  := test-fuzz-regressions
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := headers base64 tc3 lua
+FUZZ_TARGETS := headers base64 tc3 lua unzip
+FUZZ_BINS    := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
-FUZZ_CORE    := csrc/sign.c csrc/headers.c
-FUZZ_LUA     := $(SRCS)
-
-DEB_PKGS     += clang libclang-rt-dev
-TEST_SUITES  += test-fuzz-regressions
 
 build/fuzz/fuzz_headers: csrc/fuzz/fuzz_headers.c csrc/headers.c csrc/headers.h
 	@mkdir -p $(dir $@)
@@ -26,11 +27,11 @@ build/fuzz/fuzz_tc3: csrc/fuzz/fuzz_tc3.c csrc/sign.c csrc/sign.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_tc3.c csrc/sign.c -lcrypto
 
-build/fuzz/fuzz_lua: csrc/fuzz/fuzz_lua.c csrc/fuzz/lua_harness.h $(SRCS) $(HDRS)
+# The targets that drive the core through a Lua state link the whole core and Lua 5.4.
+FUZZ_LUA_BINS := build/fuzz/fuzz_lua build/fuzz/fuzz_unzip
+$(FUZZ_LUA_BINS): build/fuzz/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/lua_harness.h $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_lua.c $(SRCS) -llua5.4 $(LIBS)
-
-FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(SRCS) -llua5.4 $(LIBS)
 
 .PHONY: fuzz fuzz-regressions test-fuzz-regressions
 fuzz: deps $(FUZZ_BINS)

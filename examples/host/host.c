@@ -13,7 +13,7 @@
  * or nil and a tcssl error. The program prints what it reads back from that table and exits
  * 0 on a report, 1 on a tcssl error, 2 on a usage or Lua error.
  *
- * Build (what mk/openresty.mk does):
+ * Build (what mk/host.mk does):
  *   cc -std=c99 -I/usr/include/lua5.4 -DTCSSL_VERSION='"0.1.0"' -DTCSSL_ROOT='"'$PWD'"' \
  *      -o tcssl-host examples/host/host.c csrc/[a-z]*.c -llua5.4 -lcurl -lcrypto -lzip
  */

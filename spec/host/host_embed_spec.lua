@@ -1,6 +1,6 @@
 -- examples/host: a C program that embeds Lua 5.4 and links the tcssl core, running
 -- examples/host/report.lua against the emulator and printing what it reads back from the
--- returned table. Run by `make test-host` (mk/openresty.mk), which builds build/host/tcssl-host.
+-- returned table. Run by `make test-host` (mk/host.mk), which builds build/host/tcssl-host.
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
 

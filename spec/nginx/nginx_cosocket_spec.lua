@@ -1,7 +1,7 @@
 -- tcssl inside a real nginx (Debian's nginx 1.22 with libnginx-mod-http-lua and LuaJIT):
 -- the cosocket transport against the emulator over HTTP and HTTPS, concurrency, a worker that
 -- keeps serving while calls wait, phases without cosockets, keep-alive, failures, and the
--- shipped OpenResty example. Run by `make test-nginx` (mk/openresty.mk), which builds the
+-- shipped OpenResty example. Run by `make test-nginx` (mk/luajit-nginx.mk), which builds the
 -- LuaJIT core first; the spec process itself is Lua 5.4, nginx loads build/luajit/tcssl/core.so.
 local nginx = require "spec.support.nginx"
 local emu = require "spec.support.emulator"
