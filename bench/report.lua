@@ -1,6 +1,6 @@
 -- Turns the result lines of one bench run into figures: each tcssl measurement divided by its
--- floor from the same run, checked against the targets of issue 9. Prints a table, appends one
--- JSON line per figure to bench/results/<date>.jsonl and writes bench/results/latest.md.
+-- floor from the same run, checked against its target (FIGURES below). Prints a table, appends
+-- one JSON line per figure to bench/results/<date>.jsonl and writes bench/results/latest.md.
 --   lua5.4 bench/report.lua RAW_FILE
 -- Environment (set by bench/run.sh): BENCH_COMMAND, BENCH_COMMIT, BENCH_VERSIONS.
 local B = require "bench.lib"

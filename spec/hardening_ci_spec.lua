@@ -1,4 +1,4 @@
--- What keeps `make test` deterministic (issue 14): programs started by the specs run without the
+-- What keeps `make test` deterministic: programs started by the specs run without the
 -- sanitizer preload of `make asan`, whatever suite runs them.
 describe("programs started by the specs", function()
   it("do not inherit the AddressSanitizer preload or its options", function()

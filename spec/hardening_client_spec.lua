@@ -1,7 +1,7 @@
--- Issue 14, the client's side: a hostile Date cannot break a client, what the caller hands in
--- (parameters, transports, providers, clocks) cannot make a call raise, rejected temporary keys
--- are fetched again, credential fetches keep to the call's deadline, and a proxy's password
--- stays out of the configuration.
+-- The client against what it cannot trust: a hostile Date cannot break a client, what the
+-- caller hands in (parameters, transports, providers, clocks) cannot make a call raise, rejected
+-- temporary keys are fetched again, credential fetches keep to the call's deadline, and a
+-- proxy's password stays out of the configuration.
 local tcssl = require "tcssl"
 local credentials = require "tcssl.credentials"
 local emu = require "spec.support.emulator"

@@ -1,4 +1,4 @@
--- The emulator under slow clients (issue 14, point 11). Connections that send a byte now and
+-- The emulator under slow clients. Connections that send a byte now and
 -- then must neither fill every slot for good nor hold a slot past the whole-request bound:
 -- a request's head and body must arrive within request_timeout of the connection's accept
 -- (or of the first byte of a later request), however often bytes trickle in; and when every

@@ -1,4 +1,4 @@
--- Files that hold private keys (issue 14, point 3). certs.write_file, and through it
+-- Files that hold private keys. certs.write_file, and through it
 -- `tcssl download --out` and `tcssl issue-free --out`, write every file through a new file
 -- created exclusively beside it (mode 0600 for keys, links not followed) and renamed into
 -- place: an existing file's mode is not kept, a link at the path is replaced, a failure leaves

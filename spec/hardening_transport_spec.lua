@@ -1,4 +1,4 @@
--- Hardening of the libcurl transport and the core (issue 14, points 1, 4 and 6): libcurl never
+-- The libcurl transport and the core on hostile input: libcurl never
 -- sends a change twice; numbers are range-checked before the core makes integers of them;
 -- hostile replies get precise error kinds, the same with both transports, and what cannot
 -- succeed is not retried. The hostile servers are spec/support/rawhttp.lua processes.

@@ -1,4 +1,4 @@
--- Issue 14, points 7 and 12: Integer parameters are exact integers in range or a validation
+-- Types at both ends of a call: Integer parameters are exact integers in range or a validation
 -- error; values in a response of another type than the model's give a protocol error.
 local tcssl = require "tcssl"
 local json = require "tcssl.json"
@@ -58,7 +58,7 @@ local EVERY_WAY = {
   { legacy = true, action = "CertGetList", name = "page" },
 }
 
-describe("Integer parameters (issue 14, point 7)", function()
+describe("Integer parameters", function()
   it("reject NaN, infinities, fractions and floats outside the int64 range, over POST, GET and v1", function()
     local bad = { 0 / 0, math.huge, -math.huge, 1.5, -0.25, 2 ^ 63, 2 ^ 64, 2 ^ 64 - 2 ^ 11, -2 ^ 64, 1e300 }
     for _, way in ipairs(EVERY_WAY) do
@@ -202,7 +202,7 @@ local WRONG = {
   { '{"Certificates":[{"HostingConfig":{"MessageTypes":[1.5]}}]}', "Certificates[1].HostingConfig.MessageTypes[1]" },
 }
 
-describe("response types (issue 14, point 12)", function()
+describe("response types", function()
   for _, case in ipairs(WRONG) do
     it("reject " .. case[1], function() wrong(case[1], case[2]) end)
   end
@@ -338,7 +338,7 @@ describe("response types (issue 14, point 12)", function()
   end)
 end)
 
-describe("a reply of the wrong type through a client (issue 14, point 12)", function()
+describe("a reply of the wrong type through a client", function()
   local function answered(action, params, reply, extra)
     local t = recorder(reply)
     local seen

@@ -192,7 +192,7 @@ end
 --   field an array whose items hold the field's type;
 --   Integer an integer of the int64 range (under LuaJIT a number, or the exact decimal string
 --   tcssl.json gives beyond 2^53); a decimal string of such an integer is accepted too and
---   becomes the integer (the documents' own examples send "ProjectId": "0"), as before;
+--   becomes the integer (the documents' own examples send "ProjectId": "0");
 --   Float and Double a finite number, which becomes a float.
 -- An empty object where an array belongs, or an empty array where an object belongs, counts as
 -- empty (and is marked as what the model says). Fields the model does not know are left alone.

@@ -1,8 +1,8 @@
--- OpenResty details (issue 14, point 10), in a real nginx (Debian's nginx 1.22 with
+-- OpenResty details, in a real nginx (Debian's nginx 1.22 with
 -- lua-nginx-module 0.10.23): calls from server_rewrite_by_lua go over cosockets; a connection
 -- nginx refuses to keep alive is logged at warn level and closed; debug = true writes its
 -- redacted lines through ngx.log, so they land in the error log with the request's context.
--- Run by `make test-nginx` (mk/openresty.mk).
+-- Run by `make test-nginx` (mk/luajit-nginx.mk).
 local nginx = require "spec.support.nginx"
 local emu = require "spec.support.emulator"
 local socket = require "socket"
