@@ -101,8 +101,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/emulator \
+install: all install-emulator
+	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport \
 	  $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs \
 	  $(DESTDIR)$(LUA_MOD_CDIR)/tcssl
 	install -m 644 lua/tcssl/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/
@@ -110,14 +110,23 @@ install: all
 	install -m 644 lua/tcssl/model/actions/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions/
 	install -m 644 lua/tcssl/model/structs/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs/
 	install -m 644 lua/tcssl/transport/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport/
-	install -m 644 lua/tcssl/emulator/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/emulator/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 bin/tcssl bin/tcssl-emulator $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 bin/tcssl $(DESTDIR)$(PREFIX)/bin/
+
+# The emulator is a package of its own (rockspec/tcssl-emulator-scm-1.rockspec) that needs the
+# client; `make install` installs both.
+.PHONY: install-emulator
+install-emulator:
+	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl_emulator $(DESTDIR)$(PREFIX)/bin
+	install -m 644 lua/tcssl_emulator/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl_emulator/
+	install -m 755 bin/tcssl-emulator $(DESTDIR)$(PREFIX)/bin/
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_MOD_LDIR)/tcssl $(DESTDIR)$(LUA_MOD_CDIR)/tcssl
-	rm -f $(DESTDIR)$(PREFIX)/bin/tcssl $(DESTDIR)$(PREFIX)/bin/tcssl-emulator
+	rm -f $(DESTDIR)$(PREFIX)/bin/tcssl
+	rm -rf $(DESTDIR)$(LUA_MOD_LDIR)/tcssl_emulator
+	rm -f $(DESTDIR)$(PREFIX)/bin/tcssl-emulator
 
 clean:
 	rm -rf build lua/tcssl/core.so

@@ -9,7 +9,8 @@ description = {
   detailed = [[
 tcssl calls every action of the Tencent Cloud SSL Certificates API (API 3.0, 2019-12-05) from Lua
 5.4, LuaJIT and OpenResty. Signing (TC3-HMAC-SHA256 and v1) and HTTP (libcurl) are in a small C
-core; everything else is Lua. It ships a local emulator for offline tests.
+core; everything else is Lua. Its local emulator, for offline tests, is the tcssl-emulator rock
+(rockspec/tcssl-emulator-scm-1.rockspec).
 ]],
   license = "MIT",
 }
@@ -192,11 +193,6 @@ build = {
     ["tcssl.model.enums"] = "lua/tcssl/model/enums.lua",
     -- end of the model's entries
     ["tcssl.credentials"] = "lua/tcssl/credentials.lua",
-    ["tcssl.emulator"] = "lua/tcssl/emulator.lua",
-    ["tcssl.emulator.cloud"] = "lua/tcssl/emulator/cloud.lua",
-    ["tcssl.emulator.mint"] = "lua/tcssl/emulator/mint.lua",
-    ["tcssl.emulator.tasks"] = "lua/tcssl/emulator/tasks.lua",
-    ["tcssl.emulator.issuer"] = "lua/tcssl/emulator/issuer.lua",
     ["tcssl.pages"] = "lua/tcssl/pages.lua",
     ["tcssl.waiters"] = "lua/tcssl/waiters.lua",
     ["tcssl.certs"] = "lua/tcssl/certs.lua",
@@ -210,6 +206,6 @@ build = {
     ["tcssl.transport.ngx"] = "lua/tcssl/transport/ngx.lua",
   },
   install = {
-    bin = { ["tcssl"] = "bin/tcssl", ["tcssl-emulator"] = "bin/tcssl-emulator" },
+    bin = { ["tcssl"] = "bin/tcssl" },
   },
 }

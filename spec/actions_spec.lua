@@ -5,7 +5,7 @@
 local tcssl = require "tcssl"
 local schema = require "tcssl.schema"
 local json = require "tcssl.json"
-local emulator = require "tcssl.emulator"
+local emulator = require "tcssl_emulator"
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
 

@@ -1,4 +1,4 @@
--- Specs for the local emulator (lua/tcssl/emulator.lua, bin/tcssl-emulator).
+-- Specs for the local emulator (lua/tcssl_emulator/, bin/tcssl-emulator).
 -- They talk raw HTTP/1.1 over luasocket so that every byte on the wire is under control,
 -- and sign requests with tcssl.core.
 
@@ -809,7 +809,7 @@ describe("tcssl emulator process", function()
   end)
 
   it("runs until stopped with --max-lifetime 0", function()
-    local in_process = assert(require("tcssl.emulator").new{ max_lifetime = 0 })
+    local in_process = assert(require("tcssl_emulator").new{ max_lifetime = 0 })
     finally(function() in_process:close() end)
     assert.equal(math.huge, in_process.expires_at)
     assert.is_true(in_process:step(0))
@@ -829,7 +829,7 @@ describe("tcssl emulator process", function()
 end)
 
 describe("tcssl emulator embedded (server:step)", function()
-  local emulator = require "tcssl.emulator"
+  local emulator = require "tcssl_emulator"
   -- In process the emulator needs Lua 5.4 (elsewhere the specs run it as a lua5.4 process).
   local it = jit and function(name) pending(name .. " (the emulator runs in-process under Lua 5.4 only)") end or it
 

@@ -7,7 +7,7 @@
 -- the order of events is the spec's own; every loop is bounded in turns and in time.
 local socket = require "socket"
 
-local emulator = require "tcssl.emulator"
+local emulator = require "tcssl_emulator"
 -- In process the emulator needs Lua 5.4 (the other suites run it as a lua5.4 process).
 local it = jit and function(name) pending(name .. " (the emulator runs in-process under Lua 5.4 only)") end or it
 

@@ -138,11 +138,11 @@ describe("the modules that use the facts", function()
       assert.is_nil(code_of(path):find("[\128-\255]"), path .. " has non-ASCII text outside its comments")
     end
     local users = { "lua/tcssl/pages.lua", "lua/tcssl/waiters.lua", "lua/tcssl/flows.lua",
-      "lua/tcssl/emulator/tasks.lua", "lua/tcssl/emulator/issuer.lua" }
+      "lua/tcssl_emulator/tasks.lua", "lua/tcssl_emulator/issuer.lua" }
     for _, path in ipairs(users) do
       assert.is_nil(code_of(path):find("%[%d+%]%s*=%s*[\"%d]"), path .. " has a table keyed by status numbers")
     end
-    users[#users + 1] = "lua/tcssl/emulator.lua"
+    users[#users + 1] = "lua/tcssl_emulator/init.lua"
     for _, path in ipairs(users) do
       local code = code_of(path)
       for name, e in pairs(facts.enums) do

@@ -6,7 +6,7 @@
 --   local leaf = certgen.leaf{ cn = "shop.example.com", sans = { "shop.example.com" }, issuer = mid, days = 60 }
 --   leaf.cert_pem, leaf.key_pem, leaf.fullchain (leaf + issuers), leaf.sha256
 local pkey = require "openssl.pkey"
-local mint = require "tcssl.emulator.mint"
+local mint = require "tcssl_emulator.mint"
 local core = require "tcssl.core"
 
 local M = {}

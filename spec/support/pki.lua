@@ -11,7 +11,7 @@
 --   certs:cleanup()
 
 local pkey = require "openssl.pkey"
-local mint = require "tcssl.emulator.mint"
+local mint = require "tcssl_emulator.mint"
 
 local M = {}
 
@@ -22,7 +22,7 @@ M.LEAF_NOT_AFTER = 2019686400
 M.LEAF_CN = "upload.tcssl.test"
 M.LEAF_SANS = { "upload.tcssl.test", "www.upload.tcssl.test" }
 
--- Builds and signs a certificate: see tcssl.emulator.mint for spec's fields.
+-- Builds and signs a certificate: see tcssl_emulator.mint for spec's fields.
 local function certificate(spec)
   spec.org = "tcssl tests"
   return mint.certificate(spec)

@@ -50,7 +50,7 @@ local FREE_PRODUCT = "TrustAsia C1 DV Free"
 -- Minting (lua-luaossl): only from values the emulator chose itself, never from input bytes.
 -------------------------------------------------------------------------------
 
-local mint = require "tcssl.emulator.mint"
+local mint = require "tcssl_emulator.mint"
 
 local function sign_certificate(spec)
   spec.org = "tcssl emulator"

@@ -1,4 +1,4 @@
---- tcssl.emulator: a stateful local stand-in for the Tencent Cloud SSL Certificates API
+--- tcssl_emulator: a stateful local stand-in for the Tencent Cloud SSL Certificates API
 -- (API 3.0, version 2019-12-05, service `ssl`, and the legacy 2017 API on /v2/index.php).
 --
 -- It verifies TC3-HMAC-SHA256 and v1 (HmacSHA1 / HmacSHA256) signatures with tcssl.core and
@@ -13,7 +13,7 @@
 -- The server is one process, one select() loop, one coroutine per connection, every socket
 -- non-blocking. Nothing here does I/O at require time.
 --
---   local emulator = require "tcssl.emulator"
+--   local emulator = require "tcssl_emulator"
 --   local server = assert(emulator.new{ port = 0, keys = { AKIDxxx = { secret_key = "..." } } })
 --   print(server:url())
 --   server:run()                        -- until /__emulator/shutdown or max_lifetime
@@ -24,9 +24,9 @@ local core = require "tcssl.core"
 local tcjson = require "tcssl.json"
 local schema = require "tcssl.schema"
 local docs = require "tcssl.model_docs"
-local cloud = require "tcssl.emulator.cloud"
-local resources = require "tcssl.emulator.tasks"
-local issuer = require "tcssl.emulator.issuer"
+local cloud = require "tcssl_emulator.cloud"
+local resources = require "tcssl_emulator.tasks"
+local issuer = require "tcssl_emulator.issuer"
 
 local M = {
   _VERSION = "0.1.0",
@@ -41,8 +41,8 @@ local floor, max, min, abs = math.floor, math.max, math.min, math.abs
 local concat, sort = table.concat, table.sort
 local yield = coroutine.yield
 
--- How much "later" the emulator's asynchronous work finishes (see tcssl.emulator.tasks and
--- tcssl.emulator.issuer); POST /__emulator/config changes them, /reset restores them.
+-- How much "later" the emulator's asynchronous work finishes (see tcssl_emulator.tasks and
+-- tcssl_emulator.issuer); POST /__emulator/config changes them, /reset restores them.
 M.SETTINGS = {
   task_polls = 2,             -- a deployment or update record finishes at its 2nd detail poll...
   task_seconds = 30,          -- ...or this long after it was created
@@ -134,8 +134,8 @@ end
 -- M.array() are arrays, M.null is JSON null, other tables with keys 1..n are arrays.
 -------------------------------------------------------------------------------
 
-local array_mt = { __name = "tcssl.emulator.array" }
-local null = setmetatable({}, { __name = "tcssl.emulator.null", __tostring = function() return "null" end })
+local array_mt = { __name = "tcssl_emulator.array" }
+local null = setmetatable({}, { __name = "tcssl_emulator.null", __tostring = function() return "null" end })
 M.null = null
 
 local function array(t)
@@ -871,8 +871,8 @@ local function new_certificate(server, fields)
   return cert
 end
 
--- Resources, deployments and updates (tcssl.emulator.tasks); free certificates and downloads
--- (tcssl.emulator.issuer). Both get the helpers they share with this file.
+-- Resources, deployments and updates (tcssl_emulator.tasks); free certificates and downloads
+-- (tcssl_emulator.issuer). Both get the helpers they share with this file.
 local KIT = {
   raise = raise, array = array, null = null, copy = copy_list, cst_time = cst_time,
   find_certificate = find_certificate, status_of = status_of,

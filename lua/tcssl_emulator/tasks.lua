@@ -42,7 +42,7 @@ local MAX_RECORDS = 10000
 local MAX_PENDING = 10000
 local DEFAULT_REGION = "ap-guangzhou"
 
-local kit -- helpers from tcssl.emulator (install)
+local kit -- helpers from tcssl_emulator (install)
 
 local function raise(code, message) kit.raise(code, message) end
 

@@ -1,0 +1,38 @@
+rockspec_format = "3.0"
+package = "tcssl-emulator"
+version = "scm-1"
+source = {
+  url = "git+file://.",
+}
+description = {
+  summary = "A local, stateful stand-in for the Tencent Cloud SSL Certificates API, for offline tests",
+  detailed = [[
+tcssl-emulator serves API 3.0 (2019-12-05) and the legacy 2017 API on a loopback port: it checks
+TC3 and v1 signatures and every parameter against tcssl's model, keeps certificates in memory,
+plays cloud resources, deployments and free certificates, STS and the CVM metadata service, and
+injects faults on request. It is a server with dependencies of its own (LuaSocket, LuaSec,
+luaossl) beside the tcssl client, whose core and model it uses. Run `tcssl-emulator --help`.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.3", -- integers: the emulator itself runs under Lua 5.3/5.4 (clients may be LuaJIT)
+  "tcssl",
+  "luasocket",
+  "luasec",
+  "luaossl",
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["tcssl_emulator"] = "lua/tcssl_emulator/init.lua",
+    ["tcssl_emulator.cli"] = "lua/tcssl_emulator/cli.lua",
+    ["tcssl_emulator.cloud"] = "lua/tcssl_emulator/cloud.lua",
+    ["tcssl_emulator.issuer"] = "lua/tcssl_emulator/issuer.lua",
+    ["tcssl_emulator.mint"] = "lua/tcssl_emulator/mint.lua",
+    ["tcssl_emulator.tasks"] = "lua/tcssl_emulator/tasks.lua",
+  },
+  install = {
+    bin = { ["tcssl-emulator"] = "bin/tcssl-emulator" },
+  },
+}
