@@ -3,6 +3,8 @@
 -- AssumeRoleWithWebIdentity, unsigned) and the CVM instance metadata service's role
 -- credentials (/latest/meta-data/cam/security-credentials/<role>). Both hand out temporary
 -- keys that the emulator then accepts, with their token, until they expire.
+local json = require "tcssl.json"
+
 local M = {}
 
 M.STS_VERSION = "2018-08-13"
@@ -74,8 +76,7 @@ function M.metadata(server, path)
   end
   if path == M.ROLE_PATH .. role then
     local creds, expires = M.issue(server, server.metadata_duration or 21600)
-    local cjson = require "cjson"
-    return 200, "application/json", cjson.encode{
+    return 200, "application/json", json.encode{
       Code = "Success", TmpSecretId = creds.TmpSecretId, TmpSecretKey = creds.TmpSecretKey,
       Token = creds.Token, ExpiredTime = expires, Expiration = iso8601(expires),
     }

@@ -19,9 +19,8 @@
 --   server:run()                        -- until /__emulator/shutdown or max_lifetime
 
 local socket = require "socket"
-local cjson = require "cjson.safe"
 local core = require "tcssl.core"
-local tcjson = require "tcssl.json"
+local json = require "tcssl.json"
 local schema = require "tcssl.schema"
 local docs = require "tcssl.model_docs"
 local cloud = require "tcssl_emulator.cloud"
@@ -123,87 +122,10 @@ local function sorted_keys(t)
   return keys
 end
 
--- Integers are written exactly (64-bit values included); integral floats up to 2^53 as integers.
-local function is_integral(v)
-  return math.type(v) == "integer" or (v == floor(v) and v >= -2 ^ 53 and v <= 2 ^ 53)
-end
+-- Replies are written by tcssl.json: json.array marks arrays (`[]` when empty), json.null
+-- is JSON null.
+local array, null = json.array, json.null
 
--------------------------------------------------------------------------------
--- JSON output. lua-cjson cannot tell an empty array from an empty object, and the API
--- returns both, so responses are written by this small encoder: tables marked with
--- M.array() are arrays, M.null is JSON null, other tables with keys 1..n are arrays.
--------------------------------------------------------------------------------
-
-local array_mt = { __name = "tcssl_emulator.array" }
-local null = setmetatable({}, { __name = "tcssl_emulator.null", __tostring = function() return "null" end })
-M.null = null
-
-local function array(t)
-  return setmetatable(t or {}, array_mt)
-end
-M.array = array
-
-local JSON_ESCAPES = {
-  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-}
-
-local function json_escape(c)
-  return JSON_ESCAPES[c] or string.format("\\u%04x", c:byte())
-end
-
-local function is_sequence(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n > 0 and n == #t
-end
-
-local function encode_json(value, out, depth)
-  if depth > 100 then error("JSON nesting too deep", 0) end
-  local kind = type(value)
-  if value == null or value == cjson.null then
-    out[#out + 1] = "null"
-  elseif kind == "string" then
-    out[#out + 1] = '"' .. value:gsub('[%c"\\]', json_escape) .. '"'
-  elseif kind == "number" then
-    if value ~= value or value == math.huge or value == -math.huge then
-      out[#out + 1] = "null"
-    elseif is_integral(value) then
-      out[#out + 1] = string.format("%d", math.tointeger(value))
-    else
-      out[#out + 1] = string.format("%.17g", value)
-    end
-  elseif kind == "boolean" then
-    out[#out + 1] = value and "true" or "false"
-  elseif kind == "table" then
-    if getmetatable(value) == array_mt or is_sequence(value) then
-      out[#out + 1] = "["
-      for i = 1, #value do
-        if i > 1 then out[#out + 1] = "," end
-        encode_json(value[i], out, depth + 1)
-      end
-      out[#out + 1] = "]"
-    else
-      out[#out + 1] = "{"
-      for i, k in ipairs(sorted_keys(value)) do
-        if i > 1 then out[#out + 1] = "," end
-        encode_json(tostring(k), out, depth + 1)
-        out[#out + 1] = ":"
-        encode_json(value[k], out, depth + 1)
-      end
-      out[#out + 1] = "}"
-    end
-  else
-    error("cannot encode a " .. kind .. " as JSON", 0)
-  end
-end
-
-local function json(value)
-  local out = {}
-  encode_json(value, out, 0)
-  return concat(out)
-end
-M.json = json
 
 -------------------------------------------------------------------------------
 -- API errors: raised as tables inside request handling, turned into the error envelope.
@@ -550,7 +472,7 @@ local function example_text(f, fdocs)
   local example = fdocs and fdocs[f.name] and fdocs[f.name].example
   local ex = type(example) == "string" and trim(example) or ""
   if f.array and ex:sub(1, 1) == "[" then
-    local list = tcjson.decode(ex)
+    local list = json.decode(ex)
     local first = type(list) == "table" and list[1]
     ex = (type(first) == "string" or math.type(first) == "integer") and tostring(first) or ""
   end
@@ -1177,8 +1099,8 @@ local function read_tc3_request(server, req, api)
     params = unflatten(flat)
   elseif media == "application/json" then
     local body = req.body:match("^%s*$") and "{}" or req.body
-    local decoded = tcjson.decode(body) -- integers exact up to 64 bits, nulls dropped
-    if type(decoded) ~= "table" or tcjson.is_array(decoded) then
+    local decoded = json.decode(body) -- integers exact up to 64 bits, nulls dropped
+    if type(decoded) ~= "table" or json.is_array(decoded) then
       raise("InvalidParameter", "The request body is not a JSON object.")
     end
     params = decoded
@@ -1849,10 +1771,10 @@ function Server:api_response(req)
       err = INTERNAL_ERROR
     end
   end
-  local encoded, text = pcall(json, envelope(ctx, ok and result or nil, err))
-  if not encoded then
-    self:note("encoding error: " .. tostring(text))
-    text = json(envelope(ctx, nil, INTERNAL_ERROR))
+  local text, why = json.encode(envelope(ctx, ok and result or nil, err))
+  if not text then
+    self:note("encoding error: " .. tostring(why))
+    text = json.encode(envelope(ctx, nil, INTERNAL_ERROR))
   end
   return text, ctx
 end
@@ -1881,7 +1803,7 @@ function Server:play_fault(conn, fault, req)
   elseif kind == "deep_json" then
     conn:respond(200, "application/json", string.rep("[", fault.depth) .. string.rep("]", fault.depth), req.close)
   elseif kind == "api_error" then
-    local body = json(envelope({ request_id = self:request_id(), legacy = req.legacy }, nil,
+    local body = json.encode(envelope({ request_id = self:request_id(), legacy = req.legacy }, nil,
       { code = fault.code, message = fault.message }))
     conn:respond(200, "application/json", body, req.close)
   elseif kind == "truncated" then
@@ -1974,7 +1896,7 @@ end
 -- POST /__emulator/config { "task_polls": 1, ... } changes settings; GET shows them.
 function Server:control_config(req)
   if req.method == "POST" then
-    local spec = cjson.decode(req.body ~= "" and req.body or "null")
+    local spec = json.decode(req.body ~= "" and req.body or "null")
     if type(spec) ~= "table" then return 400, { error = "expected a JSON object of settings" } end
     for name, value in pairs(spec) do
       local limits = SETTING_LIMITS[name]
@@ -2000,7 +1922,7 @@ function Server:control_response(req)
   elseif not post and (name == "fault" or name == "reset" or name == "shutdown") then
     return 405, { error = "use POST" }
   elseif name == "fault" then
-    local spec = cjson.decode(req.body ~= "" and req.body or "null")
+    local spec = json.decode(req.body ~= "" and req.body or "null")
     local fault, err = make_fault(spec)
     if not fault then return 400, { error = err } end
     if fault.type == "clock" then
@@ -2017,7 +1939,7 @@ function Server:control_response(req)
   elseif name == "config" then
     return self:control_config(req)
   elseif name == "resources" then
-    return resources.control_resources(self, req, cjson.decode)
+    return resources.control_resources(self, req, json.decode)
   elseif name == "shutdown" then
     return 200, { ok = true }, "shutdown"
   end
@@ -2031,7 +1953,7 @@ function Server:handle_control(conn, req)
     status, result = 500, { error = "internal error" }
   end
   local close = req.close or after == "shutdown"
-  conn:respond(status, "application/json", json(result), close)
+  conn:respond(status, "application/json", json.encode(result), close)
   if after == "shutdown" then self.stopping = true end
   return not close
 end
