@@ -1,4 +1,4 @@
--- The emulator's certificate authority: free DV certificates (ApplyCertificate,
+--- tcssl_emulator.issuer: the emulator's certificate authority: free DV certificates (ApplyCertificate,
 -- CompleteCertificate, CheckCertificateDomainVerification) and downloads
 -- (DownloadCertificate, DescribeDownloadCertificateUrl and the link it hands out).
 --
@@ -14,8 +14,8 @@
 --
 -- Archives are real zips (tcssl.core.zip, libzip). The documents say only that Content is a
 -- base64 zip and that a download link's file is named like `xxx.com_nginx.zip`; the layout
--- here follows that name: one folder `<domain>_<type>` per server type, with the files that
--- server type uses (a wildcard's `*` becomes `_`):
+-- here follows that name: one folder `<domain>_<type>` per store type, with the files that
+-- store type uses (a wildcard's `*` becomes `_`):
 --   nginx   <d>_bundle.crt (certificate + chain), <d>_bundle.pem (the same), <d>.key
 --   apache  <d>.crt (certificate), root_bundle.crt (chain), <d>.key
 --   iis     <d>.pfx (PKCS#12: key, certificate, chain), keystorePass.txt
@@ -24,17 +24,22 @@
 --   root    root_bundle.crt (chain)
 -- Uploaded certificates have no key here (the emulator never keeps uploaded keys): their
 -- archives leave out the .key files and the key stores. JKS keystores are not written.
+--
+-- Its state is the store's ca and downloads (tcssl_emulator.store); M.handlers are its actions.
 local core = require "tcssl.core"
+local json = require "tcssl.json"
 local schema = require "tcssl.schema"
+local errors = require "tcssl_emulator.errors"
+local views = require "tcssl_emulator.views"
+local mint = require "tcssl_emulator.mint"
+
+local raise = errors.raise
+local array = json.array
 
 local M = {}
 
 -- Certificate statuses by their English names (the model's CertificateStatus).
 local CERT = schema.model().enums.CertificateStatus.codes
-
-local kit
-
-local function raise(code, message) kit.raise(code, message) end
 
 M.SERVICE_TYPES = { "nginx", "apache", "iis", "tomcat", "other", "root" }
 local KNOWN_TYPES = { nginx = true, apache = true, iis = true, tomcat = true, other = true, root = true,
@@ -50,8 +55,6 @@ local FREE_PRODUCT = "TrustAsia C1 DV Free"
 -- Minting (lua-luaossl): only from values the emulator chose itself, never from input bytes.
 -------------------------------------------------------------------------------
 
-local mint = require "tcssl_emulator.mint"
-
 local function sign_certificate(spec)
   spec.org = "tcssl emulator"
   if spec.issuer then spec.issuer_cert, spec.issuer = spec.issuer, nil end
@@ -59,32 +62,32 @@ local function sign_certificate(spec)
   return mint.certificate(spec)
 end
 
-local function authority(server)
-  if not server.ca then
+local function authority(store)
+  if not store.ca then
     local pkey = require "openssl.pkey"
     local key = pkey.new{ type = "EC", curve = "prime256v1" }
-    local now = math.floor(server:now())
-    local crt = sign_certificate{ cn = "tcssl Emulator DV CA", key = key, ca = true, serial = server:next_seq(),
+    local now = math.floor(store:now())
+    local crt = sign_certificate{ cn = "tcssl Emulator DV CA", key = key, ca = true, serial = store:next_seq(),
       not_before = now - 86400, not_after = now + 20 * 365 * 86400 }
-    server.ca = { key = key, cert = crt, pem = crt:toPEM() }
+    store.ca = { key = key, cert = crt, pem = crt:toPEM() }
   end
-  return server.ca
+  return store.ca
 end
 
 -- Issues the order's certificate: a new key (RSA 2048 or ECC P-256, as ordered) and a
 -- 90-day certificate for the domain, signed by the emulator's CA.
-local function issue(server, cert)
+local function issue(store, cert)
   local pkey = require "openssl.pkey"
-  local ca = authority(server)
+  local ca = authority(store)
   local key
   if cert.key_algorithm == "ECC" then
     key = pkey.new{ type = "EC", curve = "prime256v1" }
   else
     key = pkey.new{ type = "RSA", bits = 2048 }
   end
-  local now = math.floor(server:now())
+  local now = math.floor(store:now())
   local crt = sign_certificate{ cn = cert.domain, key = key, issuer = ca.cert, issuer_key = ca.key,
-    serial = now * 1000 + server:next_seq() % 1000, not_before = now, not_after = now + 90 * 86400 - 1 }
+    serial = now * 1000 + store:next_seq() % 1000, not_before = now, not_after = now + 90 * 86400 - 1 }
   local leaf_pem = crt:toPEM()
   local leaf = assert(core.x509_parse(leaf_pem))[1]
   cert.pem = leaf_pem .. ca.pem
@@ -92,7 +95,7 @@ local function issue(server, cert)
   cert.key_pem = key:toPEM("private")
   cert.not_before, cert.not_after = leaf.not_before, leaf.not_after
   cert.fingerprint, cert.sha1 = leaf.sha256, leaf.sha1
-  cert.sans = kit.array(kit.copy(leaf.dns_names))
+  cert.sans = views.list(leaf.dns_names)
   cert.algorithm = cert.key_algorithm == "ECC" and "ECC 256" or "RSA 2048"
   cert.status, cert.status_msg = CERT.issued, nil
   cert.validation.done = true
@@ -113,21 +116,22 @@ local function valid_domain(d)
 end
 
 -- The order's validation values, shaped as the documents' examples show them.
-local function dv_values(server, domain, method)
-  local token = core.hex(server:random_bytes(16))
+local function dv_values(store, domain, method)
+  local token = core.hex(store:random_bytes(16))
   local base = domain:gsub("^%*%.", "")
   if method == "FILE" then
-    return { verify_type = "FILE", key = token .. ".txt", value = server:random_token(48), domain = base,
+    return { verify_type = "FILE", key = token .. ".txt", value = store:random_token(48), domain = base,
       path = "/.well-known/pki-validation/", subdomain = "" }
   end
   local sub = "_" .. token
-  return { verify_type = "TXT", key = sub .. "." .. base, value = server:random_token(48), domain = base,
+  return { verify_type = "TXT", key = sub .. "." .. base, value = store:random_token(48), domain = base,
     path = "", subdomain = sub }
 end
 
 local H = {}
+M.handlers = H
 
-H.ApplyCertificate = function(server, p)
+H.ApplyCertificate = function(store, p)
   local method = p.DvAuthMethod
   if method ~= "DNS_AUTO" and method ~= "DNS" and method ~= "FILE" then
     raise("InvalidParameterValue", "DvAuthMethod must be DNS_AUTO, DNS or FILE.")
@@ -157,18 +161,18 @@ H.ApplyCertificate = function(server, p)
   else
     raise("InvalidParameterValue", "CsrEncryptAlgo must be RSA or ECC.")
   end
-  if p.OldCertificateId and p.OldCertificateId ~= "" then kit.find_certificate(server, p.OldCertificateId) end
-  local cert = kit.new_certificate(server, {
+  if p.OldCertificateId and p.OldCertificateId ~= "" then store:find_certificate(p.OldCertificateId) end
+  local cert = store:add_certificate({
     type = "SVR", from = "trustasia", package_type = "83", product = FREE_PRODUCT, applied = true,
-    alias = p.Alias or "", project_id = p.ProjectId or 0, domain = domain, sans = kit.array({ domain }),
+    alias = p.Alias or "", project_id = p.ProjectId or 0, domain = domain, sans = array({ domain }),
     wildcard = domain:sub(1, 2) == "*.", verify_type = method, key_algorithm = algo,
-    key_password = p.CsrKeyPassword, old_id = p.OldCertificateId, order_id = "emu_" .. server:random_token(12),
+    key_password = p.CsrKeyPassword, old_id = p.OldCertificateId, order_id = "emu_" .. store:random_token(12),
     status = method == "DNS_AUTO" and CERT["DNS record added automatically"] or CERT["under review"],
     status_msg = "PENDING-DCV",
-    dv = dv_values(server, domain, method), algorithm = algo == "ECC" and "ECC 256" or "RSA 2048",
+    dv = dv_values(store, domain, method), algorithm = algo == "ECC" and "ECC 256" or "RSA 2048",
   })
   if method == "DNS_AUTO" then
-    cert.validation = { started = server:now(), polls = 0 }
+    cert.validation = { started = store:now(), polls = 0 }
   end
   return { CertificateId = cert.id }
 end
@@ -179,11 +183,11 @@ end
 -- order already issued.
 local NOT_FOUND_OR_AUDITED = "FailedOperation.CertificateNotFoundOrAudited"
 
-H.CompleteCertificate = function(server, p)
+H.CompleteCertificate = function(store, p)
   if p.CertificateId == "" then
     raise("MissingParameter", "The request is missing a required parameter `CertificateId`.")
   end
-  local cert = server.certs[p.CertificateId]
+  local cert = store.certs[p.CertificateId]
   if not cert then
     raise(NOT_FOUND_OR_AUDITED, "The certificate `" .. p.CertificateId .. "` does not exist.")
   end
@@ -198,61 +202,49 @@ H.CompleteCertificate = function(server, p)
     raise("FailedOperation", "The order of certificate " .. cert.id .. " has already failed.")
   end
   if not cert.validation then
-    cert.validation = { started = server:now(), polls = 0 }
+    cert.validation = { started = store:now(), polls = 0 }
     cert.status_msg = "WAIT-ISSUE"
   end
   return { CertificateId = cert.id }
 end
 
---- progress(server, cert, polled): moves a validating order on; `polled` counts a poll.
-function M.progress(server, cert, polled)
+--- progress(store, cert, polled): moves a validating order on; `polled` counts a poll.
+function M.progress(store, cert, polled)
   local v = cert.validation
   if not v or v.done then return end
   if polled then v.polls = v.polls + 1 end
-  local due = v.polls >= server.settings.issue_polls or server:now() - v.started >= server.settings.issue_seconds
+  local due = v.polls >= store.settings.issue_polls or store:now() - v.started >= store.settings.issue_seconds
   if not due then return end
   if cert.domain:find(INVALID_SUFFIX) then
     v.done = true
     cert.status, cert.status_msg = CERT["review failed"], "域名验证超时，订单自动关闭，请您重新进行证书申请"
     return
   end
-  issue(server, cert)
+  issue(store, cert)
 end
 
 -- Orders that are due by time (called before every API request).
-function M.settle(server)
-  for _, cert in pairs(server.certs) do
-    if cert.validation and not cert.validation.done then M.progress(server, cert, false) end
+function M.settle(store)
+  for _, cert in pairs(store.certs) do
+    if cert.validation and not cert.validation.done then M.progress(store, cert, false) end
   end
 end
 
-H.CheckCertificateDomainVerification = function(server, p)
-  local cert = kit.find_certificate(server, p.CertificateId)
-  local status = kit.status_of(server, cert)
+H.CheckCertificateDomainVerification = function(store, p)
+  local cert = store:find_certificate(p.CertificateId)
+  local status = store:status_of(cert)
   local issued = status == CERT.issued or status == CERT.expired
-  local out = kit.array()
+  local out = array()
   local validating = cert.validation and not cert.validation.done
   for _, name in ipairs(cert.sans) do
     local passed = issued or validating
     out[#out + 1] = {
       Domain = name, VerifyType = cert.verify_type or "DNS", LocalCheck = passed and 1 or -1,
       CaCheck = issued and 2 or -1, LocalCheckFailReason = passed and "" or "txt record not found",
-      CheckValue = kit.array(passed and cert.dv and { cert.dv.value } or {}), Frequently = false, Issued = issued,
+      CheckValue = array(passed and cert.dv and { cert.dv.value } or {}), Frequently = false, Issued = issued,
     }
   end
   return { VerificationResults = out }
-end
-
---- dv_detail(cert) -> DvAuthDetail of an order, or nil
-function M.dv_detail(cert)
-  local dv = cert.dv
-  if not dv then return nil end
-  return {
-    DvAuthKey = dv.key, DvAuthValue = dv.value, DvAuthDomain = dv.domain, DvAuthPath = dv.path,
-    DvAuthKeySubDomain = dv.subdomain,
-    DvAuths = kit.array({ { DvAuthKey = dv.key, DvAuthValue = dv.value, DvAuthDomain = dv.domain,
-      DvAuthPath = dv.path, DvAuthSubDomain = dv.subdomain, DvAuthVerifyType = dv.verify_type } }),
-  }
 end
 
 -------------------------------------------------------------------------------
@@ -274,7 +266,7 @@ local function pem_parts(cert)
   return blocks[1] or cert.pem, chain, table.concat(blocks)
 end
 
-local function keystore(server, cert, leaf, chain)
+local function keystore(store, cert, leaf, chain)
   local pkey = require "openssl.pkey"
   local x509 = require "openssl.x509"
   -- luaossl takes the certificate from the stack: the one that matches the key
@@ -283,13 +275,13 @@ local function keystore(server, cert, leaf, chain)
   for block in chain:gmatch(CERT_BLOCK) do
     stack:add(x509.new(block))
   end
-  local password = cert.key_password and cert.key_password ~= "" and cert.key_password or server:random_token(12)
+  local password = cert.key_password and cert.key_password ~= "" and cert.key_password or store:random_token(12)
   local p12 = require("openssl.pkcs12").new{ key = pkey.new(cert.key_pem), certs = stack, password = password }
   return tostring(p12), password
 end
 
--- { { name, data }, … } of one server type, inside the folder `prefix`.
-local function layout(server, cert, stype, prefix)
+-- { { name, data }, … } of one store type, inside the folder `prefix`.
+local function layout(store, cert, stype, prefix)
   local d = file_stem(cert)
   local leaf, chain, full = pem_parts(cert)
   local key = cert.key_pem
@@ -307,7 +299,7 @@ local function layout(server, cert, stype, prefix)
     add(d .. ".key", key)
   elseif stype == "iis" or stype == "tomcat" then
     if key then
-      local pfx, password = keystore(server, cert, leaf, chain)
+      local pfx, password = keystore(store, cert, leaf, chain)
       add(d .. ".pfx", pfx)
       add("keystorePass.txt", password .. "\n")
     end
@@ -320,8 +312,8 @@ local function layout(server, cert, stype, prefix)
   return files
 end
 
-local function downloadable(server, cert)
-  local status = kit.status_of(server, cert)
+local function downloadable(store, cert)
+  local status = store:status_of(cert)
   if status ~= CERT.issued and status ~= CERT.expired then
     return false, "FailedOperation.CertificateStatusNotAllowDownload", "The certificate is not issued yet."
   end
@@ -337,67 +329,58 @@ local function archive(cert, files)
   return zip
 end
 
-H.DownloadCertificate = function(server, p)
-  local cert = kit.find_certificate(server, p.CertificateId)
-  local ok, code, message = downloadable(server, cert)
+H.DownloadCertificate = function(store, p)
+  local cert = store:find_certificate(p.CertificateId)
+  local ok, code, message = downloadable(store, cert)
   if not ok then
     raise(code == "FailedOperation.CertificateStatusNotAllowDownload" and "FailedOperation.InvalidCertificateStatusCode"
       or code, message)
   end
   local files = {}
   for _, stype in ipairs(M.SERVICE_TYPES) do
-    for _, f in ipairs(layout(server, cert, stype, file_stem(cert) .. "_" .. stype .. "/")) do files[#files + 1] = f end
+    for _, f in ipairs(layout(store, cert, stype, file_stem(cert) .. "_" .. stype .. "/")) do files[#files + 1] = f end
   end
   return { Content = core.base64(archive(cert, files)), ContentType = "application/zip" }
 end
 
-H.DescribeDownloadCertificateUrl = function(server, p, ctx)
-  local cert = kit.find_certificate(server, p.CertificateId)
+H.DescribeDownloadCertificateUrl = function(store, p, ctx)
+  local cert = store:find_certificate(p.CertificateId)
   local stype = (p.ServiceType and p.ServiceType ~= "" and p.ServiceType or "nginx"):lower()
   if not KNOWN_TYPES[stype] or stype == "jks" then
     raise("FailedOperation.CertificateDownloadServiceTypeNotSupport",
       "The emulator offers " .. table.concat(M.SERVICE_TYPES, ", ") .. " archives.")
   end
-  local ok, code, message = downloadable(server, cert)
+  local ok, code, message = downloadable(store, cert)
   if not ok then raise(code, message) end
   if (stype == "iis" or stype == "tomcat") and not cert.key_pem then
     raise("FailedOperation.CertificateDownloadServiceTypeNotSupport",
       "No private key is kept for this certificate, so there is no " .. stype .. " key store.")
   end
   local count = 0
-  for token, d in pairs(server.downloads) do
-    if d.expires < server:now() then server.downloads[token] = nil else count = count + 1 end
+  for token, d in pairs(store.downloads) do
+    if d.expires < store:now() then store.downloads[token] = nil else count = count + 1 end
   end
-  if count >= MAX_DOWNLOADS then server.downloads = {} end
-  local token = server:random_token(32)
+  if count >= MAX_DOWNLOADS then store.downloads = {} end
+  local token = store:random_token(32)
   local filename = file_stem(cert) .. "_" .. stype .. ".zip"
-  server.downloads[token] = { cert_id = cert.id, type = stype, expires = server:now() + DOWNLOAD_TTL,
+  store.downloads[token] = { cert_id = cert.id, type = stype, expires = store:now() + DOWNLOAD_TTL,
     filename = filename }
-  local host = ctx.host and ctx.host:match("^[%w%.%-%[%]:]+$") or server.host .. ":" .. server.port
+  local host = ctx.host and ctx.host:match("^[%w%.%-%[%]:]+$") or ctx.address
   return {
     DownloadCertificateUrl = ctx.scheme .. "://" .. host .. M.DOWNLOAD_PREFIX .. token .. "/" .. filename,
     DownloadFilename = filename,
   }
 end
 
---- download(server, path) -> status, content type, body: the link DescribeDownloadCertificateUrl gave.
-function M.download(server, path)
+--- download(store, path) -> status, content type, body: the link DescribeDownloadCertificateUrl gave.
+function M.download(store, path)
   local token = path:sub(#M.DOWNLOAD_PREFIX + 1):match("^(%w+)/[^/]+$")
-  local d = token and server.downloads[token]
-  if not d or d.expires < server:now() then return 404, "text/plain", "Not Found\n" end
-  local cert = server.certs[d.cert_id]
-  if not cert or not downloadable(server, cert) then return 404, "text/plain", "Not Found\n" end
+  local d = token and store.downloads[token]
+  if not d or d.expires < store:now() then return 404, "text/plain", "Not Found\n" end
+  local cert = store.certs[d.cert_id]
+  if not cert or not downloadable(store, cert) then return 404, "text/plain", "Not Found\n" end
   local prefix = file_stem(cert) .. "_" .. d.type .. "/"
-  return 200, "application/zip", archive(cert, layout(server, cert, d.type, prefix))
-end
-
-function M.reset(server)
-  server.downloads = {}
-end
-
-function M.install(handlers, helpers)
-  kit = helpers
-  for name, fn in pairs(H) do handlers[name] = fn end
+  return 200, "application/zip", archive(cert, layout(store, cert, d.type, prefix))
 end
 
 return M

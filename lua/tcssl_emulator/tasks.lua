@@ -1,4 +1,4 @@
--- The emulator's cloud resources and the asynchronous tasks that move certificates onto them:
+--- tcssl_emulator.tasks: the emulator's cloud resources and the asynchronous tasks that move certificates onto them:
 -- DeployCertificateInstance (deployment records, DescribeHostDeployRecord[Detail]) and
 -- UpdateCertificateInstance (update records, DescribeHostUpdateRecord[Detail]), plus
 -- DescribeDeployedResources.
@@ -13,7 +13,18 @@
 -- certificate (CertificateId, or CertificatePublicKey with CertificatePrivateKey): without
 -- one it answers InvalidParameter.WithDetailReason; a Describe…RecordDetail of a record that
 -- does not exist answers FailedOperation.CertificateDeployNotExist.
+--
+-- Its state is the store's resources, records, record_seq and update_pending
+-- (tcssl_emulator.store); M.handlers are its actions.
+local json = require "tcssl.json"
 local schema = require "tcssl.schema"
+local errors = require "tcssl_emulator.errors"
+local pem = require "tcssl_emulator.pem"
+local views = require "tcssl_emulator.views"
+local certificates = require "tcssl_emulator.certificates"
+
+local raise = errors.raise
+local array, null = json.array, json.null
 
 local M = {}
 
@@ -37,14 +48,10 @@ local DESCRIBE_TYPE = { antiddos = "ddos" }
 -- Types whose DescribeDeployedResources entries are domains rather than instance ids.
 local BY_DOMAIN = { cdn = true, live = true, teo = true, vod = true }
 
-local MAX_RESOURCES = 10000
+M.MAX_RESOURCES = 10000
 local MAX_RECORDS = 10000
 local MAX_PENDING = 10000
 local DEFAULT_REGION = "ap-guangzhou"
-
-local kit -- helpers from tcssl_emulator (install)
-
-local function raise(code, message) kit.raise(code, message) end
 
 local function resource_key(rtype, instance_id, listener_id)
   return rtype .. "|" .. instance_id .. "|" .. (listener_id or "")
@@ -56,15 +63,20 @@ local function count(t)
   return n
 end
 
---- bind(server, spec) -> resource: binds (or rebinds) one resource to a certificate.
-function M.bind(server, spec)
+--- resource_count(store) -> how many resources are bound.
+function M.resource_count(store)
+  return count(store.resources)
+end
+
+--- bind(store, spec) -> resource: binds (or rebinds) one resource to a certificate.
+function M.bind(store, spec)
   local key = resource_key(spec.type, spec.instance_id, spec.listener_id)
-  local r = server.resources[key]
+  local r = store.resources[key]
   if not r then
-    if count(server.resources) >= MAX_RESOURCES then raise("LimitExceeded", "Too many resources.") end
+    if M.resource_count(store) >= M.MAX_RESOURCES then raise("LimitExceeded", "Too many resources.") end
     r = { key = key, type = spec.type, instance_id = spec.instance_id, listener_id = spec.listener_id,
-      seq = server:next_seq() }
-    server.resources[key] = r
+      seq = store:next_seq() }
+    store.resources[key] = r
   end
   r.cert_id = spec.cert_id
   r.region = spec.region or r.region or (M.REGIONAL[spec.type] and DEFAULT_REGION or "")
@@ -74,11 +86,11 @@ function M.bind(server, spec)
   return r
 end
 
--- Resources in a stable order (oldest binding first).
-local function sorted_resources(server, keep)
+--- resources(store [, keep]) -> the resources (those keep(r) is true of), oldest binding first.
+function M.resources(store, keep)
   local out = {}
-  for _, r in pairs(server.resources) do
-    if keep(r) then out[#out + 1] = r end
+  for _, r in pairs(store.resources) do
+    if not keep or keep(r) then out[#out + 1] = r end
   end
   table.sort(out, function(a, b) return a.seq < b.seq end)
   return out
@@ -88,25 +100,25 @@ end
 -- Records
 -------------------------------------------------------------------------------
 
-local function new_record(server, kind, fields)
-  if count(server.records) >= MAX_RECORDS then raise("LimitExceeded", "Too many task records.") end
-  server.record_seq = server.record_seq + 1
-  local rec = { id = 170000 + server.record_seq, kind = kind, created = server:now(), polls = 0,
+local function new_record(store, kind, fields)
+  if count(store.records) >= MAX_RECORDS then raise("LimitExceeded", "Too many task records.") end
+  store.record_seq = store.record_seq + 1
+  local rec = { id = 170000 + store.record_seq, kind = kind, created = store:now(), polls = 0,
     finished = false, items = {} }
   for k, v in pairs(fields) do rec[k] = v end
   rec.updated = rec.created
-  server.records[rec.id] = rec
+  store.records[rec.id] = rec
   return rec
 end
 
-local function add_item(server, rec, r)
+local function add_item(store, rec, r)
   rec.items[#rec.items + 1] = { id = rec.id * 100 + #rec.items + 1, resource = r, status = RES.running, error = "",
     old_cert_id = r.cert_id }
-  r.busy = server:now()
+  r.busy = store:now()
 end
 
 -- Finishes a record: every resource takes the new certificate, or fails when told to.
-local function complete(server, rec)
+local function complete(store, rec)
   for _, item in ipairs(rec.items) do
     if item.resource.fail then
       item.status, item.error = RES.failed, "emulated failure: the resource refused the certificate"
@@ -116,21 +128,21 @@ local function complete(server, rec)
     end
     item.resource.busy = nil
   end
-  rec.finished, rec.updated = true, server:now()
+  rec.finished, rec.updated = true, store:now()
 end
 
 -- Finishes records that are due by time (called before every API request).
-function M.settle(server)
-  local now = server:now()
-  for _, rec in pairs(server.records) do
-    if not rec.finished and now - rec.created >= server.settings.task_seconds then complete(server, rec) end
+function M.settle(store)
+  local now = store:now()
+  for _, rec in pairs(store.records) do
+    if not rec.finished and now - rec.created >= store.settings.task_seconds then complete(store, rec) end
   end
 end
 
 -- A poll of a record's detail: counts it and finishes it when enough polls were made.
-local function poll(server, rec)
+local function poll(store, rec)
   rec.polls = rec.polls + 1
-  if not rec.finished and rec.polls >= server.settings.task_polls then complete(server, rec) end
+  if not rec.finished and rec.polls >= store.settings.task_polls then complete(store, rec) end
 end
 
 -- A record's state, in its resources' values: running until it finishes, then failed when a
@@ -186,9 +198,9 @@ end
 -- not exist), the answer for an id that names no record, or a record of the other kind (an
 -- update record is not a deployment record, nor the reverse).
 local RECORD_NAMES = { deploy = "deployment record", update = "update record" }
-local function find_record(server, id, kind)
+local function find_record(store, id, kind)
   local n = type(id) == "string" and id:match("^%d+$") and tonumber(id) or id
-  local rec = server.records[n]
+  local rec = store.records[n]
   if rec and rec.kind == kind then return rec end
   raise("FailedOperation.CertificateDeployNotExist", ("The %s `%s` does not exist."):format(RECORD_NAMES[kind],
     tostring(id)))
@@ -206,7 +218,7 @@ end
 local function update_detail_view(rec, item)
   local r = item.resource
   return {
-    Id = item.id, CertId = rec.cert_id, OldCertId = item.old_cert_id or "", Domains = kit.array(kit.copy(r.domains)),
+    Id = item.id, CertId = rec.cert_id, OldCertId = item.old_cert_id or "", Domains = views.list(r.domains),
     ResourceType = r.type, Region = r.region, Status = item.status, ErrorMsg = item.error,
     CreateTime = iso_time(rec.created), UpdateTime = iso_time(rec.updated),
     InstanceId = r.instance_id, InstanceName = r.instance_name, ListenerId = r.listener_id or "",
@@ -220,20 +232,20 @@ local function deploy_detail_view(rec, item)
   local r = item.resource
   return {
     Id = item.id, CertId = rec.cert_id, OldCertId = item.old_cert_id or "", InstanceId = r.instance_id,
-    InstanceName = r.instance_name, ListenerId = r.listener_id or "", Domains = kit.array(kit.copy(r.domains)),
+    InstanceName = r.instance_name, ListenerId = r.listener_id or "", Domains = views.list(r.domains),
     Protocol = r.type == "clb" and "HTTPS" or "", Status = item.status, ErrorMsg = item.error,
-    CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated),
+    CreateTime = views.cst_time(rec.created), UpdateTime = views.cst_time(rec.updated),
     ListenerName = r.listener_id or "", SniSwitch = 0, Bucket = r.type == "cos" and r.instance_id or "",
     Namespace = "", SecretName = "", Port = r.type == "clb" and 443 or 0, EnvId = "", TCBType = "",
-    Region = r.region, Url = kit.array(),
+    Region = r.region, Url = array(),
   }
 end
 
 -- UpdateSyncProgress of an update request: one entry per resource type, per region.
 local function sync_progress(types, regions_of, status, totals)
-  local out = kit.array()
+  local out = array()
   for _, t in ipairs(types) do
-    local regions = kit.array()
+    local regions = array()
     for _, region in ipairs(regions_of[t] or { "" }) do
       local total = totals and totals[t .. "|" .. region] or 0
       regions[#regions + 1] = { Region = region, TotalCount = total, OffsetCount = status == SYNC.done and total or 0,
@@ -249,6 +261,7 @@ end
 -------------------------------------------------------------------------------
 
 local H = {}
+M.handlers = H
 
 -- "lb-1|lbl-2|www.example.com" for clb listeners (the domain with SNI); a domain or an
 -- instance id for the other types.
@@ -261,33 +274,33 @@ local function parse_instance(rtype, text)
   return text, nil, text:find(".", 1, true) and { text } or nil
 end
 
-H.DeployCertificateInstance = function(server, p, ctx)
-  local cert = kit.find_certificate(server, p.CertificateId)
+H.DeployCertificateInstance = function(store, p, ctx)
+  local cert = store:find_certificate(p.CertificateId)
   local rtype = p.ResourceType or "clb"
   if rtype == "" then rtype = "clb" end
   if not M.DEPLOY_TYPES[rtype] then
     raise("FailedOperation.CertificateHostResourceTypeInvalid", "Resource type `" .. rtype .. "` is not supported.")
   end
-  if kit.status_of(server, cert) ~= CERT.issued or cert.type ~= "SVR" then
+  if store:status_of(cert) ~= CERT.issued or cert.type ~= "SVR" then
     raise("FailedOperation.CertificateNotAvailable", "The certificate cannot be deployed in its current status.")
   end
   if #p.InstanceIdList == 0 or #p.InstanceIdList > 100 then
     raise("InvalidParameterValue", "InstanceIdList must list 1 to 100 instances.")
   end
   -- a deployment already running for this certificate is answered instead of a new one
-  for _, rec in pairs(server.records) do
+  for _, rec in pairs(store.records) do
     if rec.kind == "deploy" and rec.cert_id == cert.id and not rec.finished then
       return { DeployRecordId = rec.id, DeployStatus = 0 }
     end
   end
   local region = M.REGIONAL[rtype] and (ctx.region or DEFAULT_REGION) or ""
-  local rec = new_record(server, "deploy", { cert_id = cert.id, types = { rtype } })
+  local rec = new_record(store, "deploy", { cert_id = cert.id, types = { rtype } })
   for _, text in ipairs(p.InstanceIdList) do
     local instance, listener, domains = parse_instance(rtype, text)
     local key = resource_key(rtype, instance, listener)
-    local r = server.resources[key] or M.bind(server, { type = rtype, instance_id = instance,
+    local r = store.resources[key] or M.bind(store, { type = rtype, instance_id = instance,
       listener_id = listener, domains = domains, region = region })
-    add_item(server, rec, r)
+    add_item(store, rec, r)
   end
   return { DeployRecordId = rec.id, DeployStatus = 1 }
 end
@@ -296,41 +309,41 @@ end
 -- moves on), its counts, and under list_field what page(rec, first, last) makes of the items
 -- Offset and Limit select.
 local DETAIL_ACTIONS = { deploy = "DescribeHostDeployRecordDetail", update = "DescribeHostUpdateRecordDetail" }
-local function record_detail(server, p, kind, list_field, page)
+local function record_detail(store, p, kind, list_field, page)
   local offset, limit = paging(p, DETAIL_ACTIONS[kind])
-  local rec = find_record(server, p.DeployRecordId, kind)
-  poll(server, rec)
+  local rec = find_record(store, p.DeployRecordId, kind)
+  poll(store, rec)
   local ok, failed, running = counts(rec)
   return { TotalCount = #rec.items, [list_field] = page(rec, offset + 1, math.min(offset + limit, #rec.items)),
     SuccessTotalCount = ok, FailedTotalCount = failed, RunningTotalCount = running }
 end
 
-H.DescribeHostDeployRecordDetail = function(server, p)
-  return record_detail(server, p, "deploy", "DeployRecordDetailList", function(rec, first, last)
-    local list = kit.array()
+H.DescribeHostDeployRecordDetail = function(store, p)
+  return record_detail(store, p, "deploy", "DeployRecordDetailList", function(rec, first, last)
+    local list = array()
     for i = first, last do list[#list + 1] = deploy_detail_view(rec, rec.items[i]) end
     return list
   end)
 end
 
-H.DescribeHostDeployRecord = function(server, p)
-  local cert = kit.find_certificate(server, p.CertificateId)
+H.DescribeHostDeployRecord = function(store, p)
+  local cert = store:find_certificate(p.CertificateId)
   local offset, limit = paging(p, "DescribeHostDeployRecord")
   local matches = {}
-  for _, rec in pairs(server.records) do
+  for _, rec in pairs(store.records) do
     if rec.kind == "deploy" and rec.cert_id == cert.id and (not p.ResourceType or p.ResourceType == ""
         or rec.types[1] == p.ResourceType) then
       matches[#matches + 1] = rec
     end
   end
   table.sort(matches, function(a, b) return a.id > b.id end)
-  local list = kit.array()
+  local list = array()
   for i = offset + 1, math.min(offset + limit, #matches) do
     local rec = matches[i]
     local first = rec.items[1] and rec.items[1].resource
     list[#list + 1] = { Id = rec.id, CertId = rec.cert_id, ResourceType = rec.types[1],
       Region = first and first.region or "", Status = deploy_record_status(rec),
-      CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated) }
+      CreateTime = views.cst_time(rec.created), UpdateTime = views.cst_time(rec.updated) }
   end
   return { TotalCount = #matches, DeployRecordList = list }
 end
@@ -360,28 +373,28 @@ end
 -- The new certificate of an update: CertificateId (a stored certificate), or the certificate
 -- sent with the request, uploaded when the task is created. Returns the stored certificate or
 -- nil, and a key that names it in either case.
-local function new_certificate(server, p)
+local function new_certificate(store, p)
   if p.CertificateId and p.CertificateId ~= "" then
-    local cert = kit.find_certificate(server, p.CertificateId)
+    local cert = store:find_certificate(p.CertificateId)
     return cert, cert.id
   end
   if not p.CertificatePrivateKey or p.CertificatePrivateKey == "" then
     raise("MissingParameter", "CertificatePublicKey needs CertificatePrivateKey.")
   end
-  local leaf = kit.parse_certificate_pem(p.CertificatePublicKey)
+  local leaf = pem.certificate(p.CertificatePublicKey)
   return nil, "sha256:" .. leaf.sha256
 end
 
-local function upload_new(server, p)
-  local uploaded = kit.handlers.UploadCertificate(server, {
+local function upload_new(store, p)
+  local uploaded = certificates.upload(store, {
     CertificatePublicKey = p.CertificatePublicKey, CertificatePrivateKey = p.CertificatePrivateKey,
     Repeatable = true, ProjectId = p.ProjectId, Tags = p.Tags,
   })
-  local cert = server.certs[uploaded.CertificateId]
+  local cert = store.certs[uploaded.CertificateId]
   if p.Repeatable == false then
-    for _, other in pairs(server.certs) do
+    for _, other in pairs(store.certs) do
       if other ~= cert and other.fingerprint == cert.fingerprint then
-        server.certs[cert.id] = nil
+        store.certs[cert.id] = nil
         raise("FailedOperation.CertificateExists", "The same certificate was uploaded before (" .. other.id .. ").")
       end
     end
@@ -390,13 +403,13 @@ local function upload_new(server, p)
   return cert
 end
 
-local function check_deployable(server, cert)
-  if kit.status_of(server, cert) ~= CERT.issued or cert.type ~= "SVR" then
+local function check_deployable(store, cert)
+  if store:status_of(cert) ~= CERT.issued or cert.type ~= "SVR" then
     raise("FailedOperation.CertificateNotAvailable", "The new certificate cannot be deployed in its current status.")
   end
 end
 
-H.UpdateCertificateInstance = function(server, p)
+H.UpdateCertificateInstance = function(store, p)
   -- The new certificate is CertificateId, or else CertificatePublicKey with
   -- CertificatePrivateKey ("不传该参数，则公钥证书和私钥证书必传"). A request with neither
   -- answers InvalidParameter.WithDetailReason, the parameter error of the action's own
@@ -406,7 +419,7 @@ H.UpdateCertificateInstance = function(server, p)
     raise("InvalidParameter.WithDetailReason", "Name the new certificate: CertificateId, or CertificatePublicKey "
       .. "with CertificatePrivateKey.")
   end
-  local old = kit.find_certificate(server, p.OldCertificateId)
+  local old = store:find_certificate(p.OldCertificateId)
   local types, seen = {}, {}
   for _, t in ipairs(p.ResourceTypes) do
     if not M.UPDATE_TYPES[t] then
@@ -418,16 +431,16 @@ H.UpdateCertificateInstance = function(server, p)
   table.sort(types)
   local regions_of = wanted_regions(p, types)
   -- a task already running for the old certificate is returned instead of a new one
-  for _, rec in pairs(server.records) do
+  for _, rec in pairs(store.records) do
     if rec.kind == "update" and rec.old_cert_id == old.id and not rec.finished then
       return { DeployRecordId = rec.id, DeployStatus = 0, UpdateSyncProgress = sync_progress(rec.types,
         rec.regions_of, SYNC.running) }
     end
   end
-  local new, new_key = new_certificate(server, p)
+  local new, new_key = new_certificate(store, p)
   if new then
     if new.id == old.id then raise("FailedOperation.InvalidParam", "The new and the old certificate are the same.") end
-    check_deployable(server, new)
+    check_deployable(store, new)
   end
 
   local region_set = {}
@@ -435,7 +448,7 @@ H.UpdateCertificateInstance = function(server, p)
     region_set[t] = {}
     for _, r in ipairs(list) do region_set[t][r] = true end
   end
-  local targets = sorted_resources(server, function(r)
+  local targets = M.resources(store, function(r)
     return r.cert_id == old.id and seen[r.type] and (not M.REGIONAL[r.type] or region_set[r.type][r.region])
   end)
 
@@ -443,13 +456,13 @@ H.UpdateCertificateInstance = function(server, p)
   local region_text = {}
   for _, t in ipairs(types) do region_text[#region_text + 1] = table.concat(regions_of[t] or {}, ",") end
   local key = table.concat({ old.id, new_key, table.concat(types, ","), table.concat(region_text, ";") }, "|")
-  local pending = server.update_pending[key]
+  local pending = store.update_pending[key]
   if pending == nil then
-    if count(server.update_pending) >= MAX_PENDING then server.update_pending = {} end
-    pending = server.settings.update_pending_calls
+    if count(store.update_pending) >= MAX_PENDING then store.update_pending = {} end
+    pending = store.settings.update_pending_calls
   end
   if pending > 0 then
-    server.update_pending[key] = pending - 1
+    store.update_pending[key] = pending - 1
     local totals = {}
     for _, r in ipairs(targets) do
       local k = r.type .. "|" .. (M.REGIONAL[r.type] and r.region or "")
@@ -458,27 +471,27 @@ H.UpdateCertificateInstance = function(server, p)
     return { DeployRecordId = 0, DeployStatus = 0,
       UpdateSyncProgress = sync_progress(types, regions_of, SYNC.running, totals) }
   end
-  server.update_pending[key] = nil
+  store.update_pending[key] = nil
 
   if #targets == 0 then
     raise("FailedOperation.CertificateDeployInstanceEmpty",
       "No resource of the chosen types uses certificate " .. old.id .. "; there is nothing to update.")
   end
   if not new then
-    new = upload_new(server, p)
-    check_deployable(server, new)
+    new = upload_new(store, p)
+    check_deployable(store, new)
   end
-  local rec = new_record(server, "update", { cert_id = new.id, old_cert_id = old.id, types = types,
+  local rec = new_record(store, "update", { cert_id = new.id, old_cert_id = old.id, types = types,
     regions_of = regions_of })
-  for _, r in ipairs(targets) do add_item(server, rec, r) end
+  for _, r in ipairs(targets) do add_item(store, rec, r) end
   if p.ExpiringNotificationSwitch == 1 then old.ignore_expiring = true end
   return { DeployRecordId = rec.id, DeployStatus = 1, UpdateSyncProgress = sync_progress(types, regions_of, SYNC.done) }
 end
 
 -- The page's resources grouped by type; each group's TotalCount counts the whole record's.
-H.DescribeHostUpdateRecordDetail = function(server, p)
-  return record_detail(server, p, "update", "RecordDetailList", function(rec, first, last)
-    local groups, by_type, totals = kit.array(), {}, {}
+H.DescribeHostUpdateRecordDetail = function(store, p)
+  return record_detail(store, p, "update", "RecordDetailList", function(rec, first, last)
+    local groups, by_type, totals = array(), {}, {}
     for _, item in ipairs(rec.items) do
       local t = item.resource.type
       totals[t] = (totals[t] or 0) + 1
@@ -488,7 +501,7 @@ H.DescribeHostUpdateRecordDetail = function(server, p)
       local t = item.resource.type
       local group = by_type[t]
       if not group then
-        group = { ResourceType = t, List = kit.array(), TotalCount = totals[t] }
+        group = { ResourceType = t, List = array(), TotalCount = totals[t] }
         by_type[t] = group
         groups[#groups + 1] = group
       end
@@ -498,101 +511,45 @@ H.DescribeHostUpdateRecordDetail = function(server, p)
   end)
 end
 
-H.DescribeHostUpdateRecord = function(server, p)
+H.DescribeHostUpdateRecord = function(store, p)
   local offset, limit = paging(p, "DescribeHostUpdateRecord")
   local matches = {}
-  for _, rec in pairs(server.records) do
+  for _, rec in pairs(store.records) do
     if rec.kind == "update" and (not p.CertificateId or p.CertificateId == "" or rec.cert_id == p.CertificateId)
         and (not p.OldCertificateId or p.OldCertificateId == "" or rec.old_cert_id == p.OldCertificateId) then
       matches[#matches + 1] = rec
     end
   end
   table.sort(matches, function(a, b) return a.id > b.id end)
-  local list = kit.array()
+  local list = array()
   for i = offset + 1, math.min(offset + limit, #matches) do
     local rec = matches[i]
-    local regions, seen = kit.array(), {}
+    local regions, seen = array(), {}
     for _, item in ipairs(rec.items) do
       local region = item.resource.region
       if region ~= "" and not seen[region] then seen[region], regions[#regions + 1] = true, region end
     end
     list[#list + 1] = { Id = rec.id, CertId = rec.cert_id, OldCertId = rec.old_cert_id,
-      ResourceTypes = kit.array(kit.copy(rec.types)), Regions = regions, Status = record_status(rec),
-      CreateTime = kit.cst_time(rec.created), UpdateTime = kit.cst_time(rec.updated) }
+      ResourceTypes = views.list(rec.types), Regions = regions, Status = record_status(rec),
+      CreateTime = views.cst_time(rec.created), UpdateTime = views.cst_time(rec.updated) }
   end
   return { TotalCount = #matches, DeployRecordList = list }
 end
 
-H.DescribeDeployedResources = function(server, p)
+H.DescribeDeployedResources = function(store, p)
   local rtype = DESCRIBE_TYPE[p.ResourceType] or p.ResourceType
-  local out = kit.array()
+  local out = array()
   for _, id in ipairs(p.CertificateIds) do
-    if server.certs[id] then
-      local names = kit.array()
-      for _, r in ipairs(sorted_resources(server, function(r) return r.cert_id == id and r.type == rtype end)) do
+    if store.certs[id] then
+      local names = array()
+      for _, r in ipairs(M.resources(store, function(r) return r.cert_id == id and r.type == rtype end)) do
         names[#names + 1] = BY_DOMAIN[rtype] and r.domains[1] or r.instance_id
       end
-      out[#out + 1] = { CertificateId = id, Count = #names, Type = p.ResourceType, ResourceIds = kit.null,
+      out[#out + 1] = { CertificateId = id, Count = #names, Type = p.ResourceType, ResourceIds = null,
         Resources = names }
     end
   end
   return { DeployedResources = out }
-end
-
--------------------------------------------------------------------------------
--- Control: POST /__emulator/resources { "resources": [ { "ResourceType": "clb",
--- "InstanceId": "lb-1", "ListenerId": "lbl-1", "Region": "ap-guangzhou", "Domains": [...],
--- "CertificateId": "...", "Fail": true } ] } binds resources; GET lists them.
--------------------------------------------------------------------------------
-
-function M.control_resources(server, req, decode)
-  if req.method == "GET" then
-    local list = kit.array()
-    for _, r in ipairs(sorted_resources(server, function() return true end)) do
-      list[#list + 1] = { ResourceType = r.type, InstanceId = r.instance_id, ListenerId = r.listener_id,
-        Region = r.region, Domains = kit.array(kit.copy(r.domains)), CertificateId = r.cert_id, Fail = r.fail == true }
-    end
-    return 200, { resources = list }
-  end
-  local spec = decode(req.body ~= "" and req.body or "null")
-  if type(spec) ~= "table" or type(spec.resources) ~= "table" then
-    return 400, { error = "expected { \"resources\": [ ... ] }" }
-  end
-  if #spec.resources > 1000 then return 400, { error = "at most 1000 resources at a time" } end
-  for i, r in ipairs(spec.resources) do
-    local function bad(why) return 400, { error = ("resources[%d]: %s"):format(i, why) } end
-    if type(r) ~= "table" then return bad("must be an object") end
-    if not M.DEPLOY_TYPES[r.ResourceType] then return bad("unknown ResourceType") end
-    if type(r.InstanceId) ~= "string" or r.InstanceId == "" or #r.InstanceId > 200 then
-      return bad("InstanceId must be a string")
-    end
-    if type(r.CertificateId) ~= "string" or not server.certs[r.CertificateId] then
-      return bad("CertificateId must name a stored certificate")
-    end
-    if r.Region ~= nil and type(r.Region) ~= "string" then return bad("Region must be a string") end
-    if r.ListenerId ~= nil and type(r.ListenerId) ~= "string" then return bad("ListenerId must be a string") end
-    local domains = {}
-    for _, d in ipairs(type(r.Domains) == "table" and r.Domains or {}) do
-      if type(d) == "string" then domains[#domains + 1] = d end
-    end
-    if count(server.resources) >= MAX_RESOURCES then return 400, { error = "too many resources" } end
-    M.bind(server, { type = r.ResourceType, instance_id = r.InstanceId, listener_id = r.ListenerId,
-      region = r.Region, domains = domains, cert_id = r.CertificateId, fail = r.Fail == true,
-      instance_name = type(r.InstanceName) == "string" and r.InstanceName or nil })
-  end
-  return 200, { ok = true, resources = count(server.resources) }
-end
-
-function M.reset(server)
-  server.resources = {}
-  server.records = {}
-  server.record_seq = 0
-  server.update_pending = {}
-end
-
-function M.install(handlers, helpers)
-  kit = helpers
-  for name, fn in pairs(H) do handlers[name] = fn end
 end
 
 return M
