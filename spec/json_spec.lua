@@ -658,3 +658,77 @@ describe("json.number", function()
     end
   end)
 end)
+
+describe("json.encode with options", function()
+  local function enc_with(v, options)
+    local ok, text, err = pcall(json.encode, v, options)
+    assert.is_true(ok, "json.encode raised: " .. tostring(text))
+    assert.is_string(text, err)
+    return text
+  end
+
+  it("indents one member or element a line, and keeps empty arrays and objects on theirs", function()
+    local v = { b = 1, a = json.array{ 3, "x/y", json.array() }, c = {}, d = { e = true, f = json.null } }
+    assert.are.equal(table.concat({
+      "{",
+      '  "a": [',
+      "    3,",
+      '    "x/y",',
+      "    []",
+      "  ],",
+      '  "b": 1,',
+      '  "c": {},',
+      '  "d": {',
+      '    "e": true,',
+      '    "f": null',
+      "  }",
+      "}" }, "\n"), enc_with(v, { indent = "  " }))
+    assert.are.equal('"a\\"b"', enc_with('a"b', { indent = "  " }))
+    assert.are.equal("[]", enc_with(json.array(), { indent = "\t" }))
+  end)
+
+  it("puts the keys that order names first, in its order, inside nested values too", function()
+    local v = { z = 1, y = 2, list = json.array{ { b = 1, a = 2, c = 3 }, { c = 1 } }, obj = { q = 1, p = 2 } }
+    local order = { "y", "list", "z", list = { "c", "b" }, obj = { "q" } }
+    assert.are.equal('{"y":2,"list":[{"c":3,"b":1,"a":2},{"c":1}],"z":1,"obj":{"q":1,"p":2}}',
+      enc_with(v, { order = order }))
+    -- no order: sorted, compact without an indent
+    assert.are.equal('{"list":[{"a":2,"b":1,"c":3},{"c":1}],"obj":{"p":2,"q":1},"y":2,"z":1}', enc_with(v, {}))
+  end)
+
+  it("writes the scalars as the compact form does", function()
+    local v = json.array{ 0.1, 2 ^ 60, -0.0, "\1\127é", json.number("18446744073709551615"), false }
+    assert.are.equal(json.encode(v), enc_with(v, {}))
+    if HAS_INT then
+      assert.are.equal("[9223372036854775807,-9223372036854775808]",
+        enc_with(json.array{ math.maxinteger, math.mininteger }, {}))
+    end
+  end)
+
+  it("decides arrays as cjson does: holes are null, a sparse table is refused", function()
+    assert.are.equal("[1,null,3]", enc_with({ [1] = 1, [3] = 3 }, {}))
+    assert.are.equal("{}", enc_with({}, {}))
+    assert.are.equal('{"1":"a","x":"b"}', enc_with({ "a", x = "b" }, {}))
+    assert.matches("sparse", select(2, json.encode({ [20] = 1 }, {})))
+  end)
+
+  it("fails as the compact form does, with nil and a message", function()
+    local cycle = {}
+    cycle.self = cycle
+    local cases = {
+      { { x = { 0 / 0 } }, "NaN or infinity at %$%.x%[1%]" },
+      { cycle, "contains itself" },
+      { { [true] = 1 }, "key of type boolean" },
+      { json.array{ a = 1 }, "not a positive integer" },
+      { { f = print }, "cannot encode a function value at %$%.f" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, text, err = pcall(json.encode, case[1], { indent = "  " })
+      assert.is_true(ok, tostring(text))
+      assert.is_nil(text)
+      assert.matches("^json%.encode: .*" .. case[2], err)
+    end
+    assert.matches("options must be a table", select(2, json.encode({}, "  ")))
+    assert.matches("indent must be a string", select(2, json.encode({}, { indent = 2 })))
+  end)
+end)
