@@ -110,6 +110,8 @@ install: all install-emulator
 	install -m 644 lua/tcssl/model/actions/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions/
 	install -m 644 lua/tcssl/model/structs/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs/
 	install -m 644 lua/tcssl/transport/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport/
+	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli
+	install -m 644 lua/tcssl/cli/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 bin/tcssl $(DESTDIR)$(PREFIX)/bin/

@@ -63,15 +63,23 @@ describe("the tcssl-emulator package", function()
     end
   end)
 
+  -- `tcssl emulator` is the one door: the command's forwarder loads the package when run,
+  -- and says so when it is not installed
+  local FORWARDER = "lua/tcssl/cli/emulator.lua"
+
   it("is neither listed nor loaded by the client's package", function()
     local spec = rockspec("rockspec/tcssl-scm-1.rockspec")
     for module, path in pairs(spec.build.modules) do
-      assert.is_nil(module:find("emulator", 1, true), module)
-      if type(path) == "string" then assert.is_nil(path:find("emulator", 1, true), path) end
+      if path ~= FORWARDER then
+        assert.is_nil(module:find("emulator", 1, true), module)
+        if type(path) == "string" then assert.is_nil(path:find("emulator", 1, true), path) end
+      end
     end
     assert.is_nil(spec.build.install.bin["tcssl-emulator"])
     for _, path in ipairs(lines_of("find lua/tcssl -name '*.lua'")) do
-      assert.is_nil(read(path):find("tcssl_emulator", 1, true), path .. " loads the emulator")
+      if path ~= FORWARDER then
+        assert.is_nil(read(path):find("tcssl_emulator", 1, true), path .. " loads the emulator")
+      end
     end
   end)
 end)

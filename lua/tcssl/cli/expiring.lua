@@ -1,0 +1,30 @@
+-- tcssl.cli.expiring: `tcssl expiring [--days N] [--include-expired]`: the issued certificates
+-- that end soon (tcssl.flows.expiring), as a table or as JSON.
+
+local tcssl = require "tcssl"
+local json = require "tcssl.json"
+
+local M = {}
+
+M.usage = [[
+usage: tcssl expiring [--days N] [--include-expired] [--output table|json]
+
+Issued certificates whose end time is within N days (default 30), soonest first.
+]]
+
+function M.run(ctx, words)
+  local o = ctx:options("expiring", words, { days = "value", ["include-expired"] = "flag" })
+  local format = ctx:output_format("table")
+  local client = ctx:client()
+  local report, err = tcssl.flows.expiring(client, { days = ctx:number_option("expiring", o, "days", 30),
+    include_expired = o["include-expired"] })
+  if not report then ctx:fail(err) end
+  if format == "json" then
+    ctx:print_json(assert(json.decode(tcssl.flows.expiring_json(report))))
+  else
+    ctx.out:write(tcssl.flows.expiring_table(report), "\n")
+  end
+  return 0
+end
+
+return M
