@@ -1,13 +1,16 @@
 --[=[ tools/luadata.lua: writes a Lua value as Lua source, the same way every time.
 
-  local luadata = dofile("tools/luadata.lua")
+  local luadata = require "luadata"       -- with tools/ on package.path
   local text = luadata.emit(value)        -- "{ ... }", no trailing newline
   local value = luadata.load(path)        -- a data file's value (loaded with an empty environment)
+  luadata.write(path, text)               -- replaces the file at once; "-" is standard output
+  local keys = luadata.sorted_keys(t)     -- a table's keys in a fixed order
 
-Used by the model generators (tools/gen-facts.lua, tools/gen-model.lua) for every file they write,
-so that regenerating gives the same bytes. Keys come in a fixed order (KEY_ORDER, then sorted);
-a table of scalars goes on one line; multi-line strings go in long brackets. The output is Lua
-5.1 and 5.4 syntax (LuaJIT loads it). Strings, integers, booleans and tables only.
+Used by the model generators (tools/gen-facts.lua, tools/gen-model.lua, tools/gen-apidoc.lua) for
+every file they write, so that regenerating gives the same bytes. Keys come in a fixed order
+(KEY_ORDER, then sorted); a table of scalars goes on one line; multi-line strings go in long
+brackets. The output is Lua 5.1 and 5.4 syntax (LuaJIT loads it). Strings, integers, booleans and
+tables only.
 ]=]
 
 local M = {}
@@ -129,6 +132,19 @@ function M.emit(value, indent)
   local out = {}
   emit_value(value, indent or "", out)
   return table.concat(out)
+end
+
+--- sorted_keys(t) -> t's keys: numbers first, ascending, then strings, ascending. The generators
+--- walk every table through it, so that what they write and report never depends on the order of
+--- pairs.
+function M.sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    if type(a) == type(b) then return a < b end
+    return type(a) == "number"
+  end)
+  return keys
 end
 
 --- load(path) -> the value a data file returns | nil, err
