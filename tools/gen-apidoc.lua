@@ -11,14 +11,13 @@ short Lua call built from the documents' example values; then every data structu
 legacy 2017 API. The output depends on the facts only (sorted, no timestamps).
 ]=]
 
+-- The modules it shares with the other generators are found next to this script.
+local tools = (arg and arg[0] or "tools/gen-apidoc.lua"):match("^(.*)/[^/]*$") or "."
+package.path = tools .. "/?.lua;" .. package.path
 local cjson = require "cjson.safe"
+local luadata = require "luadata"
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return keys
-end
+local sorted_keys = luadata.sorted_keys
 
 local function anchor(name) return "#" .. name:lower() end
 
@@ -279,26 +278,12 @@ end
 -- Main
 ---------------------------------------------------------------------------------------------------
 
-local function repo_root()
-  local script = arg and arg[0] or "tools/gen-apidoc.lua"
-  local dir = script:match("^(.*)/[^/]*$") or "."
-  return (dir:match("^(.*)/[^/]*$")) or (dir == "tools" and "." or dir .. "/..")
-end
-
-local root = repo_root()
+local root = tools .. "/.."
 local model_path = arg[1] or (root .. "/model/facts.lua")
 local out_path = arg[2] or (root .. "/docs/api.md")
-local chunk, err = loadfile(model_path, "t", {})
-if not chunk then
+local facts, err = luadata.load(model_path)
+if not facts then
   io.stderr:write("gen-apidoc: cannot load the facts: ", tostring(err), "\n")
   os.exit(1)
 end
-local text = render(chunk())
-if out_path == "-" then
-  io.stdout:write(text)
-else
-  local f = assert(io.open(out_path .. ".tmp", "wb"))
-  f:write(text)
-  f:close()
-  assert(os.rename(out_path .. ".tmp", out_path))
-end
+luadata.write(out_path, render(facts))
