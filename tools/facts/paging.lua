@@ -21,6 +21,7 @@ local MAX_WORDINGS = { "最大值为%s*(%d+)", "最大值%s*(%d+)", "最大为%s
 local DEFAULT_WORDINGS = { "默认值为%s*(%d+)", "默认为%s*(%d+)", "默认值%s*(%d+)", "默认%s*(%d+)" }
 
 local function first_number(text, wordings)
+  if type(text) ~= "string" then return nil end -- a field known only from an example has no text
   for _, pattern in ipairs(wordings) do
     local n = math.tointeger(tonumber(text:match(pattern)))
     if n and n > 0 then return n end
