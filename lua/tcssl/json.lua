@@ -16,6 +16,10 @@
 --   json.array(t)       -> t, marked so that it always encodes as an array
 --                          (json.array() gives a new empty one)
 --   json.is_array(t)    -> true if t carries the array marker
+--   json.is_sequence(t) -> true if t's keys are exactly 1..#t (the empty table
+--                          is one): a Lua list, whatever it will be sent as
+--   json.is_list(t)     -> true if t goes out as a JSON array: marked, or a
+--                          non-empty sequence (an unmarked {} is an object)
 --   json.number(text)   -> a value written as the JSON number `text`, digit for
 --                          digit (a 64-bit integer under LuaJIT, where no Lua
 --                          number can hold it); raises if text is not a JSON number
@@ -176,6 +180,23 @@ end
 
 function json.is_array(t)
   return type(t) == "table" and getmetatable(t) == array_mt
+end
+
+function json.is_sequence(t)
+  if type(t) ~= "table" then return false end
+  local n, count = #t, 0
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then return false end
+    count = count + 1
+  end
+  return count == n
+end
+local is_sequence = json.is_sequence
+
+function json.is_list(t)
+  if type(t) ~= "table" then return false end
+  if getmetatable(t) == array_mt then return true end
+  return next(t) ~= nil and is_sequence(t)
 end
 
 local number_mt = { __name = "tcssl.json.number" }

@@ -46,15 +46,6 @@ local function valid_name(k)
   return type(k) == "string" and k:find("^[%a_][%w_]*$") ~= nil
 end
 
-local function is_sequence(t)
-  if json.is_array(t) then return true end
-  local n = #t
-  if n == 0 then return false end
-  local count = 0
-  for _ in pairs(t) do count = count + 1 end
-  return count == n
-end
-
 -- Flattens nested parameters the way the documents do for GET and form bodies:
 -- InstanceIds.0, Filters.0.Values.1 (indexes from 0). Empty arrays and objects vanish:
 -- those requests need POST JSON.
@@ -65,7 +56,7 @@ local function flatten_into(out, prefix, v, depth)
     return true
   end
   if type(v) == "table" then
-    if is_sequence(v) then
+    if json.is_list(v) then
       if #v == 0 then
         return nil, ("parameter %s is an empty array, which only POST with TC3-HMAC-SHA256 can send"):format(prefix)
       end

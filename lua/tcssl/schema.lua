@@ -57,14 +57,7 @@ local function invalid(code, path, message)
   return errors.new("validation", code, message, { path = path })
 end
 
-local function is_sequence(t)
-  local n = 0
-  for k in pairs(t) do
-    if type(k) ~= "number" or k < 1 or k % 1 ~= 0 then return false end
-    n = n + 1
-  end
-  return n == #t
-end
+local is_sequence = json.is_sequence
 
 -- Integers a parameter may hold: the int64 range, [-2^63, 2^63). Under LuaJIT, whose numbers
 -- are doubles, a number is taken only up to 2^53 in magnitude: beyond that a double may be the
