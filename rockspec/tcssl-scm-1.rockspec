@@ -35,6 +35,7 @@ build = {
     },
     ["tcssl"] = "lua/tcssl/init.lua",
     ["tcssl.client"] = "lua/tcssl/client.lua",
+    ["tcssl.dates"] = "lua/tcssl/dates.lua",
     ["tcssl.request"] = "lua/tcssl/request.lua",
     ["tcssl.error"] = "lua/tcssl/error.lua",
     ["tcssl.json"] = "lua/tcssl/json.lua",

@@ -10,12 +10,13 @@
 -- Certificates are read with OpenSSL through tcssl.core. Every function returns `nil, err` (a
 -- tcssl error object) for bad input; none raises.
 local core = require "tcssl.core"
+local dates = require "tcssl.dates"
 local errors = require "tcssl.error"
 
 local M = {}
 
 -- The API reports and takes times as China Standard Time without a zone ("2024-05-01 20:00:00").
-M.CST_OFFSET = 8 * 3600
+M.CST_OFFSET = dates.CST_OFFSET
 
 local MAX_PEM_BYTES = 1024 * 1024
 local MAX_PEM_BLOCKS = 64
@@ -28,59 +29,14 @@ end
 -- Times
 -------------------------------------------------------------------------------
 
--- Days since 1970-01-01 of a proleptic Gregorian date; no local time zone involved.
--- (Lua 5.1 arithmetic on purpose: this module also runs under LuaJIT and OpenResty.)
-local floor = math.floor
-local function days_from_civil(y, m, d)
-  y = m <= 2 and y - 1 or y
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
-local function days_in_month(y, m)
-  if m == 2 then
-    local leap = (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
-    return leap and 29 or 28
-  end
-  return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
-end
-
 --- parse_api_time(text) -> Unix time (integer) | nil, err
 -- "2024-05-01 12:00:00" and "2024-05-01" are the API's China Standard Time (UTC+8); a time
 -- with a zone ("2024-08-23T01:34:43.000000Z", "…+08:00"), as some record details carry, is
 -- read in that zone.
 function M.parse_api_time(text)
-  if type(text) ~= "string" or #text > 40 then
-    return invalid("InvalidTime", "expected a time such as 2024-05-01 12:00:00")
-  end
-  local y, mo, d, rest = text:match("^%s*(%d%d%d%d)%-(%d%d)%-(%d%d)(.-)%s*$")
-  if not y then
-    return invalid("InvalidTime", ("not a time: %q"):format(text))
-  end
-  local h, mi, s, zone = 0, 0, 0, nil
-  if rest ~= "" then
-    local hh, mm, ss, tail = rest:match("^[ T](%d%d):(%d%d):(%d%d)(.*)$")
-    if not hh then return invalid("InvalidTime", ("not a time: %q"):format(text)) end
-    h, mi, s = tonumber(hh), tonumber(mm), tonumber(ss)
-    tail = tail:gsub("^%.%d+", "") -- fractions of a second
-    if tail == "Z" then
-      zone = 0
-    elseif tail ~= "" then
-      local sign, zh, zm = tail:match("^([+-])(%d%d):?(%d%d)$")
-      if not sign then return invalid("InvalidTime", ("unknown time zone in %q"):format(text)) end
-      zone = (tonumber(zh) * 3600 + tonumber(zm) * 60) * (sign == "-" and -1 or 1)
-    end
-  end
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo) or h > 23 or mi > 59 or s > 60 then
-    return invalid("InvalidTime", ("not a valid date and time: %q"):format(text))
-  end
-  if s == 60 then s = 59 end -- a leap second reads as the second before it
-  local local_seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-  return floor(local_seconds - (zone or M.CST_OFFSET))
+  local t, why = dates.parse(text, M.CST_OFFSET)
+  if not t then return invalid("InvalidTime", why) end
+  return t
 end
 
 local function check_unix(t)
@@ -90,13 +46,13 @@ end
 --- format_api_time(unix) -> "YYYY-MM-DD HH:MM:SS" in China Standard Time, as the API takes it.
 function M.format_api_time(t)
   if not check_unix(t) then return invalid("InvalidTime", "expected a Unix time") end
-  return os.date("!%Y-%m-%d %H:%M:%S", floor(t) + M.CST_OFFSET)
+  return dates.format(t, "%Y-%m-%d %H:%M:%S", M.CST_OFFSET)
 end
 
 --- format_utc(unix) -> "YYYY-MM-DDTHH:MM:SSZ"
 function M.format_utc(t)
   if not check_unix(t) then return invalid("InvalidTime", "expected a Unix time") end
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(t))
+  return dates.format(t, "%Y-%m-%dT%H:%M:%SZ")
 end
 
 -------------------------------------------------------------------------------

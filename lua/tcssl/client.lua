@@ -7,6 +7,7 @@ local schema = require "tcssl.schema"
 local runtime = require "tcssl.runtime"
 local ratelimit = require "tcssl.ratelimit"
 local breaker = require "tcssl.breaker"
+local dates = require "tcssl.dates"
 
 local M = {}
 
@@ -509,23 +510,7 @@ local function judge(err, readonly)
 end
 
 -- RFC 1123 dates as in the Date header: "Wed, 25 Nov 2026 10:23:00 GMT" -> Unix time.
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
-  Nov = 11, Dec = 12 }
-function M.parse_http_date(s)
-  if type(s) ~= "string" then return nil end
-  local d, mon, y, h, mi, sec = s:match("^%a+, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-  if not d or not MONTHS[mon] then return nil end
-  -- days from the civil date (proleptic Gregorian), so no local time zone gets involved
-  local floor = math.floor
-  local yy, m = tonumber(y), MONTHS[mon]
-  if m <= 2 then yy = yy - 1 end
-  local era = floor(yy / 400)
-  local yoe = yy - era * 400
-  local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + tonumber(d) - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
-end
+M.parse_http_date = dates.parse_http_date
 
 --- call(action, params) -> Response contents | nil, err
 -- Retries what is safe to retry (see judge), waits for the action's rate-limit token, and

@@ -243,19 +243,11 @@ end
 
 M.METADATA_URL = "http://metadata.tencentyun.com/latest/meta-data/"
 
-local function to_unix(v)
+-- An expiry as the metadata service and STS give it: a Unix time, or ISO 8601 with its zone
+-- ("2024-05-01T12:00:00Z"). tcssl.dates loads only for temporary keys.
+local function expiry(v)
   if type(v) == "number" then return v end
-  if type(v) == "string" then
-    -- ISO 8601 UTC such as 2024-05-01T12:00:00Z
-    local y, mo, d, h, mi, s = v:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$")
-    if y then
-      local t = os.time{ year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h),
-        min = tonumber(mi), sec = tonumber(s), isdst = false }
-      local utc = os.time(os.date("!*t", t))
-      return t + (t - utc)
-    end
-  end
-  return nil
+  return (require("tcssl.dates").parse(v))
 end
 
 --- cvm_role{ role = nil (ask the metadata service), metadata_url, transport, clock, timeout,
@@ -292,7 +284,7 @@ function M.cvm_role(opts)
       return fail("the metadata service answered Code " .. tostring(doc.Code))
     end
     local id, key, token = nonempty(doc.TmpSecretId), nonempty(doc.TmpSecretKey), nonempty(doc.Token)
-    local expires = to_unix(doc.ExpiredTime) or to_unix(doc.Expiration)
+    local expires = expiry(doc.ExpiredTime) or expiry(doc.Expiration)
     if not id or not key or not token or not expires then
       return fail("the credentials document lacks TmpSecretId, TmpSecretKey, Token or ExpiredTime")
     end
@@ -325,7 +317,7 @@ local function sts_credentials(source, res, err)
   end
   local c = type(res.Credentials) == "table" and res.Credentials or {}
   local id, key, token = nonempty(c.TmpSecretId), nonempty(c.TmpSecretKey), nonempty(c.Token)
-  local expires = to_unix(res.ExpiredTime) or to_unix(res.Expiration)
+  local expires = expiry(res.ExpiredTime) or expiry(res.Expiration)
   if not id or not key or not token or not expires then
     return nil, cred_error("STSError", source .. ": the answer lacks Credentials or ExpiredTime",
       { request_id = res.RequestId })
