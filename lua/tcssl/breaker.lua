@@ -18,6 +18,7 @@
 --
 -- Time comes from the client's monotonic clock, so tests step a fake one.
 local errors = require "tcssl.error"
+local retry = require "tcssl.retry"
 
 local M = {}
 
@@ -59,43 +60,6 @@ function M.check(v)
   return true
 end
 
--- The official SDKs' form of a backup endpoint leaves out the service: "ap-guangzhou.tencentcloudapi.com"
--- or "tencentcloudapi.com". Those get the service in front; any other host is taken as it is.
-local function full_host(host, service)
-  if not service then return host end
-  if host == "tencentcloudapi.com" then return service .. "." .. host end
-  local first = host:match("^([%w%-]+)%.tencentcloudapi%.com$")
-  if first and (first == "intl" or first:find("^%l+%-%l[%l%-]*$")) then return service .. "." .. host end
-  return host
-end
-
---- backup_for{ profile, endpoint, primary, region, backup } -> host | false
--- The backup endpoint of a client. An explicit `backup` wins (false: none). Otherwise only the
--- API 3.0 client on its default hosts has one: another access point of the same service, which
--- serves every region as the nearest one does.
---   ssl.tencentcloudapi.com (nearest region)  -> ssl.<region>.tencentcloudapi.com, or
---                                               ssl.ap-guangzhou.tencentcloudapi.com without a region
---   ssl.<region>.tencentcloudapi.com          -> ssl.tencentcloudapi.com
---   ssl.intl.tencentcloudapi.com              -> ssl.<region>.tencentcloudapi.com; none without a region
--- None for the financial zones (their network is apart from the others'), for an explicit
--- `endpoint` (a proxy, a private link or a test server: nothing equivalent can be guessed) and
--- for the legacy API.
-function M.backup_for(o)
-  local service = o.profile.endpoint_service
-  if o.backup ~= nil then
-    if o.backup == false then return false end
-    return full_host(o.backup:lower(), service)
-  end
-  if o.endpoint or o.profile.name ~= "v3" or not service then return false end
-  local region = o.region
-  if region and region:find("%-fsi$") then return false end
-  local nearest = service .. ".tencentcloudapi.com"
-  local own = region and ("%s.%s.tencentcloudapi.com"):format(service, region)
-  if o.primary == nearest then return own or (service .. ".ap-guangzhou.tencentcloudapi.com") end
-  if o.primary == service .. ".intl.tencentcloudapi.com" then return own or false end
-  return nearest
-end
-
 local Breaker = {}
 Breaker.__index = Breaker
 M.Breaker = Breaker
@@ -113,31 +77,22 @@ function M.new(settings, now)
   return self
 end
 
---- setup{ profile, endpoint, primary, region, backup, breaker, now, config } -> breaker | false | nil, err
--- The breaker of a new client, or false when it has none (no backup endpoint, or breaker = false).
--- config is the client's own; the breaker's `config` is the same with the backup as host, so
+--- setup(settings, backup, config, now) -> breaker | false | nil, err
+-- The breaker of a new client: settings is the client's `breaker` option (nil, true or a
+-- table; the client makes none for false), backup its backup endpoint from tcssl.endpoint
+-- (false: none), config its settled configuration, now its monotonic clock. False when the
+-- client has no backup. The breaker's `config` is the client's with the backup as host, so
 -- that what goes to the backup is signed for the backup's own Host.
-function M.setup(o)
-  o.config.backup_endpoint = false
-  if o.breaker == false then return false end
-  local backup = M.backup_for(o)
+function M.setup(settings, backup, config, now)
   if not backup then
-    if o.breaker ~= nil then
+    if settings ~= nil then
       return config_error("backup_endpoint", "the breaker needs a backup endpoint, and this client has none by"
         .. " default (an explicit endpoint, a financial zone or the legacy API): give backup_endpoint")
     end
     return false
   end
-  if backup == o.primary then return config_error("backup_endpoint", "must differ from the endpoint") end
-  local region = o.region
-  if region and region:find("%-fsi$") and backup:find("%.tencentcloudapi%.com$")
-      and not backup:find("%-fsi%.tencentcloudapi%.com$") then
-    return config_error("backup_endpoint", "the financial zones are apart from the other regions: a backup for "
-      .. region .. " must be a financial-zone host")
-  end
-  o.config.backup_endpoint = backup
-  local b = M.new(o.breaker, o.now)
-  b.config = setmetatable({ host = backup }, { __index = o.config })
+  local b = M.new(settings, now)
+  b.config = setmetatable({ host = backup }, { __index = config })
   return b
 end
 
@@ -147,8 +102,7 @@ function M.outcome(ok, err, readonly)
   if ok then return "success" end
   local kind = err.kind
   if kind == "api" then
-    local code = err.code
-    if code == "InternalError" or code:find("^InternalError%.") then return nil end
+    if retry.is_internal(err.code) then return nil end
     return "success"
   end
   if (kind == "network" or kind == "timeout") and err.code ~= "SessionFailed"

@@ -292,18 +292,27 @@ function M.cvm_role(opts)
   end, opts, "cvm_role:" .. base .. (opts.role or ""))
 end
 
--- STS calls go through a tcssl client for service "sts", version 2018-08-13.
-local STS = { service = "sts", version = "2018-08-13", endpoint = "sts.tencentcloudapi.com" }
+--- STS: the service that assume_role and oidc call, as tcssl.client.service describes it.
+-- AssumeRoleWithWebIdentity takes no signature, as its documentation says.
+M.STS = { service = "sts", version = "2018-08-13", endpoint = "sts.tencentcloudapi.com",
+  unsigned = { "AssumeRoleWithWebIdentity" } }
 
+local sts_service
+-- The keys of a client that sends only what the API takes unsigned: none.
+local NO_KEYS = provider("none", function()
+  return nil, cred_error("NoCredentials", "this client sends only actions the API takes unsigned")
+end)
+
+-- creds: the provider of the long-term keys, or nil for an unsigned action.
 local function sts_call(opts, action, params, creds, budget)
-  local client = require "tcssl.client"
+  sts_service = sts_service or assert(require("tcssl.client").service(M.STS))
   local timeout = opts.timeout or 10
   if budget then timeout = math.max(0.001, math.min(timeout, budget)) end
-  local c, err = client.new({
-    endpoint = opts.endpoint or STS.endpoint, scheme = opts.scheme, region = opts.region or "ap-guangzhou",
+  local c, err = sts_service.new{
+    endpoint = opts.endpoint, scheme = opts.scheme, region = opts.region or "ap-guangzhou",
     timeout = timeout, deadline = budget and timeout or nil, transport = opts.transport, clock = opts.clock,
-    ca_file = opts.ca_file, proxy = opts.proxy,
-  }, "sts", creds)
+    ca_file = opts.ca_file, proxy = opts.proxy, credentials = creds or NO_KEYS,
+  }
   if not c then return nil, err end
   local res, cerr = c:call(action, params)
   if not opts.transport then c:close() end
@@ -361,7 +370,7 @@ function M.oidc(opts)
     return sts_credentials("oidc", sts_call(opts, "AssumeRoleWithWebIdentity", {
       ProviderId = opts.provider_id, WebIdentityToken = token, RoleArn = opts.role_arn,
       RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
-    }, "unsigned", budget))
+    }, nil, budget))
   end, opts, ("oidc:%s:%s:%s"):format(tostring(opts.role_arn), tostring(opts.provider_id), session_name))
 end
 
@@ -433,6 +442,66 @@ function M.default(opts)
     M.tke_oidc{ getenv = opts.getenv, endpoint = opts.sts_endpoint, scheme = opts.sts_scheme,
       transport = opts.transport, clock = opts.clock, shared_dict = opts.shared_dict, cache = opts.cache },
   }
+end
+
+--- for_client(config, opts) -> the provider a client's configuration names: its `credentials`,
+-- its static keys, its `profile` (that section and nothing else: the environment's keys must
+-- not silently win over what the caller asked for, as they would first in the chain), or the
+-- default chain, whose temporary keys go to opts.cache when there is one. opts: transport,
+-- scheme (of the STS calls), cache.
+function M.for_client(config, opts)
+  if config.credentials then return config.credentials end
+  if config.secret_id or config.secret_key then
+    return M.static(config.secret_id, config.secret_key, config.token)
+  end
+  if config.profile then
+    return M.profile{ profile = config.profile, getenv = config.getenv }
+  end
+  return M.default{
+    getenv = config.getenv, profile = config.profile, metadata_url = config.metadata_url,
+    transport = opts.transport, clock = config.clock, sts_scheme = opts.scheme, cache = opts.cache,
+  }
+end
+
+local function usable_key(v)
+  return type(v) == "string" and v:find("^[^%s%c]+$") ~= nil
+end
+
+-- What pcall(provider.get, ...) gave, checked: keys must be strings a signature can carry; a
+-- provider that raises or answers anything else gives a `credentials` error, never a raise
+-- further on.
+local function checked(ran, creds, cerr)
+  if not ran then
+    return nil, cred_error("ProviderFailed", "the credentials provider raised: " .. tostring(creds))
+  end
+  if creds == nil then
+    if errors.is(cerr) then return nil, cerr end
+    return nil, cred_error("NoCredentials", "the credentials provider gave neither keys nor an error")
+  end
+  if type(creds) ~= "table" then
+    return nil, cred_error("InvalidCredentials", "the credentials provider did not return a table")
+  end
+  local field = not usable_key(creds.secret_id) and "secret_id" or not usable_key(creds.secret_key) and "secret_key"
+  if field then
+    return nil, cred_error("InvalidCredentials",
+      ("the credentials provider returned no usable %s (a non-empty string without spaces)"):format(field))
+  end
+  if creds.token ~= nil and (type(creds.token) ~= "string" or creds.token:find("[%s%c]")) then
+    return nil, cred_error("InvalidCredentials",
+      "the credentials provider returned a token that is not a string without spaces")
+  end
+  return creds
+end
+
+--- fetch(provider, now, budget) -> creds | nil, err: the keys for one attempt of a call.
+-- budget: the seconds left of the call's deadline, which the provider must keep to (none
+-- left: a `timeout` error, retryable, nothing sent).
+function M.fetch(source, now, budget)
+  if budget and budget <= 0 then
+    return nil, errors.new("timeout", "DeadlineExceeded", "the call's deadline passed before credentials were ready",
+      { retryable = true, sent = false })
+  end
+  return checked(pcall(source.get, now, { timeout = budget }))
 end
 
 return M

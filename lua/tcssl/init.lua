@@ -24,9 +24,12 @@ M.meta = client.meta
 
 --- legacy(config) -> client for the legacy 2017 API (CertGetList, CertUpload, CertDelete on
 -- wss.api.qcloud.com/v2/index.php, v1 signing); results are the `data` of its envelope.
-function M.legacy(config)
-  return client.new(config, "legacy")
-end
+M.legacy = client.LEGACY.new
+
+--- service(description) -> a service whose new(config) makes clients of another API 3.0
+-- service, such as STS: tcssl.service{ service = "sts", version = "2018-08-13" }.new{...}
+-- (README, "Other services").
+M.service = client.service
 
 --- array(t): marks t as a JSON array, so that an empty table is sent as [] rather than {}.
 M.array = json.array

@@ -34,4 +34,16 @@ function M.warn(message)
   return write("WARN", "tcssl: warning: ", message)
 end
 
+--- debug_writer([file]) -> an on_request hook (the client's `debug = true`) writing one line per
+-- call: to file when given, otherwise through debug() above.
+function M.debug_writer(file)
+  return function(info)
+    local line = ("%s %s %s -> %s %.3fs attempts=%d%s%s"):format(info.action, info.method,
+      info.url, info.status or "-", info.duration, info.attempts,
+      info.request_id and (" RequestId=" .. info.request_id) or "",
+      info.error and (" error=" .. info.error) or "")
+    if file then file:write("tcssl: " .. line .. "\n") else M.debug(line) end
+  end
+end
+
 return M

@@ -6,6 +6,7 @@
 -- new() keeps token buckets in this Lua state. shared(cache) keeps counters in a cache that
 -- several processes see (a lua_shared_dict: every nginx worker), so that the workers together
 -- stay within the rate rather than each of them. Both have take(key, rate, deadline).
+local errors = require "tcssl.error"
 local runtime = require "tcssl.runtime"
 local shared = require "tcssl.shared"
 
@@ -126,6 +127,24 @@ function Shared:take(key, rate, deadline)
     if ok == nil and serr then return nil, wait, serr end
   end
   return nil, 0
+end
+
+--- wait(limiter, key, rate, deadline, action) -> true | nil, err
+-- The client's turn at any limiter (its own, shared, or the caller's rate_limiter): a limiter
+-- that raises is a `config` error RateLimiterFailed, a wait that would pass the call's
+-- deadline a `timeout` error DeadlineExceeded (retryable: the call can come again later).
+function M.wait(limiter, key, rate, deadline, action)
+  local ran, ok, wait = pcall(limiter.take, limiter, key, rate, deadline)
+  if not ran then
+    return nil, errors.new("config", "RateLimiterFailed", "the rate limiter raised: " .. tostring(ok),
+      { action = action, field = "rate_limiter" })
+  end
+  if not ok then
+    return nil, errors.new("timeout", "DeadlineExceeded",
+      ("waiting %.2fs for the %s rate limit would pass the call's deadline"):format(wait, action),
+      { action = action, retryable = true })
+  end
+  return true
 end
 
 return M

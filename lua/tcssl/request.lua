@@ -122,7 +122,8 @@ end
 --- build(cfg, creds, action, params, now [, nonce]) -> { method, url, headers, body } | nil, err
 -- cfg: scheme, host, service, version, region, language, http_method, sign_method, and for v1
 -- only: path (default "/"; the legacy API uses /v2/index.php) and version (nil: not sent).
--- creds: secret_id, secret_key, token. nonce (v1 only) is random unless given.
+-- creds: secret_id, secret_key, token; false for an action the API takes unsigned (TC3 only).
+-- nonce (v1 only) is random unless given.
 function M.build(cfg, creds, action, params, now, nonce_value)
   local host = cfg.host
   local base = cfg.scheme .. "://" .. host .. "/"
@@ -135,7 +136,7 @@ function M.build(cfg, creds, action, params, now, nonce_value)
     ["X-TC-Version"] = cfg.version,
     ["X-TC-Timestamp"] = ("%d"):format(now),
     ["X-TC-Region"] = cfg.region,
-    ["X-TC-Token"] = creds.token,
+    ["X-TC-Token"] = creds and creds.token or nil,
     ["X-TC-Language"] = cfg.language,
     ["X-TC-RequestClient"] = cfg.request_client,
   }
@@ -161,10 +162,9 @@ function M.build(cfg, creds, action, params, now, nonce_value)
     url = base
   end
   headers["Content-Type"] = content_type
-  if cfg.unsigned then
-    -- STS's AssumeRoleWithWebIdentity takes no signature
+  if not creds then
+    -- what the API takes unsigned (STS's AssumeRoleWithWebIdentity) says so with SKIP
     headers.Authorization = "SKIP"
-    headers["X-TC-Token"] = nil
     return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
   end
   headers.Authorization = core.tc3_sign{
@@ -186,6 +186,7 @@ local V1_COMMON = { Action = true, Version = true, Timestamp = true, Nonce = tru
   SignatureMethod = true, Region = true, Token = true, Language = true, Signature = true }
 
 function M.build_v1(cfg, creds, action, params, now, nonce_value)
+  if not creds then return bad_params("an unsigned request needs TC3-HMAC-SHA256, not " .. cfg.sign_method) end
   local flat, err = M.flatten(params)
   if not flat then return bad_params(err) end
   for _, p in ipairs(flat) do

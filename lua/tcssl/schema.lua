@@ -178,6 +178,32 @@ function M.check(action_model, params, opts)
   return check_object(action_model.input, params, nil, opts or {})
 end
 
+--- check_call(action, action_model, params, opts) -> params to send | nil, err
+-- What client:call takes, checked before anything else happens: an action name, a params
+-- table, and (with a model and opts, false when the client does not validate) params that
+-- hold the model's types. params are the caller's: a raising __index or __pairs is a bad
+-- parameter, not a raise.
+function M.check_call(action, action_model, params, opts)
+  if type(action) ~= "string" or not action:find("^%u%w*$") then
+    return nil, errors.new("validation", "InvalidAction",
+      "action must be an API action name such as DescribeCertificates")
+  end
+  if params ~= nil and type(params) ~= "table" then
+    return nil, errors.new("validation", "InvalidParameter", "params must be a table", { action = action })
+  end
+  if not (action_model and opts) then return params end
+  local ran, checked, err = pcall(M.check, action_model, params, opts)
+  if not ran then
+    return nil, errors.new("validation", "InvalidParameter", "params could not be read: " .. tostring(checked),
+      { action = action })
+  end
+  if not checked then
+    err.action = action
+    return nil, err
+  end
+  return checked
+end
+
 -- Decoding: a decoded response is checked against the model and takes its Lua types, in place.
 -- tcssl.json has already made integers integers, marked arrays and dropped nulls (a null is an
 -- absent field, never a type error). Each field the model knows must then hold its type:

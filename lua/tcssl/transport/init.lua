@@ -1,5 +1,7 @@
--- Choosing a transport: libcurl in plain Lua, OpenResty cosockets inside nginx.
+-- Choosing a transport (libcurl in plain Lua, OpenResty cosockets inside nginx), and sending
+-- one request through whichever the client has, its answer checked.
 local runtime = require "tcssl.runtime"
+local errors = require "tcssl.error"
 
 local M = {}
 
@@ -16,6 +18,33 @@ function M.default(opts)
   if kind == nil then kind = runtime.ngx_phase() and "ngx" or "curl" end
   if kind == "ngx" then return require("tcssl.transport.ngx").new(opts) end
   return require("tcssl.transport.curl").new(opts)
+end
+
+--- send(transport, req, opts) -> status, headers, body | nil, err
+-- One request through the transport (req: method, url, headers, body; opts: timeout,
+-- connect_timeout, fresh). A custom transport may raise or answer nonsense: either is an
+-- error object here, never a raise or a bad value further on. err.sent says whether the
+-- request may have left (false: it did not), as the transports report it.
+function M.send(transport, req, opts)
+  local ran, status, headers, body = pcall(transport.request, transport, req.method, req.url, req.headers,
+    req.body, opts)
+  if not ran then
+    -- a custom transport that raises: whether the request left is unknown
+    status, headers = nil, { code = "TransportFailed", message = "the transport raised: " .. tostring(status) }
+  elseif not status and type(headers) ~= "table" then
+    headers = { code = "TransportFailed", message = "the transport returned neither a response nor an error" }
+  elseif status and (type(status) ~= "number" or status % 1 ~= 0 or status < 100 or status > 599
+      or type(body) ~= "string") then
+    return nil, errors.new("protocol", "BadTransportResult",
+      "the transport returned no HTTP status (an integer 100-599) and body (a string)", { maybe_applied = true })
+  end
+  if not status then
+    local terr = headers
+    return nil, errors.new(terr.kind or "network", terr.code or "NetworkError", terr.message or "transport failure",
+      { sent = terr.sent, retryable = terr.sent == false, maybe_applied = terr.sent ~= false })
+  end
+  if type(headers) ~= "table" then headers = {} end
+  return status, headers, body
 end
 
 return M
