@@ -25,6 +25,7 @@ local MAX_HEAD_BYTES, MAX_HEADERS, MAX_BODY_BYTES = M.MAX_HEAD_BYTES, M.MAX_HEAD
 local MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES   -- oversized bodies up to this are read and dropped
 local READ_CHUNK = 64 * 1024
 
+-- os.date, not tcssl.dates, for the same reason as views.cst_time: the client parses this.
 local function http_date(t)
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", math.floor(t))
 end

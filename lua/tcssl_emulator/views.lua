@@ -14,6 +14,8 @@ local CST_OFFSET = 8 * 3600                  -- the API reports times in China S
 local EXPIRING_WINDOW = 30 * 86400           -- "证书即将到期的30天内为即将过期"
 
 --- cst_time(t) -> "2024-01-02 15:04:05", Unix time t in China Standard Time.
+-- The emulator writes its times with os.date, not with tcssl.dates: the client reads them with
+-- tcssl.dates, and a second implementation is what catches a mistake one of them makes.
 function M.cst_time(t)
   return os.date("!%Y-%m-%d %H:%M:%S", floor(t) + CST_OFFSET)
 end
