@@ -14,10 +14,11 @@
 --   assume_role   STS AssumeRole with long-term keys
 --   oidc          STS AssumeRoleWithWebIdentity (TKE's OIDC: TKE_* environment variables)
 --   chain         the first of several that gives credentials; `default` is the official order
+--
+-- cvm_role, assume_role, oidc and tke_oidc live in tcssl.credentials.temporary, which loads on
+-- first use: a client given static keys, or finding them in the environment or the profile
+-- file, never loads the code that fetches temporary keys over the network.
 local errors = require "tcssl.error"
-local json = require "tcssl.json"
-local runtime = require "tcssl.runtime"
-local shared = require "tcssl.shared"
 
 local M = {}
 
@@ -40,6 +41,40 @@ Provider.__index = Provider
 
 local function provider(source, get)
   return setmetatable({ source = source, get = get }, Provider)
+end
+
+--- provider(source, get) -> a provider whose tostring names its source and nothing else; for
+-- providers of one's own, and for tcssl.credentials.temporary.
+M.provider = provider
+
+--- error(code, message [, fields]) -> a `credentials` error object.
+M.error = cred_error
+
+-- The providers of temporary keys, loaded when one is first asked for.
+local TEMPORARY = { cvm_role = true, assume_role = true, oidc = true, tke_oidc = true, METADATA_URL = true,
+  STS = true }
+setmetatable(M, {
+  __index = function(t, key)
+    if not TEMPORARY[key] then return nil end
+    local temporary = require "tcssl.credentials.temporary"
+    for name in pairs(TEMPORARY) do rawset(t, name, temporary[name]) end
+    return temporary[key]
+  end,
+})
+
+-- A provider made on first use: the default chain names the CVM role and TKE's OIDC, and only
+-- a chain that gets that far loads their code.
+local function deferred(source, make)
+  local inner
+  local self = provider(source)
+  self.get = function(now, call_opts)
+    inner = inner or make()
+    return inner.get(now, call_opts)
+  end
+  self.invalidate = function()
+    if inner and inner.invalidate then inner.invalidate() end
+  end
+  return self
 end
 
 --- static(secret_id, secret_key [, token])
@@ -140,270 +175,6 @@ function M.profile(opts)
   end)
 end
 
--- A shared cache for temporary credentials (opts.shared_dict, a lua_shared_dict name, or
--- opts.cache, a tcssl.shared cache): nginx workers then fetch once between them instead of
--- once each. `key` names the credentials (source and role, never a secret).
-local function shared_store(opts, key)
-  local cache, err = shared.from(opts.cache or opts.shared_dict)
-  if not cache then return nil, err end
-  return { cache = cache, key = "tcssl:credentials:" .. key }
-end
-
-local function shared_read(store, now, margin)
-  local text = store.cache:get(store.key)
-  local c = type(text) == "string" and json.decode(text)
-  if type(c) == "table" and nonempty(c.secret_id) and nonempty(c.secret_key) and type(c.expires) == "number"
-    and now < c.expires - margin then
-    return { secret_id = c.secret_id, secret_key = c.secret_key, token = nonempty(c.token), expires = c.expires }
-  end
-  return nil
-end
-
-local function shared_write(store, creds, now, margin)
-  local ttl = creds.expires - margin - now
-  if ttl <= 0 then return end
-  local text = json.encode{ secret_id = creds.secret_id, secret_key = creds.secret_key, token = creds.token,
-    expires = creds.expires }
-  if text then store.cache:set(store.key, text, ttl) end
-end
-
--- Temporary credentials: cached until REFRESH_MARGIN seconds before they expire, fetched once
--- even when several coroutines ask at the same time (the others wait for the one fetch).
-local function temporary(source, fetch, opts, key)
-  local cached, refreshing, store
-  local clock = opts.clock or os.time
-  local margin = opts.refresh_margin or M.REFRESH_MARGIN
-  local wait = opts.wait
-  local self = provider(source)
-  self.get = function(_, call_opts)
-    local now = clock()
-    if cached and now < cached.expires - margin then return cached end
-    local budget = call_opts and call_opts.timeout
-    if not store and (opts.shared_dict or opts.cache) then
-      local err
-      store, err = shared_store(opts, key or source)
-      if not store then return nil, cred_error("SharedCacheUnavailable", source .. ": " .. err.message) end
-    end
-    if store then
-      local hit = shared_read(store, now, margin)
-      if hit then
-        cached = hit
-        return hit
-      end
-    end
-    if refreshing then
-      -- another coroutine is fetching: wait for it within a bounded number of turns
-      local turns = budget and math.max(1, math.floor(budget / 0.005)) or 10000
-      for _ = 1, math.min(10000, turns) do
-        if not refreshing then break end
-        if wait then wait()
-        elseif runtime.cosockets() then runtime.sleep(0.005) -- OpenResty: let the fetch go on
-        elseif coroutine.isyieldable() then coroutine.yield()
-        else break end
-      end
-      if cached and clock() < cached.expires - margin then return cached end
-      if refreshing then
-        return nil, cred_error("RefreshInProgress", source .. ": timed out waiting for a credential refresh")
-      end
-    end
-    refreshing = true
-    local ok, creds, err = pcall(fetch, now, budget)
-    refreshing = false
-    if not ok then
-      return nil, cred_error("RefreshFailed", source .. ": " .. tostring(creds))
-    end
-    if not creds then return nil, err end
-    cached = creds
-    if store then shared_write(store, creds, now, margin) end
-    return creds
-  end
-  self.invalidate = function()
-    cached = nil
-    if store then store.cache:delete(store.key) end
-  end
-  return self
-end
-
--- Plain HTTP(S) GET for the metadata service, through a transport.
-local function http_get(transport, url, timeout)
-  local status, _, body = transport:request("GET", url, {}, nil, { timeout = timeout, connect_timeout = timeout })
-  if not status then
-    local e = _
-    return nil, ("%s (%s)"):format(e.message or "request failed", e.code or "?")
-  end
-  if status ~= 200 then
-    return nil, ("HTTP %d: %s"):format(status, errors.excerpt(body, 80))
-  end
-  return body
-end
-
-local function default_transport(opts)
-  return opts.transport or require("tcssl.transport").default{}
-end
-
-M.METADATA_URL = "http://metadata.tencentyun.com/latest/meta-data/"
-
--- An expiry as the metadata service and STS give it: a Unix time, or ISO 8601 with its zone
--- ("2024-05-01T12:00:00Z"). tcssl.dates loads only for temporary keys.
-local function expiry(v)
-  if type(v) == "number" then return v end
-  return (require("tcssl.dates").parse(v))
-end
-
---- cvm_role{ role = nil (ask the metadata service), metadata_url, transport, clock, timeout,
---- shared_dict or cache }
-function M.cvm_role(opts)
-  opts = opts or {}
-  local base = opts.metadata_url or M.METADATA_URL
-  if base:sub(-1) ~= "/" then base = base .. "/" end
-  local timeout = opts.timeout or 2
-  local role = opts.role
-  local transport
-  local function fail(msg) return nil, cred_error("MetadataError", "CVM role: " .. msg) end
-  return temporary("cvm_role", function(_, budget)
-    transport = transport or default_transport(opts)
-    local url = base .. "cam/security-credentials/"
-    -- both requests together keep to what is left of the caller's deadline
-    local deadline = budget and runtime.now() + budget
-    local function left()
-      if not deadline then return timeout end
-      return math.max(0.001, math.min(timeout, deadline - runtime.now()))
-    end
-    if not role then
-      local body, err = http_get(transport, url, left())
-      if not body then return fail("cannot read the role name: " .. err) end
-      local name = body:match("^%s*([%w_%.%-@=,+]+)%s*$")
-      if not name then return fail("the metadata service gave no usable role name") end
-      role = name
-    end
-    local body, err = http_get(transport, url .. role, left())
-    if not body then return fail("cannot read the role's credentials: " .. err) end
-    local doc = json.decode(body)
-    if type(doc) ~= "table" then return fail("the credentials document is not JSON") end
-    if doc.Code ~= nil and doc.Code ~= "Success" then
-      return fail("the metadata service answered Code " .. tostring(doc.Code))
-    end
-    local id, key, token = nonempty(doc.TmpSecretId), nonempty(doc.TmpSecretKey), nonempty(doc.Token)
-    local expires = expiry(doc.ExpiredTime) or expiry(doc.Expiration)
-    if not id or not key or not token or not expires then
-      return fail("the credentials document lacks TmpSecretId, TmpSecretKey, Token or ExpiredTime")
-    end
-    return { secret_id = id, secret_key = key, token = token, expires = expires }
-  end, opts, "cvm_role:" .. base .. (opts.role or ""))
-end
-
---- STS: the service that assume_role and oidc call, as tcssl.client.service describes it.
--- AssumeRoleWithWebIdentity takes no signature, as its documentation says.
-M.STS = { service = "sts", version = "2018-08-13", endpoint = "sts.tencentcloudapi.com",
-  unsigned = { "AssumeRoleWithWebIdentity" } }
-
-local sts_service
--- The keys of a client that sends only what the API takes unsigned: none.
-local NO_KEYS = provider("none", function()
-  return nil, cred_error("NoCredentials", "this client sends only actions the API takes unsigned")
-end)
-
--- creds: the provider of the long-term keys, or nil for an unsigned action.
-local function sts_call(opts, action, params, creds, budget)
-  sts_service = sts_service or assert(require("tcssl.client").service(M.STS))
-  local timeout = opts.timeout or 10
-  if budget then timeout = math.max(0.001, math.min(timeout, budget)) end
-  local c, err = sts_service.new{
-    endpoint = opts.endpoint, scheme = opts.scheme, region = opts.region or "ap-guangzhou",
-    timeout = timeout, deadline = budget and timeout or nil, transport = opts.transport, clock = opts.clock,
-    ca_file = opts.ca_file, proxy = opts.proxy, credentials = creds or NO_KEYS,
-  }
-  if not c then return nil, err end
-  local res, cerr = c:call(action, params)
-  if not opts.transport then c:close() end
-  return res, cerr
-end
-
-local function sts_credentials(source, res, err)
-  if not res then
-    return nil, cred_error("STSError", ("%s: %s"):format(source, err and err.message or "failed"),
-      { request_id = err and err.request_id, cause = err and err.code })
-  end
-  local c = type(res.Credentials) == "table" and res.Credentials or {}
-  local id, key, token = nonempty(c.TmpSecretId), nonempty(c.TmpSecretKey), nonempty(c.Token)
-  local expires = expiry(res.ExpiredTime) or expiry(res.Expiration)
-  if not id or not key or not token or not expires then
-    return nil, cred_error("STSError", source .. ": the answer lacks Credentials or ExpiredTime",
-      { request_id = res.RequestId })
-  end
-  return { secret_id = id, secret_key = key, token = token, expires = expires }
-end
-
---- assume_role{ secret_id, secret_key, role_arn, session_name, duration = 7200, endpoint, scheme,
---- region, transport, clock, shared_dict or cache }
-function M.assume_role(opts)
-  local long = M.static(opts.secret_id, opts.secret_key)
-  local session_name = opts.session_name or "tcssl-session"
-  return temporary("assume_role", function(_, budget)
-    if not nonempty(opts.role_arn) then
-      return nil, cred_error("MissingCredentials", "assume_role needs role_arn")
-    end
-    return sts_credentials("assume_role", sts_call(opts, "AssumeRole", {
-      RoleArn = opts.role_arn, RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
-    }, long, budget))
-  end, opts, ("assume_role:%s:%s:%s"):format(tostring(opts.role_arn), session_name, tostring(opts.secret_id)))
-end
-
---- oidc{ region, provider_id, token_file, role_arn, session_name, duration, endpoint, scheme,
---- transport, clock, shared_dict or cache }; the web identity token is read from its file at each refresh (TKE
---- rotates it). AssumeRoleWithWebIdentity is not signed.
-function M.oidc(opts)
-  local session_name = opts.session_name or "tcssl-oidc"
-  return temporary("oidc", function(_, budget)
-    for _, field in ipairs{ "region", "provider_id", "token_file", "role_arn" } do
-      if not nonempty(opts[field]) then
-        return nil, cred_error("MissingCredentials", "oidc needs " .. field)
-      end
-    end
-    local f = io.open(opts.token_file, "rb")
-    local token = f and f:read("a")
-    if f then f:close() end
-    token = token and token:match("^%s*(.-)%s*$")
-    if not nonempty(token) then
-      return nil, cred_error("TokenFileUnreadable", "cannot read a web identity token from " .. opts.token_file)
-    end
-    return sts_credentials("oidc", sts_call(opts, "AssumeRoleWithWebIdentity", {
-      ProviderId = opts.provider_id, WebIdentityToken = token, RoleArn = opts.role_arn,
-      RoleSessionName = session_name, DurationSeconds = opts.duration or 7200,
-    }, nil, budget))
-  end, opts, ("oidc:%s:%s:%s"):format(tostring(opts.role_arn), tostring(opts.provider_id), session_name))
-end
-
---- tke_oidc{ getenv, ... }: oidc from TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE,
---- TKE_ROLE_ARN.
-function M.tke_oidc(opts)
-  opts = opts or {}
-  local getenv = opts.getenv or os.getenv
-  local inner
-  local self = provider("oidc")
-  self.invalidate = function()
-    if inner then inner.invalidate() end
-  end
-  self.get = function(now, call_opts)
-    if not inner then
-      local missing = {}
-      for _, name in ipairs{ "TKE_REGION", "TKE_PROVIDER_ID", "TKE_WEB_IDENTITY_TOKEN_FILE", "TKE_ROLE_ARN" } do
-        if not nonempty(getenv(name)) then missing[#missing + 1] = name end
-      end
-      if #missing > 0 then
-        return nil, cred_error("NoCredentials", "not set: " .. table.concat(missing, ", "))
-      end
-      local o = {}
-      for k, v in pairs(opts) do o[k] = v end
-      o.region, o.provider_id = getenv("TKE_REGION"), getenv("TKE_PROVIDER_ID")
-      o.token_file, o.role_arn = getenv("TKE_WEB_IDENTITY_TOKEN_FILE"), getenv("TKE_ROLE_ARN")
-      inner = M.oidc(o)
-    end
-    return inner.get(now, call_opts)
-  end
-  return self
-end
-
 --- chain{ p1, p2, ... }: the first provider that gives credentials, remembered afterwards.
 -- When none does, the error lists each provider and why it gave nothing.
 function M.chain(list)
@@ -437,10 +208,14 @@ function M.default(opts)
   return M.chain{
     M.environment(opts),
     M.profile{ profile = opts.profile, paths = opts.profile_paths, home = opts.home, getenv = opts.getenv },
-    M.cvm_role{ metadata_url = opts.metadata_url, transport = opts.transport, clock = opts.clock,
-      timeout = opts.metadata_timeout or 1, shared_dict = opts.shared_dict, cache = opts.cache },
-    M.tke_oidc{ getenv = opts.getenv, endpoint = opts.sts_endpoint, scheme = opts.sts_scheme,
-      transport = opts.transport, clock = opts.clock, shared_dict = opts.shared_dict, cache = opts.cache },
+    deferred("cvm_role", function()
+      return M.cvm_role{ metadata_url = opts.metadata_url, transport = opts.transport, clock = opts.clock,
+        timeout = opts.metadata_timeout or 1, shared_dict = opts.shared_dict, cache = opts.cache }
+    end),
+    deferred("oidc", function()
+      return M.tke_oidc{ getenv = opts.getenv, endpoint = opts.sts_endpoint, scheme = opts.sts_scheme,
+        transport = opts.transport, clock = opts.clock, shared_dict = opts.shared_dict, cache = opts.cache }
+    end),
   }
 end
 
