@@ -110,8 +110,11 @@ install: all install-emulator
 	install -m 644 lua/tcssl/model/actions/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions/
 	install -m 644 lua/tcssl/model/structs/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs/
 	install -m 644 lua/tcssl/transport/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport/
-	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli
+	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/credentials \
+	  $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/json
 	install -m 644 lua/tcssl/cli/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli/
+	install -m 644 lua/tcssl/credentials/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/credentials/
+	install -m 644 lua/tcssl/json/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/json/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 bin/tcssl $(DESTDIR)$(PREFIX)/bin/

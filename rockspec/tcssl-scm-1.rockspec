@@ -45,6 +45,7 @@ build = {
     ["tcssl.request"] = "lua/tcssl/request.lua",
     ["tcssl.error"] = "lua/tcssl/error.lua",
     ["tcssl.json"] = "lua/tcssl/json.lua",
+    ["tcssl.json.ordered"] = "lua/tcssl/json/ordered.lua",
     ["tcssl.schema"] = "lua/tcssl/schema.lua",
     ["tcssl.model"] = "lua/tcssl/model.lua",
     ["tcssl.model_docs"] = "lua/tcssl/model_docs.lua",
@@ -200,6 +201,7 @@ build = {
     ["tcssl.model.enums"] = "lua/tcssl/model/enums.lua",
     -- end of the model's entries
     ["tcssl.credentials"] = "lua/tcssl/credentials.lua",
+    ["tcssl.credentials.temporary"] = "lua/tcssl/credentials/temporary.lua",
     ["tcssl.pages"] = "lua/tcssl/pages.lua",
     ["tcssl.waiters"] = "lua/tcssl/waiters.lua",
     ["tcssl.certs"] = "lua/tcssl/certs.lua",

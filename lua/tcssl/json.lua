@@ -140,7 +140,7 @@ local type, next, pcall, tostring, tonumber = type, next, pcall, tostring, tonum
 local getmetatable, setmetatable, error = getmetatable, setmetatable, error
 local find, sub, gsub, byte, format, rep = string.find, string.sub, string.gsub,
   string.byte, string.format, string.rep
-local concat, sort = table.concat, table.sort
+local concat = table.concat
 local huge = math.huge
 local mtype, tointeger = math.type, math.tointeger  -- luacheck: ignore 143
 
@@ -431,149 +431,16 @@ local function unescape_slashes(out)
   return concat(parts)
 end
 
--- The writer behind json.encode(value, options).  A table is an array when
--- it is marked, or when all its keys are positive integers (as cjson
--- decides); holes are written as null, and a sparse table is refused as
--- cjson refuses it (more than 10 slots, over half of them empty).
-local ordered_value
-
-local function scalar_text(v)
-  local tv = type(v)
-  if tv == "string" then return unescape_slashes(cj_encode(v)) end
-  if tv == "number" then
-    local lit = number_literal(v)
-    if lit then return lit end
-    if lit == false then return nil, E_NAN end
-    return cj_encode(v)
-  end
-  if tv == "boolean" then return v and "true" or "false" end
-  if v == nil or v == null then return "null" end  -- nil: a hole in an array
-  if tv == "table" and getmetatable(v) == number_mt then return v[1] end
-  return nil, "cannot encode a " .. tv .. " value"
-end
-
--- The length of t written as an array, nil for an object, or false, message.
-local function array_length(t)
-  local marked = getmetatable(t) == array_mt
-  local max, count = 0, 0
-  for k in next, t do
-    if type(k) == "number" and is_index(k) then
-      if k > max then max = k end
-      count = count + 1
-    elseif marked then
-      return false, "json.array table has a key that is not a positive integer (" .. tostring(k) .. ")"
-    else
-      return nil
-    end
-  end
-  if count == 0 and not marked then return nil end
-  if max > 10 and max > 2 * count then return false, "cannot encode an excessively sparse array" end
-  return max
-end
-
-local function key_text(k)
-  if type(k) == "string" then return k end
-  if type(k) == "number" then
-    local lit = number_literal(k)
-    if lit == false then return nil, E_NAN .. " as a table key" end
-    return lit or cj_encode(k)
-  end
-  return nil, "cannot encode a table key of type " .. type(k)
-end
-
--- rank[order][name]: the place of name in order, built once per order table.
-local function ranks_of(w, order)
-  local r = w.ranks[order]
-  if not r then
-    r = {}
-    for i = #order, 1, -1 do r[order[i]] = i end
-    w.ranks[order] = r
-  end
-  return r
-end
-
--- Appends the text of t to w.out; on failure returns message, path.
-local function ordered_table(w, t, order, depth, indent)
-  if depth > MAX_DEPTH then return E_DEPTH, nil end
-  if w.open[t] then return E_CYCLE, nil end
-  local n, why = array_length(t)
-  if n == false then return why, "" end
-  local out, nl = w.out, w.nl
-  local inner = nl and indent .. w.indent or ""
-  local sep = nl and ",\n" or ","
-  w.open[t] = true
-  if n then
-    if n == 0 then
-      out[#out + 1] = "[]"
-    else
-      out[#out + 1] = nl and "[\n" or "["
-      for i = 1, n do
-        out[#out + 1] = inner
-        local msg, path = ordered_value(w, t[i], order, depth, inner)
-        if msg then return msg, path and path_step(i) .. path end
-        out[#out + 1] = i < n and sep or (nl and "\n" .. indent .. "]" or "]")
-      end
-    end
-  else
-    local keys, names = {}, {}
-    for k in next, t do
-      local name, err = key_text(k)
-      if not name then return err, "" end
-      keys[#keys + 1], names[name] = name, k
-    end
-    local rank = type(order) == "table" and ranks_of(w, order) or {}
-    sort(keys, function(a, b)
-      local ra, rb = rank[a] or huge, rank[b] or huge
-      if ra ~= rb then return ra < rb end
-      return a < b
-    end)
-    if #keys == 0 then
-      out[#out + 1] = "{}"
-    else
-      out[#out + 1] = nl and "{\n" or "{"
-      for i, name in ipairs(keys) do
-        out[#out + 1] = inner .. unescape_slashes(cj_encode(name)) .. (nl and ": " or ":")
-        local inside = type(order) == "table" and order[name] or nil
-        local k = names[name]
-        local msg, path = ordered_value(w, t[k], type(inside) == "table" and inside or nil, depth, inner)
-        if msg then return msg, path and path_step(k) .. path end
-        out[#out + 1] = i < #keys and sep or (nl and "\n" .. indent .. "}" or "}")
-      end
-    end
-  end
-  w.open[t] = nil
-  return nil
-end
-
-ordered_value = function(w, v, order, depth, indent)
-  if type(v) == "table" and getmetatable(v) ~= number_mt then
-    return ordered_table(w, v, order, depth + 1, indent)
-  end
-  local text, err = scalar_text(v)
-  if not text then return err, "" end
-  w.out[#w.out + 1] = text
-  return nil
-end
-
-local function encode_ordered(value, options)
-  local indent = options.indent
-  if indent ~= nil and type(indent) ~= "string" then
-    return encode_error("options.indent must be a string")
-  end
-  local order = options.order
-  if order ~= nil and type(order) ~= "table" then
-    return encode_error("options.order must be a table")
-  end
-  local w = { out = {}, open = {}, ranks = {}, indent = indent, nl = indent ~= nil }
-  local msg, path = ordered_value(w, value, order, 0, "")
-  if msg then return encode_error(msg, type(value) == "table" and path or nil) end
-  return concat(w.out)
-end
+-- The messages both writers give for the same faults.
+json.MESSAGES = { depth = E_DEPTH, cycle = E_CYCLE, nan = E_NAN }
 
 function json.encode(value, options)
   if options ~= nil then
+    -- the ordered writer (tcssl.json.ordered) loads on first use: only the CLI asks for it
     if type(options) ~= "table" then return encode_error("options must be a table") end
-    return encode_ordered(value, options)
+    local text, msg, path = require("tcssl.json.ordered").encode(value, options)
+    if not text then return encode_error(msg, path) end
+    return text
   end
   local tv = type(value)
   if tv == "table" and getmetatable(value) == number_mt then

@@ -8,7 +8,6 @@
 -- stay within the rate rather than each of them. Both have take(key, rate, deadline).
 local errors = require "tcssl.error"
 local runtime = require "tcssl.runtime"
-local shared = require "tcssl.shared"
 
 local M = {}
 
@@ -78,7 +77,7 @@ local PREFIX = "tcssl:rate:"
 -- (monotonic seconds, shared by the processes), sleep. When the cache itself fails (a full
 -- dict), calls go ahead: the API's own limit still answers, and that answer is retried.
 function M.shared(cache, opts)
-  local c, err = shared.from(cache)
+  local c, err = require("tcssl.shared").from(cache) -- loaded only by clients that share state
   if not c then return nil, err end
   if type(c.incr) ~= "function" then
     return nil, require("tcssl.error").new("config", "NoSharedDict", "the cache has no incr")
