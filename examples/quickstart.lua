@@ -4,7 +4,7 @@
 --   lua5.4 examples/quickstart.lua
 -- Against the local emulator (`lua5.4 bin/tcssl-emulator`), TCSSL_ENDPOINT, TCSSL_SCHEME and
 -- TCSSL_CERT / TCSSL_KEY point it there and give it a certificate to upload; a spec
--- (spec/integration_spec.lua) runs it that way.
+-- (spec/emulator/client_spec.lua) runs it that way.
 local tcssl = require "tcssl"
 
 local client, err = tcssl.new{

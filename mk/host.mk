@@ -2,13 +2,13 @@
 # as part of `make test`:
 #   make host    builds build/host/tcssl-host
 #   test-host    its specs against the emulator
-# The host specs are named here; .busted keeps them out of plain busted runs.
+# The host specs are the folder spec/host, named here; a plain busted run leaves it out (.busted).
 
 HOST_PKGS   :=              # the core's packages are all it needs
 HOST_SUITES := test-host
 
 HOST_BIN    := build/host/tcssl-host
-HOST_SPECS  := spec/host/host_embed_spec.lua
+HOST_SPECS  := spec/host
 
 .PHONY: host test-host
 

@@ -2,13 +2,13 @@
 #   test-luajit  the busted specs under LuaJIT against build/luajit/tcssl/core.so
 #   test-nginx   Debian's nginx + libnginx-mod-http-lua with the LuaJIT core: the cosocket
 #                transport against the emulator, phases, keep-alive, the OpenResty example
-# The nginx specs are named here; .busted keeps them out of plain busted runs.
+# The nginx specs are the folder spec/nginx, named here; a plain busted run leaves it out (.busted).
 
 LUAJIT_NGINX_PKGS   := luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
 LUAJIT_NGINX_SUITES := test-luajit test-nginx
 
 LUAJIT_CORE := build/luajit/tcssl/core.so
-NGINX_SPECS := spec/nginx/nginx_cosocket_spec.lua spec/nginx/nginx_hardening_spec.lua
+NGINX_SPECS := spec/nginx
 
 .PHONY: luajit test-luajit test-nginx
 

@@ -12,11 +12,11 @@ ASAN_CORE  := build/asan/tcssl/core.so
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
               -fno-sanitize-recover=undefined
 
-# What memcheck runs under `make test`: signing (core_spec), requests and responses (client_spec),
-# sessions over real sockets (integration_spec), hostile replies to the session, unzip and zip code
-# (hardening_transport_spec), archives (certs_spec) and the file writer (hardening_files_spec).
-VALGRIND_SPECS := spec/core_spec.lua spec/client_spec.lua spec/integration_spec.lua \
-                  spec/hardening_transport_spec.lua spec/certs_spec.lua spec/hardening_files_spec.lua
+# What memcheck runs under `make test`: signing and the checks on the core's numbers (core),
+# requests and responses (client), sessions over real sockets (emulator/client), hostile replies
+# to the session (transport_curl), archives, unzip and zip code and the file writer (certs).
+VALGRIND_SPECS := spec/unit/core_spec.lua spec/unit/client_spec.lua spec/emulator/client_spec.lua \
+                  spec/emulator/transport_curl_spec.lua spec/unit/certs_spec.lua spec/emulator/certs_spec.lua
 
 .PHONY: asan valgrind test-asan test-valgrind
 

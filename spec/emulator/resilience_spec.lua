@@ -229,7 +229,7 @@ describe("hostile responses", function()
     local res = assert(call('{"Response":{"TotalCount":null,"Certificates":null,"RequestId":null}}'))
     assert.is_nil(res.TotalCount)
     assert.is_nil(res.Certificates)
-    -- spec/hardening_types_spec.lua has the cases in detail
+    -- spec/unit/schema_types_spec.lua has the cases in detail
     for _, body in ipairs{ '{"Response":{"TotalCount":"many","Certificates":"none","RequestId":7}}',
         '{"Response":{"Certificates":[{"CertificateId":1,"Tags":{"a":1}}]}}' } do
       local err

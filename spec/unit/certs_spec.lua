@@ -1,7 +1,19 @@
--- tcssl.certs: the API's times, PEM text, chains, keys, names, archives and downloads.
+-- tcssl.certs: the API's times, PEM text, chains, keys, names, archives, and certs.write_file,
+-- which writes every file through a new file created exclusively beside it (mode 0600 for keys,
+-- links not followed) and renamed into place: an existing file's mode is not kept, a link at the
+-- path is replaced, a failure leaves the old file and no temporary file.
 local certs = require "tcssl.certs"
 local core = require "tcssl.core"
+local errors = require "tcssl.error"
 local certgen = require "spec.support.certgen"
+local util = require "spec.support.util"
+
+local quote, read, write, sh = util.quote, util.read, util.write, util.sh
+local mode, is_link, listing = util.mode, util.is_link, util.listing
+
+-- Looks like a key to holds_key; no real key is needed to test how it is written.
+local KEY_PEM = "-----BEGIN PRIVATE KEY-----\nc3BlYyBrZXkgYm9keQ==\n-----END PRIVATE KEY-----\n"
+local OLD_KEY = "-----BEGIN PRIVATE KEY-----\nb2xkIGtleQ==\n-----END PRIVATE KEY-----\n"
 
 describe("API times", function()
   it("reads the API's zone-less times as China Standard Time", function()
@@ -207,54 +219,132 @@ describe("archives", function()
   end)
 end)
 
-describe("downloads from the emulator", function()
-  local emu = require "spec.support.emulator"
-  local tcssl = require "tcssl"
-  local ID, KEY = "AKIDCERTSSPEC0000000000000000000000", "certs-spec-secret-key-000000000"
-  local server, client
+describe("certs.write_file", function()
+  local tmp
+  setup(function() tmp = util.temp_dir("files") end)
+  teardown(function() util.remove_dir(tmp) end)
 
-  setup(function()
-    server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
-    client = assert(tcssl.new{ endpoint = server.host, scheme = "http", secret_id = ID, secret_key = KEY,
-      timeout = 10 })
-  end)
-  teardown(function() if server then server:stop() end end)
-
-  it("unzips an uploaded certificate's archive (no key is kept for uploads)", function()
-    local root = certgen.ca("tcssl spec root")
-    local leaf = certgen.leaf{ cn = "dl.example.com", issuer = root }
-    local id = assert(client:UploadCertificate{ CertificatePublicKey = leaf.fullchain,
-      CertificatePrivateKey = leaf.key_pem }).CertificateId
-    local dl = assert(certs.download(client, id))
-    assert.same({ leaf.cert_pem, root.cert_pem }, { dl.cert, dl.chain })
-    assert.is_nil(dl.key)
-    local names = {}
-    for _, f in ipairs(dl.files) do names[f.name] = true end
-    assert.is_true(names["dl.example.com_nginx/dl.example.com_bundle.crt"])
-    assert.is_true(names["dl.example.com_apache/root_bundle.crt"])
-    assert.is_nil(names["dl.example.com_iis/dl.example.com.pfx"])
-    local via_url = assert(certs.download(client, id, { service_type = "apache" }))
-    assert.equal("dl.example.com_apache.zip", via_url.filename)
-    assert.equal(leaf.cert_pem, via_url.cert)
-    assert.equal("FailedOperation.CertificateNotFound", select(2, certs.download(client, "nothere1")).code)
-    assert.equal("FailedOperation.CertificateDownloadServiceTypeNotSupport",
-      select(2, certs.download(client, id, { service_type = "jks" })).code)
+  local dir
+  local n = 0
+  before_each(function()
+    n = n + 1
+    dir = tmp .. "/w" .. n
+    assert(sh("mkdir " .. quote(dir)) == 0)
   end)
 
-  it("finds the certificates covering a domain, wildcards included", function()
-    server:reset()
-    local exact = certgen.leaf{ cn = "www.find.example.com" }
-    local wild = certgen.leaf{ cn = "*.find.example.com", days = 200 }
-    local other = certgen.leaf{ cn = "www.elsewhere.example.com" }
-    local ids = {}
-    for i, c in ipairs({ exact, wild, other }) do
-      ids[i] = assert(client:UploadCertificate{ CertificatePublicKey = c.cert_pem,
-        CertificatePrivateKey = c.key_pem }).CertificateId
+  it("leaves an existing 0644 key file at 0600 with the new content", function()
+    local path = write(dir .. "/privkey.pem", OLD_KEY)
+    assert(sh("chmod 644 " .. quote(path)) == 0)
+    assert.is_true(certs.write_file(path, KEY_PEM))
+    assert.equal(KEY_PEM, read(path))
+    assert.equal("600", mode(path))
+    -- opts.private makes any file private, whatever its name and text
+    local other = write(dir .. "/secret.bin", "old")
+    assert(sh("chmod 644 " .. quote(other)) == 0)
+    assert.is_true(certs.write_file(other, "new bytes", { private = true }))
+    assert.equal("new bytes", read(other))
+    assert.equal("600", mode(other))
+    assert.same({ "privkey.pem", "secret.bin" }, listing(dir))
+  end)
+
+  it("replaces a symbolic link at the key path instead of following it", function()
+    local target = write(tmp .. "/target-" .. n, "someone else's file\n")
+    assert(sh("chmod 644 " .. quote(target)) == 0)
+    local path = dir .. "/privkey.pem"
+    assert(sh("ln -s " .. quote(target) .. " " .. quote(path)) == 0)
+    assert.is_true(certs.write_file(path, KEY_PEM))
+    assert.is_false(is_link(path))
+    assert.equal(KEY_PEM, read(path))
+    assert.equal("600", mode(path))
+    assert.equal("someone else's file\n", read(target))
+    assert.equal("644", mode(target))
+    -- a dangling link: nothing is created where it points
+    local dangling = dir .. "/dangling.key"
+    local nowhere = tmp .. "/nowhere-" .. n
+    assert(sh("ln -s " .. quote(nowhere) .. " " .. quote(dangling)) == 0)
+    assert.is_true(certs.write_file(dangling, KEY_PEM))
+    assert.is_false(is_link(dangling))
+    assert.equal("600", mode(dangling))
+    assert.is_nil(read(nowhere))
+  end)
+
+  it("writes certificates atomically too, replacing a link and keeping no temporary file", function()
+    local target = write(tmp .. "/cert-target-" .. n, "untouched\n")
+    local path = dir .. "/cert.pem"
+    assert(sh("ln -s " .. quote(target) .. " " .. quote(path)) == 0)
+    local cert = "-----BEGIN CERTIFICATE-----\nY2VydA==\n-----END CERTIFICATE-----\n"
+    assert.is_true(certs.write_file(path, cert))
+    assert.is_false(is_link(path))
+    assert.equal(cert, read(path))
+    assert.equal("untouched\n", read(target))
+    assert.same({ "cert.pem" }, listing(dir))
+  end)
+
+  it("leaves the old file and no temporary file when the write fails", function()
+    -- a file size limit makes the write itself fail part-way (EFBIG; SIGXFSZ ignored)
+    local path = write(dir .. "/privkey.pem", OLD_KEY)
+    assert(sh("chmod 644 " .. quote(path)) == 0)
+    local script = ("package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
+      .. "package.cpath = 'lua/?.so;' .. package.cpath\n"
+      .. "local ok, err = require('tcssl.certs').write_file(%q, %q .. string.rep('A', 1048576))\n"
+      .. "io.write(tostring(ok), ' ', tostring(err and err.kind), ' ', tostring(err and err.code))\n"
+      .. "os.exit(ok and 0 or 3)\n"):format(path, KEY_PEM)
+    local script_path = write(tmp .. "/fail-" .. n .. ".lua", script)
+    local rc, out = sh("env -u LD_PRELOAD -u ASAN_OPTIONS sh -c " .. quote("ulimit -f 1; trap '' XFSZ; exec lua5.4 "
+      .. quote(script_path)))
+    assert.equal(3, rc, out)
+    assert.equal("nil io NoSpace", out)
+    assert.equal(OLD_KEY, read(path))
+    assert.equal("644", mode(path))
+    assert.same({ "privkey.pem" }, listing(dir))
+
+    -- in this process: the rename fails (a directory stands at the path)
+    assert(sh("mkdir " .. quote(dir .. "/taken")) == 0)
+    write(dir .. "/taken/inside", "x")
+    local ok, err = certs.write_file(dir .. "/taken", KEY_PEM)
+    assert.is_nil(ok)
+    assert.is_true(errors.is(err))
+    assert.equal("io", err.kind)
+    assert.equal("IsDirectory", err.code)
+    assert.same({ "privkey.pem", "taken" }, listing(dir))
+    assert.same({ "inside" }, listing(dir .. "/taken"))
+    assert.equal(OLD_KEY, read(path))
+  end)
+
+  it("gives an error object for a directory that does not exist", function()
+    local path = dir .. "/missing/privkey.pem"
+    local ok, err = certs.write_file(path, KEY_PEM)
+    assert.is_nil(ok)
+    assert.is_true(errors.is(err))
+    assert.equal("io", err.kind)
+    assert.equal("NotFound", err.code)
+    assert.equal(path, err.path)
+    assert.truthy(err.message:find(path, 1, true))
+    assert.is_nil(err.message:find("c3BlYyBrZXkg", 1, true)) -- never the key
+    assert.matches("^tcssl io error NotFound: ", tostring(err))
+    assert.same({}, listing(dir))
+  end)
+
+  it("refuses bad arguments with validation errors, never raising", function()
+    for _, args in ipairs{ { nil, "x" }, { "", "x" }, { dir .. "/a\0b", "x" }, { dir .. "/f", 42 },
+                           { dir .. "/f", "x", "private" } } do
+      local ok, err = certs.write_file(args[1], args[2], args[3])
+      assert.is_nil(ok)
+      assert.equal("validation", err.kind)
     end
-    local found = assert(certs.find(client, "www.find.example.com"))
-    assert.same({ ids[2], ids[1] }, { found[1].CertificateId, found[2].CertificateId }) -- latest end first
-    assert.equal(1, #assert(certs.find(client, "api.find.example.com")))
-    assert.equal(0, #assert(certs.find(client, "find.example.com")))
-    assert.equal("InvalidDomain", select(2, certs.find(client, "bad domain")).code)
+    local ok, err = certs.write_file(dir .. "/", "x")
+    assert.is_nil(ok)
+    assert.equal("IsDirectory", err.code)
+    assert.same({}, listing(dir))
+  end)
+
+  it("knows which archive files hold keys", function()
+    for _, name in ipairs{ "a_nginx/a.key", "a_iis/a.pfx", "x.p12", "x.jks", "a_tomcat/keystorePass.txt" } do
+      assert.is_true(certs.holds_key(name, "binary"), name)
+    end
+    assert.is_true(certs.holds_key("a_other/a.pem", "x\n" .. KEY_PEM))
+    assert.is_true(certs.holds_key(nil, "-----BEGIN EC PRIVATE KEY-----\n"))
+    assert.is_false(certs.holds_key("a_nginx/a_bundle.crt", "-----BEGIN CERTIFICATE-----\n"))
+    assert.is_false(certs.holds_key("a.keys.txt", "text"))
   end)
 end)

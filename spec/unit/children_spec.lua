@@ -1,5 +1,6 @@
--- What keeps `make test` deterministic: programs started by the specs run without the
--- sanitizer preload of `make asan`, whatever suite runs them.
+-- spec/support/children.lua, busted's helper in tools/run-specs and .busted, keeps `make test`
+-- deterministic: programs started by the specs run without the sanitizer preload of
+-- `make asan`, whatever suite runs them.
 describe("programs started by the specs", function()
   it("do not inherit the AddressSanitizer preload or its options", function()
     local p = assert(io.popen('echo "${LD_PRELOAD:-none} ${ASAN_OPTIONS:-none} ${LSAN_OPTIONS:-none}"'))

@@ -4,29 +4,14 @@ local json = require "tcssl.json"
 local cjson = require "cjson"
 local emu = require "spec.support.emulator"
 local certgen = require "spec.support.certgen"
+local util = require "spec.support.util"
 
 local ID, KEY = "AKIDCLISPEC000000000000000000000000", "cli-spec-secret-key-000000000000"
 
 local server, tmp
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  return path
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local quote, read, write, sh = util.quote, util.read, util.write, util.sh
+local mode, is_link, listing = util.mode, util.is_link, util.listing
 
 -- The start of a command line: the emulator's endpoint and keys, a private HOME, and extra
 -- environment. Children run without the sanitizer preload of `make asan` (their exit status
@@ -71,14 +56,12 @@ end
 
 setup(function()
   server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
-  local p = assert(io.popen("mktemp -d -t tcssl-cli.XXXXXX"))
-  tmp = p:read("l")
-  p:close()
+  tmp = util.temp_dir("cli")
 end)
 
 teardown(function()
   if server then server:stop() end
-  if tmp then os.execute("rm -rf " .. quote(tmp)) end
+  util.remove_dir(tmp)
 end)
 
 before_each(function() server:reset() end)
@@ -371,9 +354,7 @@ describe("tcssl commands", function()
     assert.matches("validation record: TXT", err)
     local certs = require "tcssl.certs"
     assert.is_true(certs.key_matches(read(out_dir .. "/fullchain.pem"), read(out_dir .. "/privkey.pem")))
-    local p = io.popen("stat -c %a " .. quote(out_dir .. "/privkey.pem"))
-    assert.equal("600", p:read("l"))
-    p:close()
+    assert.equal("600", mode(out_dir .. "/privkey.pem"))
     -- without a hook, --yes or a terminal it cannot go on, and says how to
     rc, out, err = run{ "issue-free", "--domain", "manual.example.com" }
     assert.matches("FAILED publish", out)
@@ -425,5 +406,78 @@ describe("tcssl commands", function()
     local body, status = http.request(url .. "/__emulator/shutdown", "")
     assert.equal(200, status, body)
     p:close()
+  end)
+end)
+
+-- Looks like a key to certs.holds_key; no real key is needed to test how it is written.
+local OLD_KEY = "-----BEGIN PRIVATE KEY-----\nb2xkIGtleQ==\n-----END PRIVATE KEY-----\n"
+
+-- Files that hold private keys go through certs.write_file (spec/unit/certs_spec.lua): a new
+-- 0600 file in place of an old one or of a link, and a clean failure.
+describe("tcssl download --out and issue-free --out", function()
+  local certs = require "tcssl.certs"
+  local work -- the folders these write, apart from the other commands'
+  setup(function() work = util.temp_dir("cli-files") end)
+  teardown(function() util.remove_dir(work) end)
+
+  it("issue-free writes the key as a new 0600 file over an old 0644 one and a link", function()
+    local dir = work .. "/issued"
+    assert(sh("mkdir " .. quote(dir)) == 0)
+    write(dir .. "/privkey.pem", OLD_KEY)
+    assert(sh("chmod 644 " .. quote(dir .. "/privkey.pem")) == 0)
+    local target = write(work .. "/issued-target", "not a certificate\n")
+    assert(sh("ln -s " .. quote(target) .. " " .. quote(dir .. "/fullchain.pem")) == 0)
+    local rc, out, err = run{ "issue-free", "--domain", "files.example.com", "--yes", "--out", dir,
+      "--poll-interval", "0.1" }
+    assert.equal(0, rc, err)
+    assert.matches("ok%s+download", out)
+    local key = read(dir .. "/privkey.pem")
+    assert.equal("600", mode(dir .. "/privkey.pem"))
+    assert.is_false(is_link(dir .. "/fullchain.pem"))
+    assert.is_true(certs.key_matches(read(dir .. "/fullchain.pem"), key))
+    assert.equal("not a certificate\n", read(target))
+    assert.same({ "cert.pem", "chain.pem", "fullchain.pem", "privkey.pem" }, listing(dir))
+  end)
+
+  it("download writes every key file of the archive 0600, replacing links, and fails cleanly", function()
+    local rc, out, err = run{ "issue-free", "--domain", "dl-files.example.com", "--yes", "--output", "json",
+      "--poll-interval", "0.1" }
+    assert.equal(0, rc, err)
+    local id = assert(json.decode(out)).CertificateId
+    assert.is_string(id)
+    local dir = work .. "/dl"
+    assert(sh("mkdir -p " .. quote(dir .. "/dl-files.example.com_nginx")) == 0)
+    write(dir .. "/privkey.pem", OLD_KEY)
+    assert(sh("chmod 644 " .. quote(dir .. "/privkey.pem")) == 0)
+    local target = write(work .. "/dl-target", "someone else's file\n")
+    local key_entry = dir .. "/dl-files.example.com_nginx/dl-files.example.com.key"
+    assert(sh("ln -s " .. quote(target) .. " " .. quote(key_entry)) == 0)
+
+    rc, out, err = run{ "download", "--id", id, "--out", dir }
+    assert.equal(0, rc, err)
+    assert.matches("with its private key", out)
+    assert.equal("600", mode(dir .. "/privkey.pem"))
+    assert.is_false(is_link(key_entry))
+    assert.equal("600", mode(key_entry))
+    assert.equal(read(dir .. "/privkey.pem"), read(key_entry))
+    assert.equal("someone else's file\n", read(target))
+    local _, found = sh("find " .. quote(dir) .. " -type f \\( -name '*.key' -o -name '*.pfx' -o -name "
+      .. "'keystorePass.txt' -o -name privkey.pem \\) -printf '%m %P\\n' | sort")
+    local count = 0
+    for line in found:gmatch("[^\n]+") do
+      count = count + 1
+      assert.matches("^600 ", line)
+    end
+    assert.is_true(count >= 5, found) -- privkey.pem, the .key files and the key stores
+    local _, temps = sh("find " .. quote(dir) .. " -name '.tcssl-*'")
+    assert.equal("", temps)
+
+    -- a write that fails: a message naming the file, exit status 1, no traceback
+    assert(sh("rm -f " .. quote(dir .. "/privkey.pem") .. " && mkdir " .. quote(dir .. "/privkey.pem")) == 0)
+    rc, out, err = run{ "download", "--id", id, "--out", dir }
+    assert.equal(1, rc, err .. out)
+    assert.matches("^tcssl: tcssl io error IsDirectory: cannot write .*/privkey%.pem: ", err)
+    assert.is_nil(err:find("traceback", 1, true))
+    assert.is_nil(err:find("PRIVATE KEY", 1, true))
   end)
 end)

@@ -1,8 +1,10 @@
 -- Credential providers against fakes: environment, profile files, the CVM metadata service, STS
--- (AssumeRole and AssumeRoleWithWebIdentity), the default chain, refresh and redaction.
+-- (AssumeRole and AssumeRoleWithWebIdentity), the default chain, refresh, and what tcssl writes.
 local tcssl = require "tcssl"
 local credentials = require "tcssl.credentials"
 local json = require "tcssl.json"
+local fakes = require "spec.support.fakes"
+local util = require "spec.support.util"
 
 local KEY = "credentials-spec-secret-key-000"
 local TMP_KEY = "credentials-spec-temporary-key-111"
@@ -13,30 +15,11 @@ local function env(t)
 end
 
 local function tmpfile(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  return path
+  return util.write(os.tmpname(), text)
 end
 
 -- A transport answering by URL pattern; it records each request and can yield mid-request.
-local function fake(routes, opts)
-  local t = { sent = {} }
-  function t.request(_, method, url, headers, body)
-    t.sent[#t.sent + 1] = { method = method, url = url, headers = headers, body = body }
-    if opts and opts.yield then coroutine.yield() end
-    for _, r in ipairs(routes) do
-      if url:find(r[1]) then
-        local a = type(r[2]) == "function" and r[2](url, headers, body) or r[2]
-        if a.err then return nil, a.err end
-        return a[1], { ["content-type"] = a.ctype or "application/json" }, a[2]
-      end
-    end
-    return nil, { kind = "network", code = "ConnectFailed", message = "nothing listens there", sent = false }
-  end
-  return t
-end
+local fake = fakes.router
 
 local function metadata_doc(expires, fields)
   local doc = { Code = "Success", TmpSecretId = "AKIDTEMPORARY", TmpSecretKey = TMP_KEY, Token = TOKEN,
@@ -366,186 +349,5 @@ describe("what tcssl writes", function()
     assert.falsy(line:find(KEY, 1, true))
     assert.falsy(line:find(TOKEN, 1, true))
     assert.truthy(tcssl.new{ secret_id = "a", secret_key = KEY, debug = true }.on_request)
-  end)
-end)
-
-describe("request URLs in on_request and debug lines", function()
-  local redact = require("tcssl.client").redact_url
-
-  it("hide private keys, their passwords, secret keys, tokens and signatures, also inside arrays", function()
-    local url = "https://h/?Action=UploadCertificate&CertificatePrivateKey=-----BEGIN%20PRIVATE%20KEY-----abc"
-      .. "&KeyPassword=pw1&EncryptPrivateKey=epk&SecretId=AKIDVISIBLE&SecretKey=sk&Token=tk"
-      .. "&Signature=sig&SignatureMethod=HmacSHA256&key=legacy&Certs.0.PrivateKey=nested&Tags.0.TagKey=env"
-      .. "&CertificatePublicKey=pub"
-    local out = redact(url)
-    for _, hidden in ipairs{ "BEGIN", "pw1", "epk", "=sk", "=tk", "=sig", "legacy", "nested" } do
-      assert.falsy(out:find(hidden, 1, true), hidden .. " in " .. out)
-    end
-    for _, shown in ipairs{ "Action=UploadCertificate", "SecretId=AKIDVISIBLE", "Tags.0.TagKey=env",
-      "CertificatePublicKey=pub", "CertificatePrivateKey=***", "key=***",
-      "SignatureMethod=HmacSHA256" } do
-      assert.truthy(out:find(shown, 1, true), shown .. " not in " .. out)
-    end
-  end)
-
-  it("keep a GET upload's private key out of the debug line", function()
-    local written = {}
-    local file = { write = function(_, ...) for _, s in ipairs{ ... } do written[#written + 1] = s end end }
-    local t = fake{ { "ssl", { 200, '{"Response":{"CertificateId":"c1","RequestId":"r"}}' } } }
-    local c = assert(tcssl.new{ secret_id = "AKIDDEBUG", secret_key = KEY, http_method = "GET", transport = t,
-      on_request = require("tcssl.client").debug_writer(file), validate = false })
-    assert(c:UploadCertificate{ CertificatePublicKey = "PUBLIC", CertificatePrivateKey = "PRIVATEKEYTEXT",
-      KeyPassword = "KEYPASSWORDTEXT" })
-    local line = table.concat(written)
-    assert.falsy(line:find("PRIVATEKEYTEXT", 1, true))
-    assert.falsy(line:find("KEYPASSWORDTEXT", 1, true))
-    assert.truthy(line:find("CertificatePublicKey=PUBLIC", 1, true))
-  end)
-end)
-
-describe("providers against the emulator's metadata service and STS", function()
-  local emu = require "spec.support.emulator"
-  local ID, LONG_KEY = "AKIDCREDSPEC", "credentials-spec-secret-key-000"
-  local server, token_file
-
-  setup(function()
-    server = emu.start{ keys = { [ID] = { secret_key = LONG_KEY } },
-      args = { "--metadata-role", "renewer", "--web-identity-token", "good-web-identity-token" } }
-    token_file = tmpfile("good-web-identity-token\n")
-  end)
-  teardown(function()
-    if server then server:stop() end
-    os.remove(token_file)
-  end)
-  before_each(function() server:reset() end)
-
-  local function client_with(provider, extra)
-    local cfg = { endpoint = server.host, scheme = "http", credentials = provider, timeout = 5 }
-    for k, v in pairs(extra or {}) do cfg[k] = v end
-    return assert(tcssl.new(cfg))
-  end
-
-  local function metadata(extra)
-    local o = { metadata_url = server.url .. "/latest/meta-data/" }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return credentials.cvm_role(o)
-  end
-
-  it("calls the API with a CVM role's temporary keys", function()
-    local p = metadata()
-    local c = client_with(p)
-    local res = assert(c:DescribeCertificates{})
-    assert.equal(0, res.TotalCount)
-    assert.equal("cvm_role", p.source)
-    assert.truthy(tostring(c):find("credentials=cvm_role", 1, true))
-  end)
-
-  it("refreshes near expiry by the injected clock, and the emulator refuses expired keys", function()
-    local now = os.time()
-    local p = metadata{ clock = function() return now end }
-    local first = assert(p.get())
-    assert.equal(first, p.get())
-    now = first.expires - 100 -- inside the refresh margin
-    local second = assert(p.get())
-    assert.are_not.equal(first.secret_id, second.secret_id)
-    -- move the emulator's clock past the first key's expiry: it is refused, the second works
-    server:fault{ type = "clock", offset = first.expires - os.time() + 10 }
-    local stale = assert(tcssl.new{ endpoint = server.host, scheme = "http", secret_id = first.secret_id,
-      secret_key = first.secret_key, token = first.token, clock = function() return first.expires + 10 end })
-    local res, err = stale:DescribeCertificates{}
-    assert.is_nil(res)
-    assert.equal("AuthFailure.TokenFailure", err.code)
-  end)
-
-  it("reports broken metadata answers as credentials errors", function()
-    for _, fault in ipairs{ { type = "invalid_json" }, { type = "html" }, { type = "http500" },
-                            { type = "truncated" }, { type = "deep_json" } } do
-      server:fault(fault)
-      local res, err = client_with(metadata()):DescribeCertificates{}
-      assert.is_nil(res, fault.type)
-      assert.equal("credentials", err.kind, fault.type)
-      assert.equal("MetadataError", err.code, fault.type)
-      server:reset()
-    end
-  end)
-
-  it("assumes a role through STS and calls the API with the result", function()
-    local p = credentials.assume_role{ secret_id = ID, secret_key = LONG_KEY, role_arn = "qcs::cam::uin/1:roleName/r",
-      endpoint = server.host, scheme = "http", duration = 3600 }
-    local c = client_with(p)
-    assert(c:DescribeCertificates{})
-    local creds = assert(p.get())
-    assert.truthy(creds.secret_id:find("^AKIDTMP"))
-    local bad = credentials.assume_role{ secret_id = ID, secret_key = "wrong-key", role_arn = "r",
-      endpoint = server.host, scheme = "http" }
-    local none, err = bad.get()
-    assert.is_nil(none)
-    assert.equal("STSError", err.code)
-    assert.equal("AuthFailure.SignatureFailure", err.cause)
-  end)
-
-  it("uses TKE's web identity token with AssumeRoleWithWebIdentity", function()
-    local vars = { TKE_REGION = "ap-guangzhou", TKE_PROVIDER_ID = "p-1", TKE_ROLE_ARN = "qcs::cam::uin/1:roleName/r",
-      TKE_WEB_IDENTITY_TOKEN_FILE = token_file }
-    local p = credentials.tke_oidc{ getenv = env(vars), endpoint = server.host, scheme = "http" }
-    assert(client_with(p):DescribeCertificates{})
-    local wrong = tmpfile("not-the-token")
-    vars.TKE_WEB_IDENTITY_TOKEN_FILE = wrong
-    local none, err = credentials.tke_oidc{ getenv = env(vars), endpoint = server.host, scheme = "http" }.get()
-    assert.is_nil(none)
-    assert.equal("STSError", err.code)
-    os.remove(wrong)
-  end)
-
-  it("reports broken STS answers", function()
-    for _, fault in ipairs{ { type = "invalid_json" }, { type = "html" }, { type = "reset", count = 2 },
-                            { type = "api_error", code = "InternalError", message = "x" } } do
-      server:fault(fault)
-      local p = credentials.assume_role{ secret_id = ID, secret_key = LONG_KEY, role_arn = "r",
-        endpoint = server.host, scheme = "http" }
-      local none, err = p.get()
-      assert.is_nil(none, fault.type)
-      assert.equal("STSError", err.code, fault.type)
-      server:reset()
-    end
-  end)
-
-  it("finds the CVM role through the default chain", function()
-    local c = assert(tcssl.new{ endpoint = server.host, scheme = "http",
-      metadata_url = server.url .. "/latest/meta-data/", getenv = env{ HOME = "/nonexistent" } })
-    assert(c:DescribeCertificates{})
-    assert.truthy(tostring(c):find("credentials=cvm_role", 1, true))
-  end)
-
-  it("goes through a proxy from the configuration or from http_proxy", function()
-    local c = assert(tcssl.new{ endpoint = "ssl.tcssl.invalid", scheme = "http", secret_id = ID,
-      secret_key = LONG_KEY, proxy = server.url })
-    assert(c:DescribeCertificates{})
-    assert.equal(1, server:stats().api_requests)
-    -- libcurl reads http_proxy itself: check it in a child process with that variable set
-    local script = ("package.path='./lua/?.lua;./lua/?/init.lua;'..package.path; package.cpath='%s;'..package.cpath;"
-      .. "local c=require'tcssl'.new{endpoint='ssl.tcssl.invalid',scheme='http',secret_id='%s',secret_key='%s'};"
-      .. "local r,e=c:DescribeCertificates{}; io.write(r and 'ok' or tostring(e))"):format(
-      os.getenv("TCSSL_CHILD_CPATH") or os.getenv("TCSSL_CORE_CPATH") or "./lua/?.so", ID, LONG_KEY)
-    local interpreter = jit and "luajit" or "lua5.4" -- the one this core was built for
-    local p = assert(io.popen(("http_proxy=%s %s -e %q 2>&1"):format(server.url, interpreter, script)))
-    local out = p:read("a")
-    p:close()
-    assert.equal("ok", out)
-    assert.equal(2, server:stats().api_requests)
-    -- NO_PROXY: the emulator called directly although http_proxy names a port nobody listens on
-    local direct = script:gsub("ssl%.tcssl%.invalid", server.host)
-    p = assert(io.popen(("http_proxy=http://127.0.0.1:9 NO_PROXY=127.0.0.1 %s -e %q 2>&1"):format(interpreter,
-      direct)))
-    out = p:read("a")
-    p:close()
-    assert.equal("ok", out)
-    assert.equal(3, server:stats().api_requests)
-    -- without NO_PROXY the same call goes to that proxy and fails before sending anything
-    p = assert(io.popen(("http_proxy=http://127.0.0.1:9 %s -e %q 2>&1"):format(interpreter, direct)))
-    out = p:read("a")
-    p:close()
-    assert.truthy(out:find("ConnectFailed", 1, true), out)
-    assert.equal(3, server:stats().api_requests)
   end)
 end)

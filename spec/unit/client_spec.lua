@@ -1,31 +1,25 @@
 -- The client without a network: request building (against the signing vectors), config
--- checks, and the interpretation of responses, through a recording fake transport.
+-- checks, the interpretation of responses, and what it cannot trust (a hostile Date, what the
+-- caller hands in), through a recording fake transport.
 local tcssl = require "tcssl"
 local core = require "tcssl.core"
 local request = require "tcssl.request"
+local fakes = require "spec.support.fakes"
 
 local ID = "AKIDTESTTESTTESTTESTTESTTESTTESTTEST"
 local KEY = "testsecretkeytestsecretkeytestse"
+local NOW = 1700000000
 
--- A transport that records what it is asked to send and answers from a queue.
-local function fake(...)
-  local answers = { ... }
-  local t = { sent = {} }
-  function t.request(_, method, url, headers, body, opts)
-    t.sent[#t.sent + 1] = { method = method, url = url, headers = headers, body = body, opts = opts }
-    local a = table.remove(answers, 1) or { 200, { ["content-type"] = "application/json" },
-      '{"Response":{"RequestId":"r-1"}}' }
-    if a.err then return nil, a.err end
-    return a[1], a[2], a[3]
-  end
-  return t
-end
+-- A transport that records what it is asked to send and answers from a list.
+local fake = fakes.transport
 
+-- A client at a fixed time over a fake transport, whose waits take no time.
 local function client(extra, transport)
-  local cfg = { secret_id = ID, secret_key = KEY, clock = function() return 1700000000 end,
-    transport = transport or fake() }
+  local ft = fakes.time()
+  local cfg = { secret_id = ID, secret_key = KEY, clock = function() return NOW end, transport = transport or fake(),
+    monotonic = ft.monotonic, sleep = ft.sleep, rate_limit = false }
   for k, v in pairs(extra or {}) do cfg[k] = v end
-  return assert(tcssl.new(cfg))
+  return assert(tcssl.new(cfg)), ft
 end
 
 local function json_answer(body)
@@ -223,7 +217,7 @@ end)
 
 describe("responses", function()
   local function call_with(answer)
-    local c = client({ max_retries = 0 }, fake(answer))
+    local c = client({ max_retries = 0 }, fake{ answer })
     return c:call("DescribeCertificates", {})
   end
 
@@ -350,10 +344,10 @@ describe("hostile input found in review", function()
   end)
 
   it("treats a Response array or an empty error code as what they are", function()
-    local res, err = client(nil, fake(json_answer('{"Response":[]}'))):call("DescribeCertificates", {})
+    local res, err = client(nil, fake{ json_answer('{"Response":[]}') }):call("DescribeCertificates", {})
     assert.is_nil(res)
     assert.equal("MissingResponse", err.code)
-    res, err = client(nil, fake(json_answer('{"Response":{"Error":{"Code":"","Message":"m"},"RequestId":"r"}}')))
+    res, err = client(nil, fake{ json_answer('{"Response":{"Error":{"Code":"","Message":"m"},"RequestId":"r"}}') })
       :call("DescribeCertificates", {})
     assert.is_nil(res)
     assert.equal("UnknownError", err.code)
@@ -408,5 +402,188 @@ describe("the transport through the core", function()
     assert.has_error(function() tcore.utc_date(0 / 0) end)
     assert.has_error(function() tcore.tc3_sign{ secret_id = "a", secret_key = "b", service = "ssl", host = "h",
       method = "POST", query = "", content_type = "x", payload = "", timestamp = 1e300 } end)
+  end)
+end)
+
+local OK_BODY = '{"Response":{"TotalCount":0,"Certificates":[],"RequestId":"r-1"}}'
+local function expire_body()
+  return '{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r-2"}}'
+end
+local JSON = { ["content-type"] = "application/json" }
+
+describe("a server Date used to correct the clock", function()
+  for _, date in ipairs{ "Thu, 01 Jan 1960 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Mon, 01 Jan 2200 00:00:00 GMT", "Sat, 01 Jan 1970 00:00:00 GMT" } do
+    it("is ignored when it is no clock a server runs: " .. date, function()
+      local t = fake{ { 200, { ["content-type"] = "application/json", date = date }, expire_body() },
+        { 200, JSON, OK_BODY } }
+      local c = client{ transport = t }
+      local res, err = c:DescribeCertificates{}
+      assert.is_nil(res)
+      assert.equal("AuthFailure.SignatureExpire", err.code)
+      assert.equal(0, c.clock_offset)
+      -- the client stays usable
+      assert(c:DescribeCertificates{})
+    end)
+  end
+
+  it("is taken when plausible, and the call signs again once", function()
+    local t = fake{ { 200, { ["content-type"] = "application/json", date = "Tue, 14 Nov 2023 22:33:20 GMT" },
+      expire_body() }, { 200, JSON, OK_BODY } }
+    local c = client{ transport = t }
+    assert(c:DescribeCertificates{})
+    assert.equal(1700001200 - NOW, c.clock_offset)
+    assert.equal(2, t.seen)
+  end)
+
+  it("is dropped when it would leave the signable range", function()
+    local c = client{ transport = fake{ { 200, JSON, OK_BODY } } }
+    c.clock_offset = -NOW - 10 -- as a 1960 Date left it before
+    assert(c:DescribeCertificates{})
+    assert.equal(0, c.clock_offset)
+  end)
+end)
+
+describe("what the caller hands in never makes a call raise", function()
+  local function raising_mt(event)
+    return setmetatable({}, { [event] = function() error("raised by the caller's metatable") end })
+  end
+
+  for _, event in ipairs{ "__index", "__pairs" } do
+    for _, validate in ipairs{ true, false } do
+      it(("parameters with a raising %s (validate = %s)"):format(event, tostring(validate)), function()
+        local c = client{ transport = fake{ { 200, JSON, OK_BODY } }, validate = validate }
+        local ok, res, err = pcall(c.DescribeCertificates, c, raising_mt(event))
+        assert.is_true(ok, tostring(res))
+        if res == nil then
+          assert.equal("validation", err.kind)
+          assert.equal("InvalidParameter", err.code)
+        end
+      end)
+    end
+  end
+
+  local transports = {
+    { "a bare nil", function() return nil end, "network", "TransportFailed" },
+    { "a raise", function() error("transport exploded") end, "network", "TransportFailed" },
+    { "a string status", function() return "200", JSON, OK_BODY end, "protocol", "BadTransportResult" },
+    { "status 0", function() return 0, JSON, OK_BODY end, "protocol", "BadTransportResult" },
+    { "no body", function() return 200, JSON, nil end, "protocol", "BadTransportResult" },
+    { "a nil error beside no status", function() return nil, nil end, "network", "TransportFailed" },
+  }
+  for _, case in ipairs(transports) do
+    it("a custom transport returning " .. case[1], function()
+      local c = client{ transport = { request = case[2] } }
+      local ok, res, err = pcall(c.UploadCertificate, c, { CertificatePublicKey = "x" })
+      assert.is_true(ok, tostring(res))
+      assert.is_nil(res)
+      assert.equal(case[3], err.kind)
+      assert.equal(case[4], err.code)
+      assert.is_true(err.maybe_applied) -- whether the change arrived is unknown
+    end)
+  end
+
+  it("a custom transport's headers that are not a table", function()
+    local c = client{ transport = { request = function() return 200, "headers", OK_BODY end } }
+    assert(c:DescribeCertificates{})
+  end)
+
+  local providers = {
+    { "a bare nil", function() return nil end, "NoCredentials" },
+    { "a raise", function() error("provider exploded") end, "ProviderFailed" },
+    { "numbers for keys", function() return { secret_id = 1, secret_key = 2 } end, "InvalidCredentials" },
+    { "a table for a key", function() return { secret_id = "AKIDX", secret_key = {} } end, "InvalidCredentials" },
+    { "an empty key", function() return { secret_id = "AKIDX", secret_key = "" } end, "InvalidCredentials" },
+    { "a key with a newline", function() return { secret_id = "AKID\nX", secret_key = "k" } end, "InvalidCredentials" },
+    { "a numeric token", function() return { secret_id = "AKIDX", secret_key = "k", token = 5 } end,
+      "InvalidCredentials" },
+    { "a string", function() return "AKIDX:k" end, "InvalidCredentials" },
+  }
+  for _, case in ipairs(providers) do
+    it("a credentials provider returning " .. case[1], function()
+      local t = fake{ { 200, JSON, OK_BODY } }
+      local c = client{ transport = t, credentials = { source = "custom", get = case[2] } }
+      local ok, res, err = pcall(c.DescribeCertificates, c, {})
+      assert.is_true(ok, tostring(res))
+      assert.is_nil(res)
+      assert.equal("credentials", err.kind)
+      assert.equal(case[3], err.code)
+      assert.equal(0, t.seen)
+    end)
+  end
+
+  it("a raising clock", function()
+    local c = client{ transport = fake{ { 200, JSON, OK_BODY } }, clock = function() error("no clock") end }
+    local ok, res, err = pcall(c.DescribeCertificates, c, {})
+    assert.is_true(ok, tostring(res))
+    assert.equal("InvalidClock", err.code)
+    assert.equal("clock", err.field)
+  end)
+
+  it("a raising monotonic clock", function()
+    local c = client{ transport = fake{ { 200, JSON, OK_BODY } }, monotonic = function() error("no clock") end }
+    local ok, res, err = pcall(c.DescribeCertificates, c, {})
+    assert.is_true(ok, tostring(res))
+    assert.equal("InvalidClock", err.code)
+    assert.equal("monotonic", err.field)
+  end)
+
+  it("a raising sleep ends the retries with the last failure", function()
+    local t = fake{ { 500, {}, "oops" }, { 200, JSON, OK_BODY } }
+    local c = client{ transport = t, sleep = function() error("cannot sleep here") end }
+    local ok, res, err = pcall(c.DescribeCertificates, c, {})
+    assert.is_true(ok, tostring(res))
+    assert.is_nil(res)
+    assert.equal("UnexpectedStatus", err.code)
+    assert.equal(1, t.seen)
+  end)
+
+  it("a raising rate limiter", function()
+    local c = client{ transport = fake{ { 200, JSON, OK_BODY } }, rate_limit = true,
+      rate_limiter = { take = function() error("limiter exploded") end } }
+    local ok, res, err = pcall(c.DescribeCertificates, c, {})
+    assert.is_true(ok, tostring(res))
+    assert.equal("config", err.kind)
+    assert.equal("RateLimiterFailed", err.code)
+  end)
+end)
+
+-- What cannot succeed is not retried (the hostile replies themselves: spec/emulator/transport_curl_spec.lua).
+describe("hostile replies get precise error kinds and are not retried", function()
+  it("nor are requests the transport cannot make, or a transport's configuration errors", function()
+    for _, terr in ipairs{
+      { kind = "protocol", code = "BadURL", message = "no", sent = false },
+      { kind = "protocol", code = "BadHeader", message = "no", sent = false },
+      { kind = "config", code = "NoCosockets", message = "no", sent = false },
+      { kind = "tls", code = "TLSVerifyFailed", message = "no", sent = false },
+    } do
+      local n = 0
+      local transport = { request = function() n = n + 1; return nil, terr end }
+      local ft = fakes.time()
+      local c = assert(tcssl.new{ secret_id = ID, secret_key = KEY, transport = transport,
+        sleep = ft.sleep, monotonic = ft.monotonic })
+      local res, err = c:DescribeCertificates{}
+      assert.is_nil(res)
+      assert.equal(terr.code, err.code)
+      assert.equal(1, n)
+      assert.is_false(err.retryable)
+      assert.is_false(err.maybe_applied)
+    end
+  end)
+
+  it("while a handshake that broke is still retried, as something that can change", function()
+    local n = 0
+    local transport = { request = function()
+      n = n + 1
+      if n == 1 then
+        return nil, { kind = "tls", code = "TLSHandshakeFailed", message = "reset in the handshake", sent = false }
+      end
+      return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"r"}}'
+    end }
+    local ft = fakes.time()
+    local c = assert(tcssl.new{ secret_id = ID, secret_key = KEY, transport = transport,
+      sleep = ft.sleep, monotonic = ft.monotonic })
+    assert(c:DeleteCertificate{ CertificateId = "x" })
+    assert.equal(2, n)
   end)
 end)

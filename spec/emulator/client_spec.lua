@@ -1,5 +1,5 @@
 -- The client against the local emulator, end to end over real sockets: every signing method,
--- tokens, keep-alive, TLS, and every kind of transport or response failure.
+-- tokens, keep-alive, TLS, proxies, and every kind of transport or response failure.
 local tcssl = require "tcssl"
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
@@ -250,5 +250,19 @@ describe("HTTPS with a test CA", function()
 
   it("passes with insecure = true", function()
     assert.truthy(tls_client{ insecure = true }:call("DescribeCertificates", {}))
+  end)
+end)
+
+describe("a proxy URL with a user and password", function()
+  it("is used as given but kept out of client.config and tostring", function()
+    local url = "http://tcssl-user:proxy-pass-0000@" .. server.host -- the emulator is its own proxy
+    local c = assert(tcssl.new{ endpoint = "ssl.tcssl.invalid", scheme = "http", secret_id = ID,
+      secret_key = KEY, proxy = url })
+    assert.falsy(c.config.proxy:find("proxy-pass-0000", 1, true))
+    assert.falsy(tostring(c):find("proxy-pass-0000", 1, true))
+    assert.equal("http://***@" .. server.host, c.config.proxy)
+    assert(c:DescribeCertificates{})
+    assert.equal(1, server:stats().api_requests)
+    c:close()
   end)
 end)

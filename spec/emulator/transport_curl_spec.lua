@@ -1,10 +1,8 @@
--- The libcurl transport and the core on hostile input: libcurl never
--- sends a change twice; numbers are range-checked before the core makes integers of them;
--- hostile replies get precise error kinds, the same with both transports, and what cannot
--- succeed is not retried. The hostile servers are spec/support/rawhttp.lua processes.
+-- The libcurl transport and the core against hostile servers (spec/support/rawhttp.lua
+-- processes): libcurl never sends a change twice; the session takes any timeout number; hostile
+-- replies get precise error kinds, the same with both transports, and are not retried.
 local tcssl = require "tcssl"
 local core = require "tcssl.core"
-local certs = require "tcssl.certs"
 local ngx_transport = require "tcssl.transport.ngx"
 local rawhttp = require "spec.support.rawhttp"
 local emu = require "spec.support.emulator"
@@ -102,27 +100,6 @@ describe("libcurl never sends a change twice", function()
 end)
 
 describe("tcssl.core checks numbers before it makes integers of them", function()
-  local not_integers = { 0 / 0, -(0 / 0), math.huge, -math.huge, 1e300, -1e300 }
-
-  it("core.session takes no options, nil or a table", function()
-    for _, s in ipairs{ core.session(), core.session(nil), core.session{} } do
-      assert.truthy(tostring(s):find("open", 1, true))
-      s:close()
-    end
-    assert.has_error(function() core.session("x") end)
-  end)
-
-  it("core.session refuses a max_response_size out of range with an argument error", function()
-    for _, v in ipairs(not_integers) do
-      assert.error_matches(function() core.session{ max_response_size = v } end,
-        "bad argument #1 to '[%w.]*session' %(max_response_size must be a number of bytes from 1 to 4294967295%)")
-    end
-    for _, v in ipairs{ 0, 0.5, 2 ^ 32, "1000" } do
-      assert.has_error(function() core.session{ max_response_size = v } end)
-    end
-    core.session{ max_response_size = 4294967295 }:close()
-  end)
-
   it("session:request takes any timeout number: unusable ones are refused, huge ones capped", function()
     local srv = rawhttp.start("act_reset")
     finally(function() srv:stop() end)
@@ -142,46 +119,6 @@ describe("tcssl.core checks numbers before it makes integers of them", function(
       assert.equal(200, (req(v, v)))
     end
     s:close()
-  end)
-
-  it("core.unzip refuses limits that are not numbers it can use", function()
-    local zip = assert(core.zip({ { name = "a", data = "b" } }))
-    for _, field in ipairs{ "max_entries", "max_bytes" } do
-      for _, v in ipairs(not_integers) do
-        local ok, msg = pcall(core.unzip, zip, { [field] = v })
-        assert.is_false(ok)
-        assert.truthy(msg:find("bad argument #2", 1, true), msg)
-        assert.truthy(msg:find(field .. " must be a number from 1 to", 1, true), msg)
-      end
-    end
-    assert.equal(1, #assert(core.unzip(zip, { max_entries = 1.5, max_bytes = 1e6 })))
-  end)
-
-  it("certs.unzip and certs.download turn bad limits into an error object", function()
-    local zip = assert(core.zip({ { name = "a", data = "b" } }))
-    local files, err = certs.unzip(zip, { max_bytes = 0 / 0 })
-    assert.is_nil(files)
-    assert.equal("validation", err.kind)
-    assert.equal("InvalidArgument", err.code)
-    assert.truthy(err.message:find("max_bytes", 1, true))
-    local fake = { call = function() end }
-    function fake.DownloadCertificate()
-      return { Content = core.base64(zip), ContentType = "application/zip", RequestId = "r" }
-    end
-    local out
-    out, err = certs.download(fake, "cert1", { limits = { max_entries = math.huge } })
-    assert.is_nil(out)
-    assert.equal("InvalidArgument", err.code)
-    assert.truthy(err.message:find("max_entries", 1, true))
-  end)
-
-  it("core.zip refuses an mtime out of range with an argument error", function()
-    local files = { { name = "a", data = "b" } }
-    for _, v in ipairs{ 0 / 0, math.huge, -math.huge, 1e300, 0, 5e9 } do
-      assert.error_matches(function() core.zip(files, { mtime = v }) end,
-        "bad argument #2 to '[%w.]*zip' %(mtime must be a Unix time from 1980 to 2099%)")
-    end
-    assert.is_string(core.zip(files, { mtime = 1704067200.5 }))
   end)
 end)
 
@@ -268,42 +205,5 @@ describe("hostile replies get precise error kinds and are not retried", function
     end
     assert.same({}, ft.slept)
     assert.truthy(ok) -- the same server with its CA trusted: the failure was the verification
-  end)
-
-  it("nor are requests the transport cannot make, or a transport's configuration errors", function()
-    for _, terr in ipairs{
-      { kind = "protocol", code = "BadURL", message = "no", sent = false },
-      { kind = "protocol", code = "BadHeader", message = "no", sent = false },
-      { kind = "config", code = "NoCosockets", message = "no", sent = false },
-      { kind = "tls", code = "TLSVerifyFailed", message = "no", sent = false },
-    } do
-      local n = 0
-      local transport = { request = function() n = n + 1; return nil, terr end }
-      local ft = fake_time()
-      local c = assert(tcssl.new{ secret_id = ID, secret_key = KEY, transport = transport,
-        sleep = ft.sleep, monotonic = ft.monotonic })
-      local res, err = c:DescribeCertificates{}
-      assert.is_nil(res)
-      assert.equal(terr.code, err.code)
-      assert.equal(1, n)
-      assert.is_false(err.retryable)
-      assert.is_false(err.maybe_applied)
-    end
-  end)
-
-  it("while a handshake that broke is still retried, as something that can change", function()
-    local n = 0
-    local transport = { request = function()
-      n = n + 1
-      if n == 1 then
-        return nil, { kind = "tls", code = "TLSHandshakeFailed", message = "reset in the handshake", sent = false }
-      end
-      return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"r"}}'
-    end }
-    local ft = fake_time()
-    local c = assert(tcssl.new{ secret_id = ID, secret_key = KEY, transport = transport,
-      sleep = ft.sleep, monotonic = ft.monotonic })
-    assert(c:DeleteCertificate{ CertificateId = "x" })
-    assert.equal(2, n)
   end)
 end)

@@ -182,7 +182,7 @@ describe("decoding from the model", function()
     assert.equal(1, c.Status)
     assert.equal(0, c.CertificateExtra.SMCert)
     assert.equal("1", c.CertificateExtra.DomainNumber) -- a String field stays a string
-    assert.same({ 1, 2 }, c.HostingConfig.MessageTypes) -- a string that is no integer: hardening_types_spec
+    assert.same({ 1, 2 }, c.HostingConfig.MessageTypes) -- a string that is no integer: schema_types_spec
     assert.equal("7", c.Tags[1].TagValue)
     assert.equal(2, res.Certificates[2].Status)
     assert.is_true(json.is_array(c.BoundResource))

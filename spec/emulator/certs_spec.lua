@@ -1,0 +1,56 @@
+-- tcssl.certs against the emulator: downloading an uploaded certificate's archive, and finding
+-- the certificates that cover a domain.
+local certs = require "tcssl.certs"
+local certgen = require "spec.support.certgen"
+
+describe("downloads from the emulator", function()
+  local emu = require "spec.support.emulator"
+  local tcssl = require "tcssl"
+  local ID, KEY = "AKIDCERTSSPEC0000000000000000000000", "certs-spec-secret-key-000000000"
+  local server, client
+
+  setup(function()
+    server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
+    client = assert(tcssl.new{ endpoint = server.host, scheme = "http", secret_id = ID, secret_key = KEY,
+      timeout = 10 })
+  end)
+  teardown(function() if server then server:stop() end end)
+
+  it("unzips an uploaded certificate's archive (no key is kept for uploads)", function()
+    local root = certgen.ca("tcssl spec root")
+    local leaf = certgen.leaf{ cn = "dl.example.com", issuer = root }
+    local id = assert(client:UploadCertificate{ CertificatePublicKey = leaf.fullchain,
+      CertificatePrivateKey = leaf.key_pem }).CertificateId
+    local dl = assert(certs.download(client, id))
+    assert.same({ leaf.cert_pem, root.cert_pem }, { dl.cert, dl.chain })
+    assert.is_nil(dl.key)
+    local names = {}
+    for _, f in ipairs(dl.files) do names[f.name] = true end
+    assert.is_true(names["dl.example.com_nginx/dl.example.com_bundle.crt"])
+    assert.is_true(names["dl.example.com_apache/root_bundle.crt"])
+    assert.is_nil(names["dl.example.com_iis/dl.example.com.pfx"])
+    local via_url = assert(certs.download(client, id, { service_type = "apache" }))
+    assert.equal("dl.example.com_apache.zip", via_url.filename)
+    assert.equal(leaf.cert_pem, via_url.cert)
+    assert.equal("FailedOperation.CertificateNotFound", select(2, certs.download(client, "nothere1")).code)
+    assert.equal("FailedOperation.CertificateDownloadServiceTypeNotSupport",
+      select(2, certs.download(client, id, { service_type = "jks" })).code)
+  end)
+
+  it("finds the certificates covering a domain, wildcards included", function()
+    server:reset()
+    local exact = certgen.leaf{ cn = "www.find.example.com" }
+    local wild = certgen.leaf{ cn = "*.find.example.com", days = 200 }
+    local other = certgen.leaf{ cn = "www.elsewhere.example.com" }
+    local ids = {}
+    for i, c in ipairs({ exact, wild, other }) do
+      ids[i] = assert(client:UploadCertificate{ CertificatePublicKey = c.cert_pem,
+        CertificatePrivateKey = c.key_pem }).CertificateId
+    end
+    local found = assert(certs.find(client, "www.find.example.com"))
+    assert.same({ ids[2], ids[1] }, { found[1].CertificateId, found[2].CertificateId }) -- latest end first
+    assert.equal(1, #assert(certs.find(client, "api.find.example.com")))
+    assert.equal(0, #assert(certs.find(client, "find.example.com")))
+    assert.equal("InvalidDomain", select(2, certs.find(client, "bad domain")).code)
+  end)
+end)
