@@ -35,10 +35,7 @@ setup(function()
   server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
 end)
 
-teardown(function()
-  if server then server:stop() end
-  if certs then certs:cleanup() end
-end)
+teardown(function() emu.cleanup(server, certs) end)
 
 before_each(function() server:reset() end)
 

@@ -9,6 +9,7 @@ local curl = require "tcssl.transport.curl"
 local socket = require "socket"
 local cjson = require "cjson.safe"
 local emu = require "spec.support.emulator"
+local fakes = require "spec.support.fakes"
 
 local ID, KEY = "AKIDBREAKER", "breaker-spec-secret-key-000000000"
 
@@ -23,8 +24,7 @@ setup(function()
   dead = "127.0.0.1:" .. port
 end)
 teardown(function()
-  if primary then primary:stop() end
-  if backup then backup:stop() end
+  emu.cleanup(primary, backup)
   if hold then hold:close() end
 end)
 before_each(function()
@@ -33,17 +33,6 @@ before_each(function()
 end)
 
 local function api_requests(server) return server:stats().api_requests end
-
--- Fake time: sleeping advances the clock, nothing waits.
-local function fake_time()
-  local t = { now = 1000 }
-  t.monotonic = function() return t.now end
-  t.sleep = function(s)
-    t.now = t.now + s
-    return true
-  end
-  return t
-end
 
 -- The network between the client and the servers, over the real libcurl transport:
 -- * it logs every attempt (host it went to, headers as the client signed them, body);
@@ -85,7 +74,7 @@ local function network()
 end
 
 local function client(extra)
-  local ft, net = fake_time(), network()
+  local ft, net = fakes.time(), network()
   local cfg = { endpoint = primary.host, backup_endpoint = backup.host, scheme = "http", secret_id = ID,
     secret_key = KEY, timeout = 5, sleep = ft.sleep, monotonic = ft.monotonic, transport = net }
   for k, v in pairs(extra or {}) do cfg[k] = v end

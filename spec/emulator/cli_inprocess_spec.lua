@@ -5,29 +5,13 @@ local cli = require "tcssl.cli"
 local json = require "tcssl.json"
 local emu = require "spec.support.emulator"
 local certgen = require "spec.support.certgen"
+local util = require "spec.support.util"
 
 local ID, KEY = "AKIDCLIINPROCESS00000000000000000000", "cli-inprocess-secret-key-00000000"
 
 local server, tmp
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  return path
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read, write = util.read, util.write
 
 -- The environment the command sees: the emulator's endpoint and keys, and vars on top.
 local function environment(vars)
@@ -66,14 +50,12 @@ end
 
 setup(function()
   server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
-  local p = assert(io.popen("mktemp -d -t tcssl-cli-inprocess.XXXXXX"))
-  tmp = p:read("l")
-  p:close()
+  tmp = util.temp_dir("cli-inprocess")
 end)
 
 teardown(function()
   if server then server:stop() end
-  if tmp then os.execute("rm -rf " .. quote(tmp)) end
+  util.remove_dir(tmp)
 end)
 
 before_each(function() server:reset() end)
@@ -153,9 +135,7 @@ describe("tcssl.cli.main", function()
     assert.matches("^validation record: TXT ", err) -- and no progress line: its stderr is no terminal
     local certs = require "tcssl.certs"
     assert.is_true(certs.key_matches(read(dir .. "/fullchain.pem"), read(dir .. "/privkey.pem")))
-    local p = io.popen("stat -c %a " .. quote(dir .. "/privkey.pem"))
-    assert.equal("600", p:read("l"))
-    p:close()
+    assert.equal("600", util.mode(dir .. "/privkey.pem"))
   end)
 
   it("prints help to the stdout it is given, and returns 0", function()

@@ -3,6 +3,7 @@
 local tcssl = require "tcssl"
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
+local util = require "spec.support.util"
 
 local ID = "AKIDEMULATORSPEC0000000000000000000"
 local KEY = "emulator-spec-secret-key-0123456789"
@@ -16,10 +17,7 @@ setup(function()
   server = emu.start{ keys = { [ID] = { secret_key = KEY }, [TOKEN_ID] = { secret_key = KEY, token = TOKEN } } }
 end)
 
-teardown(function()
-  if server then server:stop() end
-  if certs then certs:cleanup() end
-end)
+teardown(function() emu.cleanup(server, certs) end)
 
 before_each(function() server:reset() end)
 
@@ -119,7 +117,7 @@ end)
 
 describe("the quickstart example (examples/quickstart.lua)", function()
   it("uploads a certificate and lists it against the emulator", function()
-    local function q(v) return "'" .. tostring(v):gsub("'", "'\\''") .. "'" end
+    local q = util.quote
     local cmd = table.concat({ "env -u LD_PRELOAD -u ASAN_OPTIONS",
       "TENCENTCLOUD_SECRET_ID=" .. q(ID), "TENCENTCLOUD_SECRET_KEY=" .. q(KEY),
       "TCSSL_ENDPOINT=" .. q(server.host), "TCSSL_SCHEME=http",

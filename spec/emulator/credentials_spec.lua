@@ -10,13 +10,7 @@ local util = require "spec.support.util"
 local TMP_ID, TMP_KEY, TMP_TOKEN = "AKIDHARDENTEMP", "hardening-temporary-secret-00000", "hardening-token-0000"
 local JSON = { ["content-type"] = "application/json" }
 
-local function env(t)
-  return function(name) return t[name] end
-end
-
-local function tmpfile(text)
-  return util.write(os.tmpname(), text)
-end
+local env, tmpfile = fakes.getenv, util.tmpfile
 
 describe("providers against the emulator's metadata service and STS", function()
   local ID, LONG_KEY = "AKIDCREDSPEC", "credentials-spec-secret-key-000"

@@ -4,6 +4,7 @@ local tcssl = require "tcssl"
 local ratelimit = require "tcssl.ratelimit"
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
+local fakes = require "spec.support.fakes"
 
 local ID, KEY = "AKIDRESILIENCE", "resilience-spec-secret-key-0000"
 
@@ -12,23 +13,11 @@ setup(function()
   certs = pki.make()
   server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
 end)
-teardown(function()
-  if server then server:stop() end
-  if certs then certs:cleanup() end
-end)
+teardown(function() emu.cleanup(server, certs) end)
 before_each(function() server:reset() end)
 
 -- Fake time for backoff and rate limits: sleeping advances the clock, nothing waits.
-local function fake_time()
-  local t = { now = 1000, slept = {} }
-  t.monotonic = function() return t.now end
-  t.sleep = function(s)
-    t.slept[#t.slept + 1] = s
-    t.now = t.now + s
-    return true
-  end
-  return t
-end
+local fake_time = fakes.time
 
 local function client(extra)
   local ft = fake_time()
@@ -140,12 +129,7 @@ end)
 
 describe("rate limits", function()
   local function counting_transport()
-    local t = { n = 0 }
-    function t.request()
-      t.n = t.n + 1
-      return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"r"}}'
-    end
-    return t
+    return fakes.transport{ '{"Response":{"TotalCount":0,"RequestId":"r"}}' }
   end
 
   it("hold each action to its documented rate, waiting instead of failing", function()

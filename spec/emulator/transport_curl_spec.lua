@@ -7,23 +7,12 @@ local ngx_transport = require "tcssl.transport.ngx"
 local rawhttp = require "spec.support.rawhttp"
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
+local fakes = require "spec.support.fakes"
 
 local ID, KEY = "AKIDHARDENING", "hardening-transport-spec-key-00"
 
--- Fake time: backoff sleeps are recorded and advance the clock; nothing waits.
-local function fake_time()
-  local t = { now = 1000, slept = {} }
-  t.monotonic = function() return t.now end
-  t.sleep = function(s)
-    t.slept[#t.slept + 1] = s
-    t.now = t.now + s
-    return true
-  end
-  return t
-end
-
 local function client(host, extra)
-  local ft = fake_time()
+  local ft = fakes.time() -- backoff sleeps are recorded and advance the clock; nothing waits
   local cfg = { endpoint = host, scheme = "http", secret_id = ID, secret_key = KEY, timeout = 10,
     sleep = ft.sleep, monotonic = ft.monotonic }
   for k, v in pairs(extra or {}) do cfg[k] = v end

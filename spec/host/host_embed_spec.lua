@@ -3,6 +3,7 @@
 -- returned table. Run by `make test-host` (mk/host.mk), which builds build/host/tcssl-host.
 local emu = require "spec.support.emulator"
 local pki = require "spec.support.pki"
+local util = require "spec.support.util"
 
 local HOST = "build/host/tcssl-host"
 local SCRIPT = "examples/host/report.lua"
@@ -17,14 +18,7 @@ setup(function()
   server = emu.start{ keys = { [ID] = { secret_key = KEY } } }
 end)
 
-teardown(function()
-  if server then server:stop() end
-  if certs then certs:cleanup() end
-end)
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
+teardown(function() emu.cleanup(server, certs) end)
 
 -- Runs the host with environment `env` and arguments; returns stdout, the exit code, stderr.
 local function run(env, ...)
@@ -32,16 +26,14 @@ local function run(env, ...)
   local names = {}
   for k in pairs(env) do names[#names + 1] = k end
   table.sort(names)
-  for _, k in ipairs(names) do words[#words + 1] = k .. "=" .. shell_quote(env[k]) end
+  for _, k in ipairs(names) do words[#words + 1] = k .. "=" .. util.quote(env[k]) end
   words[#words + 1] = HOST
-  for _, a in ipairs({ ... }) do words[#words + 1] = shell_quote(a) end
+  for _, a in ipairs({ ... }) do words[#words + 1] = util.quote(a) end
   local err_file = os.tmpname()
   local p = assert(io.popen(table.concat(words, " ") .. " 2>" .. err_file, "r"))
   local out = p:read("*a")
   local _, _, code = p:close()
-  local f = io.open(err_file, "rb")
-  local stderr = f and f:read("*a") or ""
-  if f then f:close() end
+  local stderr = util.read(err_file) or ""
   os.remove(err_file)
   return out, code, stderr
 end
@@ -84,10 +76,7 @@ describe("a C host embedding Lua and tcssl", function()
   end)
 
   it("exits 2 on a Lua error, with a traceback", function()
-    local script = os.tmpname()
-    local f = assert(io.open(script, "wb"))
-    f:write('local tcssl = require "tcssl"\nassert(tcssl.version)\nerror("broken script")\n')
-    f:close()
+    local script = util.tmpfile('local tcssl = require "tcssl"\nassert(tcssl.version)\nerror("broken script")\n')
     local out, code, stderr = run(env(), script)
     os.remove(script)
     assert.equal(2, code)
@@ -97,11 +86,8 @@ describe("a C host embedding Lua and tcssl", function()
   end)
 
   it("uses the core linked into the program, not a core.so", function()
-    local script = os.tmpname()
-    local f = assert(io.open(script, "wb"))
-    f:write('package.cpath = ""\nlocal core = require "tcssl.core"\n'
+    local script = util.tmpfile('package.cpath = ""\nlocal core = require "tcssl.core"\n'
       .. 'return { total = #core.sha256_hex("abc"), request_id = core.version }\n')
-    f:close()
     local out, code, stderr = run(env(), script)
     os.remove(script)
     assert.equal(0, code, stderr)

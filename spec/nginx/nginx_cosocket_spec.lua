@@ -98,12 +98,7 @@ setup(function()
   }
 end)
 
-teardown(function()
-  if server then server:stop() end
-  for _, e in pairs({ plain, tls, fresh, other }) do e:stop() end
-  if certs then certs:cleanup() end
-  if other_certs then other_certs:cleanup() end
-end)
+teardown(function() emu.cleanup(server, plain, tls, fresh, other, certs, other_certs) end)
 
 -- GET path on nginx; the decoded JSON answer.
 local function get_json(path)

@@ -42,10 +42,7 @@ setup(function()
   }
 end)
 
-teardown(function()
-  if server then server:stop() end
-  if plain then plain:stop() end
-end)
+teardown(function() emu.cleanup(server, plain) end)
 
 local function decode(status, body)
   assert.equal(200, status, body)

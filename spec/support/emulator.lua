@@ -5,6 +5,7 @@
 --   e.url, e.host ("127.0.0.1:PORT"), e.port, e.pid
 --   e:stats(); e:fault{ type = "delay", seconds = 2 }; e:reset(); e:stop()
 --   emu.free_port() -- a loopback port nothing listens on (for connection-refused cases)
+--   emu.cleanup(e, certs, ...) -- in a teardown: stops each server, removes each test PKI, skips nils
 --
 -- Options of start: keys ({ [id] = { secret_key =, token = } }), tls ({ cert =, key =, ca = }),
 -- max_lifetime (default 120), idle_timeout, args (extra command-line words), lua (interpreter,
@@ -14,15 +15,12 @@ local socket = require "socket"
 local http = require "socket.http"
 local ltn12 = require "ltn12"
 local cjson = require "cjson.safe"
+local util = require "spec.support.util"
 
 local M = {}
 
 M.DEMO_SECRET_ID = "AKIDEMULATOR"
 M.DEMO_SECRET_KEY = "tcssl-emulator-demo-secret-key-0"
-
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
 
 local function command_line(opts)
   local words = { "exec", opts.lua or os.getenv("TCSSL_LUA") or "lua5.4", "bin/tcssl-emulator",
@@ -45,7 +43,7 @@ local function command_line(opts)
   if opts.idle_timeout then add("--idle-timeout", tostring(opts.idle_timeout)) end
   for _, w in ipairs(opts.args or {}) do add(w) end
   local quoted = {}
-  for i, w in ipairs(words) do quoted[i] = i <= 2 and w or shell_quote(w) end
+  for i, w in ipairs(words) do quoted[i] = i <= 2 and w or util.quote(w) end
   return table.concat(quoted, " ") .. " 2>/dev/null"
 end
 
@@ -116,18 +114,9 @@ function Emulator:reset()
   return (self:control("POST", "reset"))
 end
 
-local function process_state(pid)
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  if not f then return nil end
-  local stat = f:read("*l") or ""
-  f:close()
-  return stat:match("^%d+ %b() (%a)")
-end
-
 --- True while the process runs (a zombie, exited but not yet reaped, does not count).
 function Emulator:alive()
-  local state = process_state(self.pid)
-  return state ~= nil and state ~= "Z" and state ~= "X"
+  return util.alive(self.pid)
 end
 
 --- Waits up to `seconds` for the process to end by itself; true if it did.
@@ -149,6 +138,16 @@ function Emulator:stop()
     if not self:wait_exit(5) then os.execute("kill -9 " .. self.pid .. " 2>/dev/null") end
   end
   self.proc:close()
+end
+
+--- Stops the emulators (or any server with a stop method, such as spec.support.nginx's) and
+-- removes the test PKIs (spec.support.pki) it is given, in order; nil arguments (from a setup
+-- that failed part-way) are skipped.
+function M.cleanup(...)
+  for i = 1, select("#", ...) do
+    local thing = select(i, ...)
+    if thing and thing.stop then thing:stop() elseif thing and thing.cleanup then thing:cleanup() end
+  end
 end
 
 return M

@@ -10,11 +10,16 @@
 --   t.sent, t.seen                     -- each request ({ method, url, headers, body, opts }), how many
 --
 --   local r = fakes.router{ { pattern, answer }, ... } -- answers by the request URL
+--   fakes.getenv{ NAME = "value" }    -- an os.getenv that sees only these variables
 --
 -- A transport answer is { status, headers, body }, { err = error } for a failed request, or a
 -- string: a 200 JSON reply with that body. Without answers the reply is an empty Response.
 
 local M = {}
+
+function M.getenv(vars)
+  return function(name) return vars[name] end
+end
 
 function M.time(start)
   local t = { now = start or 1000, slept = {} }

@@ -12,6 +12,7 @@
 -- with its pid file in the prefix; every wait polls with a deadline.
 
 local socket = require "socket"
+local util = require "spec.support.util"
 
 local M = {}
 
@@ -33,17 +34,7 @@ local function exists(path)
   return f ~= nil
 end
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local shell_quote, read_file = util.quote, util.read
 
 --- available() -> true | nil, why: nginx, the Lua module and the LuaJIT core are there.
 function M.available()
@@ -55,14 +46,6 @@ end
 
 -- A port on 127.0.0.1 that was free a moment ago (the emulator helper's).
 M.free_port = require("spec.support.emulator").free_port
-
-local function make_temp_dir()
-  local p = assert(io.popen("mktemp -d -t tcssl-nginx.XXXXXX"))
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir:find("^/tmp/tcssl%-nginx%."), "mktemp -d failed")
-  return dir
-end
 
 --- The configuration text for start's options.
 function M.config(opts, prefix, port)
@@ -99,15 +82,7 @@ end
 local Nginx = {}
 Nginx.__index = Nginx
 
-local function process_state(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  return stat and stat:match("^%d+ %b() (%a)")
-end
-
-local function alive(pid)
-  local state = process_state(pid)
-  return state ~= nil and state ~= "Z" and state ~= "X"
-end
+local alive = util.alive
 
 -- Polls `ready` every 20 ms until it returns a true value or `seconds` pass.
 local function poll(seconds, ready)
@@ -126,7 +101,7 @@ M.poll = poll
 -- opts.links: { name = target } symbolic links to make in the prefix; opts.dirs: directories.
 function M.start(opts)
   opts = opts or {}
-  local prefix = make_temp_dir()
+  local prefix = util.temp_dir("nginx")
   local self = setmetatable({ prefix = prefix, port = M.free_port() }, Nginx)
   -- workers run as an unprivileged user: they must reach what the prefix links to
   assert(os.execute("chmod 755 " .. shell_quote(prefix) .. " && mkdir -p " .. shell_quote(prefix .. "/tmp")))
@@ -213,7 +188,7 @@ function Nginx:stop()
       if alive(w) then os.execute("kill -KILL " .. w .. " 2>/dev/null") end
     end
   end
-  if self.prefix:find("^/tmp/tcssl%-nginx%.") then os.execute("rm -rf " .. shell_quote(self.prefix)) end
+  util.remove_dir(self.prefix)
 end
 
 -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 
 local pkey = require "openssl.pkey"
 local mint = require "tcssl_emulator.mint"
+local util = require "spec.support.util"
 
 local M = {}
 
@@ -26,20 +27,6 @@ M.LEAF_SANS = { "upload.tcssl.test", "www.upload.tcssl.test" }
 local function certificate(spec)
   spec.org = "tcssl tests"
   return mint.certificate(spec)
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function make_temp_dir()
-  local p = assert(io.popen("mktemp -d -t tcssl-pki.XXXXXX"))
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir ~= "", "mktemp -d failed")
-  return dir
 end
 
 local Pki = {}
@@ -76,10 +63,10 @@ function M.make(opts)
     leaf_key = leaf_key:toPEM("private"),
     other_key = other_key:toPEM("private"),
   }
-  local p = setmetatable({ dir = make_temp_dir(), files = {} }, Pki)
+  local p = setmetatable({ dir = util.temp_dir("pki"), files = {} }, Pki)
   for label, text in pairs(pem) do
     local path = p.dir .. "/" .. label:gsub("_", "-") .. ".pem"
-    write_file(path, text)
+    util.write(path, text)
     p[label .. "_file"], p[label .. "_pem"] = path, text
     p.files[#p.files + 1] = path
   end

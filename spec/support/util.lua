@@ -5,12 +5,15 @@
 --   util.read(path)            -- the file's bytes, or nil when it cannot be read
 --   util.must_read(path)       -- the same, raising when it cannot be read
 --   util.write(path, text)     -- writes the file, returns path
+--   util.tmpfile(text)         -- writes a new temporary file (os.tmpname), returns its path
 --   util.sh(command)           -- runs it with stderr joined to stdout: exit status, output
+--   util.run(command)          -- the same: true when it exits 0, output
 --   util.lines(command)        -- the lines a command prints, as a list
 --   util.temp_dir(name)        -- a new directory tcssl-<name>.XXXXXX under $TMPDIR or /tmp;
 --                              -- util.remove_dir(dir) removes it and what it holds
 --   util.mode(path), util.is_link(path), util.listing(dir)
 --   util.process_state(pid)    -- the state letter of /proc/<pid>/stat, or nil when it is gone
+--   util.alive(pid)            -- it runs (a zombie does not count)
 --
 -- util.sh reads the exit status from the output (`echo __rc=$?`), since LuaJIT's popen close does
 -- not give it.
@@ -43,11 +46,20 @@ function M.write(path, text)
   return path
 end
 
+function M.tmpfile(text)
+  return M.write(os.tmpname(), text)
+end
+
 function M.sh(command)
   local p = assert(io.popen(command .. " 2>&1; echo __rc=$?", "r"))
   local out = p:read("*a")
   p:close()
   return tonumber(out:match("__rc=(%d+)\n$")), (out:gsub("__rc=%d+\n$", ""))
+end
+
+function M.run(command)
+  local status, out = M.sh(command)
+  return status == 0, out
 end
 
 function M.lines(command)
@@ -97,6 +109,12 @@ end
 function M.process_state(pid)
   local stat = M.read("/proc/" .. pid .. "/stat")
   return stat and stat:match("^%d+ %b() (%a)")
+end
+
+-- True while the process runs (a zombie, exited but not yet reaped, does not count).
+function M.alive(pid)
+  local state = M.process_state(pid)
+  return state ~= nil and state ~= "Z" and state ~= "X"
 end
 
 return M

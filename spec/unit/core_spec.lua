@@ -4,6 +4,7 @@
 -- times), range-checked before it makes integers of them.
 local core = require "tcssl.core"
 local certs = require "tcssl.certs"
+local util = require "spec.support.util"
 
 local ID = "AKIDTESTTESTTESTTESTTESTTESTTESTTEST"
 local KEY = "testsecretkeytestsecretkeytestse"
@@ -161,9 +162,7 @@ end)
 
 describe("tcssl.core against the openssl command line", function()
   it("fingerprints certificates as `openssl x509 -fingerprint` does", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
+    local dir = util.temp_dir("core")
     assert(os.execute(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
       .. "-subj /CN=fp.example -keyout %s/k.pem -out %s/c.pem 2>/dev/null"):format(dir, dir)))
     local pem = assert(io.open(dir .. "/c.pem")):read("a")
@@ -174,12 +173,11 @@ describe("tcssl.core against the openssl command line", function()
       p:close()
       assert.equal(want, info[alg])
     end
-    os.execute("rm -rf " .. dir)
+    util.remove_dir(dir)
   end)
 
   local function openssl_hmac(hexkey, data)
-    local path = os.tmpname()
-    local f = assert(io.open(path, "wb")); f:write(data); f:close()
+    local path = util.tmpfile(data)
     local p = assert(io.popen("openssl dgst -sha256 -mac HMAC -macopt hexkey:" .. hexkey .. " " .. path))
     local out = p:read("a"); p:close(); os.remove(path)
     return out:match("= (%x+)")

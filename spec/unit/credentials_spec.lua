@@ -10,13 +10,7 @@ local KEY = "credentials-spec-secret-key-000"
 local TMP_KEY = "credentials-spec-temporary-key-111"
 local TOKEN = "credentials-spec-session-token-222"
 
-local function env(t)
-  return function(name) return t[name] end
-end
-
-local function tmpfile(text)
-  return util.write(os.tmpname(), text)
-end
+local env, tmpfile = fakes.getenv, util.tmpfile
 
 -- A transport answering by URL pattern; it records each request and can yield mid-request.
 local fake = fakes.router
@@ -63,14 +57,11 @@ describe("profile files", function()
     os.remove(path)
   end)
 
-  -- A fresh home directory whose ~/.tencentcloud/credentials holds text; remove it with rm -rf.
+  -- A fresh home directory whose ~/.tencentcloud/credentials holds text; util.remove_dir removes it.
   local function home_with(text)
-    local home = os.tmpname()
-    os.remove(home)
-    assert(os.execute("mkdir -p " .. home .. "/.tencentcloud"))
-    local f = assert(io.open(home .. "/.tencentcloud/credentials", "w"))
-    f:write(text)
-    f:close()
+    local home = util.temp_dir("home")
+    assert(util.sh("mkdir " .. util.quote(home .. "/.tencentcloud")) == 0)
+    util.write(home .. "/.tencentcloud/credentials", text)
     return home
   end
 
@@ -78,7 +69,7 @@ describe("profile files", function()
     local home = home_with("[default]\nsecret_id = AKIDHOME\nsecret_key = " .. KEY .. "\n")
     local c = assert(credentials.profile{ getenv = env{ HOME = home } }.get())
     assert.equal("AKIDHOME", c.secret_id)
-    os.execute("rm -rf " .. home)
+    util.remove_dir(home)
   end)
 
   it("is the only source when a client names a profile, even with keys in the environment", function()
@@ -94,7 +85,7 @@ describe("profile files", function()
     assert.truthy(err.message:find("[nope]", 1, true))
     -- without a profile the environment comes first, as in the official SDKs
     assert.equal("AKIDFROMENV", assert(assert(tcssl.new{ getenv = getenv }).credentials.get()).secret_id)
-    os.execute("rm -rf " .. home)
+    util.remove_dir(home)
   end)
 
   it("looks only in /etc/tencentcloud/credentials when HOME is not set, without raising", function()
@@ -125,13 +116,11 @@ describe("profile files", function()
       assert.falsy(err.message:find(KEY, 1, true))
       os.remove(path)
     end
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
+    local dir = util.temp_dir("profile")
     local c, err = credentials.profile{ paths = { dir } }.get()
     assert.is_nil(c)
     assert.equal("ProfileUnreadable", err.code)
-    os.execute("rm -rf " .. dir)
+    util.remove_dir(dir)
     c, err = credentials.profile{ paths = { "/nonexistent/credentials" } }.get()
     assert.is_nil(c)
     assert.equal("NoCredentials", err.code)

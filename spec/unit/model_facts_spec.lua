@@ -4,36 +4,13 @@
 local schema = require "tcssl.schema"
 local pages = require "tcssl.pages"
 local waiters = require "tcssl.waiters"
+local seeds = require "spec.support.seeds"
+local util = require "spec.support.util"
 
-local SEED_DIRS = { "../shared/seeds/", "/work/shared/seeds/" }
-local SEED = "004_6ca79b59cc431531.txt"
+local SEED = seeds.SEED
+local read, run = util.must_read, util.run
 
-local function seed_path()
-  for _, dir in ipairs(SEED_DIRS) do
-    local f = io.open(dir .. SEED, "rb")
-    if f then
-      f:close()
-      return dir .. SEED
-    end
-  end
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- Runs a shell command: true when it exited 0, and its output (the exit status is echoed, as
--- Lua 5.1's popen close does not give it).
-local function run(cmd)
-  local p = assert(io.popen(cmd .. ' 2>&1; echo "[exit $?]"'))
-  local out = p:read("*a")
-  p:close()
-  local status = out:match("%[exit (%d+)%]%s*$")
-  return status == "0", out
-end
+local function seed_path() return seeds.path(SEED) end
 
 local facts = dofile("model/facts.lua")
 local model = schema.model()
@@ -143,9 +120,7 @@ describe("the modules that use the facts", function()
     for _, path in ipairs(users) do
       assert.is_nil(code_of(path):find("%[%d+%]%s*=%s*[\"%d]"), path .. " has a table keyed by status numbers")
     end
-    local listing = assert(io.popen("ls lua/tcssl_emulator/*.lua"))
-    for path in listing:lines() do users[#users + 1] = path end
-    listing:close()
+    for _, path in ipairs(util.lines("ls lua/tcssl_emulator/*.lua")) do users[#users + 1] = path end
     for _, path in ipairs(users) do
       local code = code_of(path)
       for name, e in pairs(facts.enums) do
@@ -162,10 +137,7 @@ describe("tools/gen-facts.lua", function()
 
   -- Runs the generator with overrides changed by `edit` (a function of the file's text).
   local function with_overrides(edit)
-    local tmp, out = os.tmpname(), os.tmpname()
-    local f = assert(io.open(tmp, "wb"))
-    f:write(edit(read("tools/model-overrides.lua")))
-    f:close()
+    local tmp, out = util.tmpfile(edit(read("tools/model-overrides.lua"))), os.tmpname()
     local ok, text = run(("lua5.4 tools/gen-facts.lua %q %q --overrides %q"):format(seed, out, tmp))
     os.remove(tmp)
     os.remove(out)
@@ -228,10 +200,7 @@ describe("the runtime model", function()
       assert(client:DescribeCertificates{ Limit = 10 })
       print(package.loaded["tcssl.model"] ~= nil, package.loaded["tcssl.model_docs"] ~= nil)
     ]]
-    local path = os.tmpname()
-    local f = assert(io.open(path, "wb"))
-    f:write(script)
-    f:close()
+    local path = util.tmpfile(script)
     local interp = type(jit) == "table" and "luajit" or "lua5.4"
     local core_dir = type(jit) == "table" and "build/luajit" or "lua"
     local ok, out = run(("%s %q %s"):format(interp, path, core_dir))

@@ -4,37 +4,15 @@
 -- facts must hold together; and they must agree with the documents on points read here
 -- independently of the generator (the single-action pages 000-003 and the examples).
 local cjson = require "cjson.safe"
+local seeds = require "spec.support.seeds"
+local util = require "spec.support.util"
 
-local SEED = "004_6ca79b59cc431531.txt"
+local SEED, seed_path = seeds.SEED, seeds.path
+local read, run = util.must_read, util.run
 
 -- the spec also runs under LuaJIT (Lua 5.1)
 local function is_integer(x) return type(x) == "number" and x % 1 == 0 end
 local function to_integer(x) return is_integer(x) and (math.tointeger and math.tointeger(x) or x) or nil end
-local SEED_DIRS = { "../shared/seeds/", "/work/shared/seeds/" }
-
-local function seed_path(name)
-  for _, dir in ipairs(SEED_DIRS) do
-    local f = io.open(dir .. name, "rb")
-    if f then
-      f:close()
-      return dir .. name
-    end
-  end
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("*a")
-  local ok = p:close()
-  return ok, out
-end
 
 local function by_name(fields)
   local t = {}
@@ -89,12 +67,10 @@ end
 
 -- A fresh generation from the committed facts, in a temporary directory.
 local function generate_modules()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(run("mkdir " .. dir))
+  local dir = util.temp_dir("model")
   local ok, out = run(("lua5.4 tools/gen-model.lua model/facts.lua %q"):format(dir))
   local files = generated_files(dir)
-  run("rm -rf " .. dir)
+  util.remove_dir(dir)
   assert.is_true(ok, out)
   return files
 end

@@ -3,15 +3,11 @@
 local tcssl = require "tcssl"
 local json = require "tcssl.json"
 local schema = require "tcssl.schema"
+local fakes = require "spec.support.fakes"
 
+-- A transport that records each request and answers with the JSON body `response`.
 local function recorder(response)
-  local t = { sent = {} }
-  function t.request(_, method, url, headers, body)
-    t.sent[#t.sent + 1] = { method = method, url = url, headers = headers, body = body }
-    return 200, { ["content-type"] = "application/json" },
-      response or '{"Response":{"RequestId":"r-1"}}'
-  end
-  return t
+  return fakes.transport{ response }
 end
 
 local function client(extra, transport)

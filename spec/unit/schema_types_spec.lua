@@ -3,20 +3,14 @@
 local tcssl = require "tcssl"
 local json = require "tcssl.json"
 local schema = require "tcssl.schema"
+local fakes = require "spec.support.fakes"
 
 local LUAJIT = jit ~= nil
 
 -- A transport that records what it would send and answers with `body` (a string or a list of
 -- them, one per request).
 local function recorder(body)
-  local t = { sent = {} }
-  function t.request(_, method, url, headers, sent_body)
-    t.sent[#t.sent + 1] = { method = method, url = url, headers = headers, body = sent_body }
-    local answer = body or '{"Response":{"RequestId":"r-1"}}'
-    if type(answer) == "table" then answer = answer[#t.sent] end
-    return 200, { ["content-type"] = "application/json" }, answer
-  end
-  return t
+  return fakes.transport(type(body) == "table" and body or { body })
 end
 
 local function client(extra, transport, legacy)

@@ -3,6 +3,7 @@
 local shared = require "tcssl.shared"
 local credentials = require "tcssl.credentials"
 local json = require "tcssl.json"
+local fakes = require "spec.support.fakes"
 
 local TMP_KEY = "shared-spec-temporary-key-333"
 
@@ -169,18 +170,11 @@ describe("rate limits shared between workers", function()
   local ID, KEY = "AKIDsharedsharedsharedsharedshared01", "shared-spec-secret-key-000000001"
 
   -- a fake monotonic clock that sleeping advances
-  local function fake_time()
-    local t = { now = 100.25 }
-    t.monotonic = function() return t.now end
-    t.sleep = function(s) t.now = t.now + s; return true end
-    return t
-  end
+  local function fake_time() return fakes.time(100.25) end
 
   local function worker(cache, ft, extra)
     local cfg = { secret_id = ID, secret_key = KEY, shared_dict = cache, sleep = ft.sleep, monotonic = ft.monotonic,
-      transport = { request = function()
-        return 200, { ["content-type"] = "application/json" }, '{"Response":{"TotalCount":0,"RequestId":"r"}}'
-      end } }
+      transport = fakes.transport{ '{"Response":{"TotalCount":0,"RequestId":"r"}}' } }
     for k, v in pairs(extra or {}) do cfg[k] = v end
     return assert(tcssl.new(cfg))
   end

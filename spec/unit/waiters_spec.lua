@@ -2,23 +2,15 @@
 -- (no spec here waits for real time to order events).
 local waiters = require "tcssl.waiters"
 local errors = require "tcssl.error"
+local fakes = require "spec.support.fakes"
 
--- A fake clock: sleep moves it forward and records each wait.
-local function fake_clock()
-  local c = { t = 1000, waits = {} }
-  function c.now() return c.t end
-  function c.sleep(s)
-    c.waits[#c.waits + 1] = s
-    c.t = c.t + s
-    return true
-  end
-  return c
-end
+-- A fake clock: sleep moves it forward and records each wait in clock.slept.
+local fake_clock = fakes.time
 
 -- A client whose action answers come from a script: answers[action] is a list of
 -- { result } or { nil, err } taken in order (the last one repeats).
 local function scripted(answers, clock)
-  local c = { sleep = clock and clock.sleep, monotonic = clock and clock.now, calls = {} }
+  local c = { sleep = clock and clock.sleep, monotonic = clock and clock.monotonic, calls = {} }
   setmetatable(c, { __index = function(_, action)
     return function(_, params)
       c.calls[#c.calls + 1] = { action = action, params = params }
@@ -36,13 +28,13 @@ describe("the polling loop", function()
   it("backs off from the first interval up to the maximum and stops at the deadline", function()
     local clock = fake_clock()
     local res, err = waiters.poll(function() return "pending", { n = 1 } end,
-      { interval = 1, backoff = 2, max_interval = 5, timeout = 20, sleep = clock.sleep, now = clock.now,
+      { interval = 1, backoff = 2, max_interval = 5, timeout = 20, sleep = clock.sleep, now = clock.monotonic,
         what = "the spec" })
     assert.is_nil(res)
     assert.equal("timeout", err.kind)
     assert.equal("WaitTimeout", err.code)
     assert.same({ n = 1 }, err.result)
-    assert.same({ 1, 2, 4, 5, 5 }, clock.waits) -- 17s slept; a sixth wait would pass the deadline
+    assert.same({ 1, 2, 4, 5, 5 }, clock.slept) -- 17s slept; a sixth wait would pass the deadline
     assert.matches("the spec", err.message)
   end)
 
@@ -53,8 +45,8 @@ describe("the polling loop", function()
       n = n + 1
       if n == 3 then return "done", "ok" end
       return "pending"
-    end, { interval = 0.001, rate = 10, sleep = clock.sleep, now = clock.now }))
-    assert.same({ 0.1, 0.1 }, clock.waits)
+    end, { interval = 0.001, rate = 10, sleep = clock.sleep, now = clock.monotonic }))
+    assert.same({ 0.1, 0.1 }, clock.slept)
   end)
 
   it("rides out a few retryable errors but stops at others", function()
@@ -65,14 +57,14 @@ describe("the polling loop", function()
       n = n + 1
       if n <= 2 then return nil, flaky end
       return "done", "ok"
-    end, { interval = 0.5, sleep = clock.sleep, now = clock.now }))
+    end, { interval = 0.5, sleep = clock.sleep, now = clock.monotonic }))
     local res, err = waiters.poll(function() return nil, flaky end,
-      { interval = 0.5, tolerate_errors = 1, sleep = clock.sleep, now = clock.now })
+      { interval = 0.5, tolerate_errors = 1, sleep = clock.sleep, now = clock.monotonic })
     assert.is_nil(res)
     assert.equal("ConnectFailed", err.code)
     local fatal = errors.new("api", "AuthFailure.SignatureFailure", "no")
     assert.equal(fatal, select(2, waiters.poll(function() return nil, fatal end,
-      { sleep = clock.sleep, now = clock.now })))
+      { sleep = clock.sleep, now = clock.monotonic })))
   end)
 
   it("reports progress and checks its options", function()
@@ -81,7 +73,7 @@ describe("the polling loop", function()
     waiters.poll(function()
       n = n + 1
       return n == 2 and "done" or "pending", n
-    end, { interval = 1, sleep = clock.sleep, now = clock.now, what = "x",
+    end, { interval = 1, sleep = clock.sleep, now = clock.monotonic, what = "x",
       on_progress = function(info) seen[#seen + 1] = info.state .. "@" .. info.polls end })
     assert.same({ "pending@1", "done@2" }, seen)
     for _, bad in ipairs({ { timeout = 0 }, { interval = -1 }, { backoff = 0.5 }, { max_polls = "x" } }) do
@@ -107,7 +99,7 @@ describe("certificate issuance", function()
     local res = assert(waiters.certificate_issued(c, "abc", { interval = 1 }))
     assert.equal("abc", res.CertificateId)
     assert.equal(3, #c.calls)
-    assert.equal(2, #clock.waits)
+    assert.equal(2, #clock.slept)
   end)
 
   it("turns the documented failure statuses into errors", function()
@@ -169,7 +161,7 @@ describe("deployment and update records", function()
       for i = offset + 1, math.min(offset + 200, 450) do list[#list + 1] = { Id = i, Status = 1 } end
       return { TotalCount = 450, RunningTotalCount = 0, DeployRecordDetailList = list }
     end
-    local c = { monotonic = fake_clock().now, sleep = fake_clock().sleep, calls = 0 }
+    local c = { monotonic = fake_clock().monotonic, sleep = fake_clock().sleep, calls = 0 }
     function c.call() error("the waiter calls the action's method") end
     function c.DescribeHostDeployRecordDetail(_, params)
       c.calls = c.calls + 1

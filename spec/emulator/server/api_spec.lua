@@ -20,10 +20,7 @@ describe("tcssl emulator", function()
     e = emu.start{ keys = KEYS }
   end)
 
-  teardown(function()
-    if e then e:stop() end
-    if pki then pki:cleanup() end
-  end)
+  teardown(function() emu.cleanup(e, pki) end)
 
   before_each(function()
     e:reset()

@@ -2,21 +2,9 @@
 -- rockspec/tcssl-emulator-scm-1.rockspec with the dependencies only it has; the client's
 -- package neither lists nor loads it. And its command line, run in-process.
 local cli = require "tcssl_emulator.cli"
+local util = require "spec.support.util"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
-  f:close()
-  return text
-end
-
-local function lines_of(command)
-  local p = assert(io.popen(command))
-  local out = {}
-  for line in p:lines() do out[#out + 1] = line end
-  p:close()
-  return out
-end
+local read, lines_of = util.must_read, util.lines
 
 local function rockspec(path)
   local env = {}

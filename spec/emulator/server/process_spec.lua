@@ -2,6 +2,7 @@
 -- endpoint.
 local emu = require "spec.support.emulator"
 local pki_support = require "spec.support.pki"
+local util = require "spec.support.util"
 local wire = require "spec.support.wire"
 
 local connect, call, KEYS = wire.connect, wire.call, wire.KEYS
@@ -15,10 +16,7 @@ describe("tcssl emulator over HTTPS", function()
       tls = { cert = pki.server_cert_file, key = pki.server_key_file, ca = pki.ca_cert_file } }
   end)
 
-  teardown(function()
-    if e then e:stop() end
-    if pki then pki:cleanup() end
-  end)
+  teardown(function() emu.cleanup(e, pki) end)
 
   before_each(function()
     e:reset()
@@ -39,10 +37,7 @@ describe("tcssl emulator over HTTPS", function()
   it("resets TLS connections without a close_notify, then goes on serving", function()
     -- lua-sec reports "closed" for both a close_notify and a reset; openssl s_client tells them apart.
     e:fault{ type = "reset" }
-    local request = os.tmpname()
-    local f = assert(io.open(request, "wb"))
-    f:write("POST / HTTP/1.1\r\nHost: " .. e.host .. "\r\nContent-Length: 0\r\n\r\n")
-    f:close()
+    local request = util.tmpfile("POST / HTTP/1.1\r\nHost: " .. e.host .. "\r\nContent-Length: 0\r\n\r\n")
     local p = assert(io.popen("openssl s_client -quiet -connect " .. e.host .. " -CAfile " .. pki.ca_cert_file
       .. " < " .. request .. " 2>&1"))
     local output = p:read("*a")
