@@ -3,18 +3,14 @@
 local tcssl = require "tcssl"
 local client_mod = require "tcssl.client"
 local credentials = require "tcssl.credentials"
+local fakes = require "spec.support.fakes"
 
 local ID, KEY = "AKIDSERVICESPEC", "service-spec-secret-key-000"
 local NOW = 1700000000
 
 -- A transport that records each request and answers an empty Response.
 local function recorder()
-  local t = { sent = {} }
-  function t.request(_, method, url, headers, body)
-    t.sent[#t.sent + 1] = { method = method, url = url, headers = headers, body = body }
-    return 200, { ["content-type"] = "application/json" }, '{"Response":{"RequestId":"svc-1"}}'
-  end
-  return t
+  return fakes.transport{ '{"Response":{"RequestId":"svc-1"}}' }
 end
 
 local STS = { service = "sts", version = "2018-08-13", unsigned = { "AssumeRoleWithWebIdentity" } }
