@@ -10,4 +10,4 @@ exclude_files = { "build/", "bench/node_modules/" }
 -- OpenResty code: the `ngx` API (luacheck's ngx_lua set) only where it is used
 files["examples/openresty/"] = { std = "+ngx_lua" }
 files["spec/nginx/app.lua"] = { std = "+ngx_lua" }
-files["spec/nginx/hardening_app.lua"] = { std = "+ngx_lua" }
+files["spec/nginx/phases_logging_app.lua"] = { std = "+ngx_lua" }

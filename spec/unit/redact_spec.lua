@@ -6,7 +6,11 @@ local fakes = require "spec.support.fakes"
 local KEY = "credentials-spec-secret-key-000"
 
 describe("request URLs in on_request and debug lines", function()
-  local redact = require("tcssl.client").redact_url
+  local redact = require("tcssl.redact").url
+
+  it("are the ones tcssl.client re-exports", function()
+    assert.equal(redact, require("tcssl.client").redact_url)
+  end)
 
   it("hide private keys, their passwords, secret keys, tokens and signatures, also inside arrays", function()
     local url = "https://h/?Action=UploadCertificate&CertificatePrivateKey=-----BEGIN%20PRIVATE%20KEY-----abc"
@@ -29,7 +33,7 @@ describe("request URLs in on_request and debug lines", function()
     local file = { write = function(_, ...) for _, s in ipairs{ ... } do written[#written + 1] = s end end }
     local t = fakes.router{ { "ssl", { 200, '{"Response":{"CertificateId":"c1","RequestId":"r"}}' } } }
     local c = assert(tcssl.new{ secret_id = "AKIDDEBUG", secret_key = KEY, http_method = "GET", transport = t,
-      on_request = require("tcssl.client").debug_writer(file), validate = false })
+      on_request = require("tcssl.log").debug_writer(file), validate = false })
     assert(c:UploadCertificate{ CertificatePublicKey = "PUBLIC", CertificatePrivateKey = "PRIVATEKEYTEXT",
       KeyPassword = "KEYPASSWORDTEXT" })
     local line = table.concat(written)

@@ -1,4 +1,4 @@
--- Handlers for spec/nginx/nginx_hardening_spec.lua, loaded by nginx's LuaJIT from the
+-- Handlers for spec/nginx/nginx_phases_logging_spec.lua, loaded by nginx's LuaJIT from the
 -- generated configuration: calls from server_rewrite_by_lua, against a server whose answers
 -- stop a connection from being kept alive, and with debug = true. Answers are JSON.
 local tcssl = require "tcssl"

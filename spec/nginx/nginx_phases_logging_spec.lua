@@ -21,7 +21,7 @@ setup(function()
   plain = emu.start{ keys = { [ID] = { secret_key = KEY }, [TOKEN_ID] = { secret_key = TOKEN_KEY, token = TOKEN } } }
   local settings = ("{ http = %q, id = %q, key = %q, token_id = %q, token_key = %q, token = %q }"):format(
     plain.host, ID, KEY, TOKEN_ID, TOKEN_KEY, TOKEN)
-  local app = 'require("spec.nginx.hardening_app")'
+  local app = 'require("spec.nginx.phases_logging_app")'
   server = nginx.start{
     http = ([[
   lua_socket_buffer_size 4k;
