@@ -5,7 +5,9 @@
 LUA        ?= lua5.4
 PREFIX     ?= /usr/local
 CC         ?= cc
-VERSION    := 0.1.0
+# The one place the version is written; the core (-DTCSSL_VERSION), the rockspecs
+# (tools/gen-rockspec.lua) and `make dist` read it from there.
+VERSION    := $(shell cat $(CURDIR)/VERSION)
 
 ifeq ($(LUA),luajit)
   LUA_INC  ?= /usr/include/luajit-2.1
@@ -26,9 +28,18 @@ else
   CORE     := build/$(LUA_TAG)/tcssl/core.so
 endif
 
-WARN       := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+# CC, CFLAGS, CPPFLAGS and LDFLAGS are the caller's (a distribution's hardening flags go there).
+# Warnings are errors in development and CI only: `make test`, `.ci/run` and DEVELOPER=1 set
+# WERROR=-Werror; a plain `make` (or `luarocks make`) warns without failing.
+ifdef DEVELOPER
+  WERROR   ?= -Werror
+endif
+WERROR     ?=
+WARN       := -std=c99 -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes
 CFLAGS     ?= -O2 -g
-ALL_CFLAGS := $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
+CPPFLAGS   ?=
+LDFLAGS    ?=
+ALL_CFLAGS := $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
 # The core's own libraries: libcurl (csrc/http.c), OpenSSL's libcrypto (csrc/sign.c, csrc/x509.c)
 # and libzip (csrc/zip.c). Every program built from $(SRCS) links them.
 LIBS       := -lcurl -lcrypto -lzip
@@ -62,9 +73,9 @@ model:
 
 all: $(CORE)
 
-$(CORE): $(SRCS) $(HDRS) Makefile
+$(CORE): $(SRCS) $(HDRS) Makefile VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $(SRCS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -shared $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
@@ -86,6 +97,8 @@ DEB_PKGS    := $(CORE_PKGS) $(SANITIZER_PKGS) $(FUZZ_PKGS) $(LUAJIT_NGINX_PKGS) 
 COUNTS      := build/test-counts
 export TCSSL_COUNTS := $(CURDIR)/$(COUNTS)
 
+# Strict: every build under `make test` (the core, the suites' builds) makes warnings errors.
+test: export WERROR := -Werror
 test: deps
 	@$(MAKE) --no-print-directory all
 	@luacheck -q $(LINT_PATHS) >/dev/null || { luacheck -q $(LINT_PATHS); exit 1; }

@@ -15,7 +15,7 @@ HOST_SPECS  := spec/host
 # The core is compiled into the program (no core.so); TCSSL_ROOT is where it finds lua/.
 $(HOST_BIN): examples/host/host.c $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) -I/usr/include/lua5.4 -DTCSSL_VERSION='"$(VERSION)"' -DTCSSL_ROOT='"$(CURDIR)"' \
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -I/usr/include/lua5.4 -DTCSSL_VERSION='"$(VERSION)"' -DTCSSL_ROOT='"$(CURDIR)"' \
 	  -o $@ examples/host/host.c $(SRCS) -llua5.4 $(LIBS)
 
 host: $(HOST_BIN)
