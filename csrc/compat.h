@@ -7,6 +7,13 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+/* Lua 5.3, 5.4 or LuaJIT 2.1 (whose luaconf.h names LUA_LJDIR): PUC Lua 5.1 and 5.2 lack the
+ * C API the core uses (luaL_setmetatable, luaL_setfuncs, integers), and the Lua modules need goto
+ * and integers, so they are refused here rather than failing when the module is loaded. */
+#if LUA_VERSION_NUM < 503 && !defined(LUA_LJDIR)
+#error "tcssl needs Lua 5.3, Lua 5.4 or LuaJIT 2.1 (PUC Lua 5.1 and 5.2 are not supported)"
+#endif
+
 #if LUA_VERSION_NUM < 502
 #define tcssl_rawlen(L, i) lua_objlen((L), (i))
 #else

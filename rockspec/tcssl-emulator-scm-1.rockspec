@@ -13,6 +13,7 @@ plays cloud resources, deployments and free certificates, STS and the CVM metada
 injects faults on request. It is a server with dependencies of its own (LuaSocket, LuaSec,
 luaossl) beside the tcssl client, whose core and model it uses. Run `tcssl-emulator --help`.
 ]],
+  homepage = "https://tcssl.invalid/",
   license = "MIT",
 }
 dependencies = {
@@ -21,6 +22,12 @@ dependencies = {
   "luasocket",
   "luasec",
   "luaossl",
+}
+-- From a clone: `make all test-lua54` builds the core in place and runs the busted specs
+-- (spec/unit, spec/emulator) against it.
+test = {
+  type = "command",
+  command = "make --no-print-directory all test-lua54",
 }
 build = {
   type = "builtin",

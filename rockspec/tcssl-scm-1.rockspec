@@ -12,16 +12,29 @@ tcssl calls every action of the Tencent Cloud SSL Certificates API (API 3.0, 201
 core; everything else is Lua. Its local emulator, for offline tests, is the tcssl-emulator rock
 (rockspec/tcssl-emulator-scm-1.rockspec).
 ]],
+  homepage = "https://tcssl.invalid/",
   license = "MIT",
 }
 dependencies = {
-  "lua >= 5.1",
+  -- Lua 5.3/5.4; LuaJIT 2.1 too (it reports 5.1, which this cannot express: README "LuaRocks").
+  -- PUC Lua 5.1/5.2 are refused (csrc/compat.h).
+  "lua >= 5.3",
   "lua-cjson >= 2.1.0",
 }
 external_dependencies = {
-  LIBCURL = { header = "curl/curl.h", library = "curl" },
+  -- the library only: Debian keeps curl/curl.h in its multiarch include folder
+  -- (/usr/include/x86_64-linux-gnu), which the compiler searches and LuaRocks 3.8 does not;
+  -- libcurl.so (the -dev package's link) is found under lib/x86_64-linux-gnu. Elsewhere give
+  -- LIBCURL_INCDIR=... if the compiler does not find the header.
+  LIBCURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   LIBZIP = { header = "zip.h", library = "zip" },
+}
+-- From a clone: `make all test-lua54` builds the core in place and runs the busted specs
+-- (spec/unit, spec/emulator) against it.
+test = {
+  type = "command",
+  command = "make --no-print-directory all test-lua54",
 }
 build = {
   type = "builtin",
