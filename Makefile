@@ -73,7 +73,18 @@ model:
 
 all: $(CORE)
 
-$(CORE): $(SRCS) $(HDRS) Makefile VERSION
+# The core is rebuilt when its compile line changes (another CC, CFLAGS, -Werror from `make test`):
+# the line is kept in build/<tag>.flags, rewritten only when it differs (not under make -n).
+FLAGS_STAMP ?= build/$(LUA_TAG).flags
+FLAGS_LINE  := $(CC) $(ALL_CFLAGS) -shared $(LDFLAGS) $(LIBS)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+  ifneq ($(file <$(FLAGS_STAMP)),$(FLAGS_LINE))
+    $(shell mkdir -p $(dir $(FLAGS_STAMP)))
+    $(file >$(FLAGS_STAMP),$(FLAGS_LINE))
+  endif
+endif
+
+$(CORE): $(SRCS) $(HDRS) Makefile VERSION $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
