@@ -125,6 +125,12 @@ for _, name in ipairs({ "Lua 5.4", "LuaJIT" }) do
       assert.equal("tcssl " .. VERSION .. "\n", out)
     end)
 
+    it("installs a tcssl command that finds its modules without luarocks path", function()
+      local rc, out = clean_sh(20, ("cd %s && %s/bin/tcssl --version"):format(quote(work), quote(tree)), env)
+      assert.equal(0, rc, out)
+      assert.equal("tcssl " .. VERSION .. "\n", out)
+    end)
+
     if name == "Lua 5.4" then
       it("has an emulator rock that installs beside it and serves the installed client", function()
         local rc, out = clean_sh(120, ("cd %s && luarocks %s make %s --tree %s"):format(quote(src), route.flags,
