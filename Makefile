@@ -98,13 +98,15 @@ lint:
 
 # One fragment per thing the other targets build (mk/README). Each defines its own variables
 # only, and names its suites in <NAME>_SUITES and its Debian packages in <NAME>_PKGS.
-include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk mk/rocks.mk
+include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk mk/install.mk mk/rocks.mk
 
 # `make test` runs these suites in this order. Each appends "passed failed" to $(COUNTS);
 # tools/summary prints the one closing line "N passed, M failed" that CI reads, and fails when
 # any suite failed.
-TEST_SUITES := test-lua54 $(FUZZ_SUITES) $(SANITIZER_SUITES) $(LUAJIT_NGINX_SUITES) $(HOST_SUITES) $(ROCKS_SUITES)
-DEB_PKGS    := $(CORE_PKGS) $(SANITIZER_PKGS) $(FUZZ_PKGS) $(LUAJIT_NGINX_PKGS) $(HOST_PKGS) $(ROCKS_PKGS)
+TEST_SUITES := test-lua54 $(FUZZ_SUITES) $(SANITIZER_SUITES) $(LUAJIT_NGINX_SUITES) $(HOST_SUITES) \
+               $(INSTALL_SUITES) $(ROCKS_SUITES)
+DEB_PKGS    := $(CORE_PKGS) $(SANITIZER_PKGS) $(FUZZ_PKGS) $(LUAJIT_NGINX_PKGS) $(HOST_PKGS) \
+               $(INSTALL_PKGS) $(ROCKS_PKGS)
 COUNTS      := build/test-counts
 export TCSSL_COUNTS := $(CURDIR)/$(COUNTS)
 
@@ -125,6 +127,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh
 
+# The launchers (bin/) are installed for $(LUA): its name in the #! line, and PREFIX written in,
+# so that an installed script finds PREFIX's share/lua/<ver> and lib/lua/<ver> without LUA_PATH.
+install_launcher = sed -e '1s|^\#!.*|\#!/usr/bin/env $(LUA)|' \
+  -e 's|^local INSTALLED_PREFIX = nil|local INSTALLED_PREFIX = "$(PREFIX)"|' $(1) \
+  >$(DESTDIR)$(PREFIX)/bin/$(notdir $(1)) && chmod 755 $(DESTDIR)$(PREFIX)/bin/$(notdir $(1))
+
 install: all install-emulator
 	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport \
 	  $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/actions $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs \
@@ -141,7 +149,7 @@ install: all install-emulator
 	install -m 644 lua/tcssl/json/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/json/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 bin/tcssl $(DESTDIR)$(PREFIX)/bin/
+	$(call install_launcher,bin/tcssl)
 
 # The emulator is a package of its own (rockspec/tcssl-emulator-scm-1.rockspec) that needs the
 # client; `make install` installs both.
@@ -149,7 +157,7 @@ install: all install-emulator
 install-emulator:
 	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl_emulator $(DESTDIR)$(PREFIX)/bin
 	install -m 644 lua/tcssl_emulator/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl_emulator/
-	install -m 755 bin/tcssl-emulator $(DESTDIR)$(PREFIX)/bin/
+	$(call install_launcher,bin/tcssl-emulator)
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_MOD_LDIR)/tcssl $(DESTDIR)$(LUA_MOD_CDIR)/tcssl

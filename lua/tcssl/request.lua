@@ -20,7 +20,7 @@ function M.urlencode(s)
   return (s:gsub("[^%w%-%._~]", encode_byte))
 end
 
-local mtype = math.type or function(x)
+local mtype = math.type or function(x) -- luacheck: ignore 143 (LuaJIT: the fallback)
   if x % 1 == 0 and x > -2^63 and x < 2^63 then return "integer" end
   return "float"
 end

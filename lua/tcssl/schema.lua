@@ -25,8 +25,9 @@ local function index_of(fields)
 end
 
 -- LuaJIT has no integer subtype: numbers stay numbers there (see docs on 64-bit values).
-local tointeger = math.tointeger or function(x) return x end
-local HAS_INT = math.tointeger ~= nil
+-- Lua 5.3+ integers where the runtime has them; LuaJIT takes the fallbacks.
+local tointeger = math.tointeger or function(x) return x end -- luacheck: ignore 143
+local HAS_INT = math.tointeger ~= nil -- luacheck: ignore 143
 local math_type = math.type or function() return nil end -- luacheck: ignore 143
 
 -- Whether a decimal string is beyond 2^53 (what no double holds exactly) and within int64.
@@ -88,7 +89,7 @@ local scalar = {
     end
     -- a 64-bit value beyond 2^53 as its decimal string: LuaJIT's only exact form of it
     if type(v) == "string" and beyond_double(v) then
-      if HAS_INT then return math.tointeger(tonumber(v)) end
+      if HAS_INT then return math.tointeger(tonumber(v)) end -- luacheck: ignore 143
       return json.number(v)
     end
     return nil, "an integer"
@@ -235,7 +236,7 @@ local function as_integer(v)
     if v % 1 ~= 0 or v >= TWO63 or v < -TWO63 then return nil end -- NaN and infinities too
     return tointeger(v) -- -0.0 becomes 0 (Lua 5.4)
   elseif tv == "string" and v:find("^%-?%d+$") then
-    if HAS_INT then return math.tointeger(tonumber(v)) end -- nil beyond int64
+    if HAS_INT then return math.tointeger(tonumber(v)) end -- luacheck: ignore 143 (nil beyond int64)
     if beyond_double(v) then return v end -- LuaJIT: a double would round it
     local n = tonumber(v)
     if n > TWO53 or n < -TWO53 then return nil end
@@ -416,6 +417,10 @@ end
 
 local conform = jit and conform_lua or require("tcssl.core").conform
 -- both forms and the plans, for the specs that hold the forms to each other
+-- as_integer(v): what a value given for an Integer field becomes (a number, or decimal digits as
+-- an integer), or nil; under LuaJIT, digits a double would round stay a string. The emulator
+-- reads its parameters with it, under either runtime.
+M.as_integer = as_integer
 M.conformers = { lua = conform_lua, c = require("tcssl.core").conform }
 M.plan_of = plan_of
 

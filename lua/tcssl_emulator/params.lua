@@ -102,7 +102,7 @@ end
 local function coerce_scalar(typ, v)
   if type(v) ~= "string" then return v end
   if typ == "Integer" then
-    if v:match("^%-?%d+$") then return math.tointeger(tonumber(v)) or v end
+    if v:match("^%-?%d+$") then return schema.as_integer(v) or v end
   elseif typ == "Boolean" then
     if v == "true" then return true elseif v == "false" then return false end
   elseif typ == "Float" or typ == "Double" then

@@ -22,7 +22,7 @@ local function example_text(f, fdocs)
   if f.array and ex:sub(1, 1) == "[" then
     local items = json.decode(ex)
     local first = type(items) == "table" and items[1]
-    ex = (type(first) == "string" or math.type(first) == "integer") and tostring(first) or ""
+    ex = (type(first) == "string" or type(first) == "number" and first % 1 == 0) and tostring(first) or ""
   end
   ex = ex:match('^"(.*)"$') or ex
   if ex == "" or ex == "null" then return nil end
@@ -33,7 +33,8 @@ local function sample_scalar(store, f, fdocs)
   local ex, typ = example_text(f, fdocs), f.type
   if typ == "Integer" then
     if TOTAL_FIELDS[f.name] then return 1 end
-    return ex and ex:match("^%-?%d+$") and math.tointeger(tonumber(ex)) or 0
+    local n = ex and ex:match("^%-?%d+$") and schema.as_integer(ex)
+    return type(n) == "number" and n or 0
   elseif typ == "Boolean" then
     return ex ~= "false" and ex ~= "0" -- the documents write some as 1 or 0
   elseif typ == "Float" or typ == "Double" then

@@ -185,7 +185,8 @@ local function paging(p, action)
     if v == nil or v == "" then return fallback end
     if type(v) == "string" then
       if not v:match("^%d+$") then raise("InvalidParameter", "The parameter `" .. name .. "` should be Integer.") end
-      v = math.tointeger(tonumber(v))
+      v = schema.as_integer(v)
+      if type(v) ~= "number" then v = nil end -- beyond int64 (or, under LuaJIT, beyond 2^53)
     end
     if not v or v < 0 then raise("InvalidParameterValue", name .. " must not be negative.") end
     return v

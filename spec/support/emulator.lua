@@ -9,7 +9,8 @@
 --
 -- Options of start: keys ({ [id] = { secret_key =, token = } }), tls ({ cert =, key =, ca = }),
 -- max_lifetime (default 120), idle_timeout, args (extra command-line words), lua (interpreter,
--- default $TCSSL_LUA or lua5.4). Control calls go to 127.0.0.1 only.
+-- default $TCSSL_LUA or lua5.4), command (a shell command line that runs an emulator, instead of
+-- the interpreter and bin/tcssl-emulator). Control calls go to 127.0.0.1 only.
 
 local socket = require "socket"
 local http = require "socket.http"
@@ -23,7 +24,7 @@ M.DEMO_SECRET_ID = "AKIDEMULATOR"
 M.DEMO_SECRET_KEY = "tcssl-emulator-demo-secret-key-0"
 
 local function command_line(opts)
-  local words = { "exec", opts.lua or os.getenv("TCSSL_LUA") or "lua5.4", "bin/tcssl-emulator",
+  local words = { "exec", opts.command or (opts.lua or os.getenv("TCSSL_LUA") or "lua5.4") .. " bin/tcssl-emulator",
     "--port", "0", "--max-lifetime", tostring(opts.max_lifetime or 120) }
   local function add(...)
     for _, w in ipairs({ ... }) do words[#words + 1] = w end

@@ -4,6 +4,7 @@
 --   local jc = require "spec.support.json_checks"
 --   jc.enc(v) -> text; jc.dec(text) -> value; jc.enc_fails(v) / jc.dec_fails(text) -> message
 --   jc.HAS_INT: the runtime has an integer subtype (Lua 5.4, not LuaJIT)
+-- luacheck: read globals math.type math.tointeger (Lua 5.4's, used where the runtime has them)
 local json = require "tcssl.json"
 local assert = require "luassert"
 

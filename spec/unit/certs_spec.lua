@@ -2,6 +2,7 @@
 -- which writes every file through a new file created exclusively beside it (mode 0600 for keys,
 -- links not followed) and renamed into place: an existing file's mode is not kept, a link at the
 -- path is replaced, a failure leaves the old file and no temporary file.
+-- luacheck: read globals math.type (Lua 5.4's, used where the runtime has them)
 local certs = require "tcssl.certs"
 local core = require "tcssl.core"
 local errors = require "tcssl.error"

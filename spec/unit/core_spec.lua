@@ -2,6 +2,7 @@
 -- official Node.js SDK (../shared/test-vectors.md), the worked v3 example in the API documents,
 -- and the openssl command line for random payloads; and the numbers the core takes (limits, sizes,
 -- times), range-checked before it makes integers of them.
+-- luacheck: read globals math.type math.mininteger (Lua 5.4's, used where the runtime has them)
 local core = require "tcssl.core"
 local certs = require "tcssl.certs"
 local util = require "spec.support.util"

@@ -1,6 +1,7 @@
 -- tcssl.json and numbers: integers exact over the runtime's range, floats that round-trip, and
 -- json.number for numbers as text. Runs under Lua 5.4 and under LuaJIT; the expectations that
 -- differ (LuaJIT has no integer subtype) branch on HAS_INT.
+-- luacheck: read globals math.type math.maxinteger math.mininteger (Lua 5.4's, used where the runtime has them)
 
 local json = require "tcssl.json"
 local jc = require "spec.support.json_checks"

@@ -2,6 +2,7 @@
 -- cjson's settings left alone, and encode's options (numbers: json_numbers_spec.lua).
 -- Runs under Lua 5.4 and under LuaJIT; the expectations that differ (LuaJIT
 -- has no integer subtype) branch on HAS_INT.
+-- luacheck: read globals math.type math.maxinteger math.mininteger (Lua 5.4's, used where the runtime has them)
 
 local json = require "tcssl.json"
 local jc = require "spec.support.json_checks"

@@ -3,6 +3,7 @@
 -- reference page docs/api.md (by tools/gen-apidoc.lua): each must equal a fresh generation; the
 -- facts must hold together; and they must agree with the documents on points read here
 -- independently of the generator (the single-action pages 000-003 and the examples).
+-- luacheck: read globals math.tointeger utf8 (Lua 5.4's, used where the runtime has them)
 local cjson = require "cjson.safe"
 local seeds = require "spec.support.seeds"
 local util = require "spec.support.util"

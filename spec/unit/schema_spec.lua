@@ -1,5 +1,6 @@
 -- Validation, encoding and decoding driven by the generated model, without a network: a
 -- recording transport shows what would have been sent.
+-- luacheck: read globals math.type math.maxinteger (Lua 5.4's, used where the runtime has them)
 local tcssl = require "tcssl"
 local json = require "tcssl.json"
 local schema = require "tcssl.schema"

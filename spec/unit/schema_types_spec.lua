@@ -1,5 +1,6 @@
 -- Types at both ends of a call: Integer parameters are exact integers in range or a validation
 -- error; values in a response of another type than the model's give a protocol error.
+-- luacheck: read globals math.type math.maxinteger math.mininteger (Lua 5.4's, used where the runtime has them)
 local tcssl = require "tcssl"
 local json = require "tcssl.json"
 local schema = require "tcssl.schema"

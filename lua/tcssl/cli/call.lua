@@ -8,13 +8,13 @@ local output = require "tcssl.cli.output"
 
 local M = {}
 
-local HAS_INT = math.tointeger ~= nil
+local HAS_INT = math.tointeger ~= nil -- luacheck: ignore 143 (Lua 5.3+ only, probed)
 
 -- An Integer given as text (digits, an optional "-"): a Lua integer (5.4), or under LuaJIT a
 -- number where a double holds it exactly and otherwise the digits, which tcssl.schema sends
 -- as they are; nil outside int64.
 local function integer_of(text)
-  if HAS_INT then return math.tointeger(tonumber(text)) end
+  if HAS_INT then return math.tointeger(tonumber(text)) end -- luacheck: ignore 143
   local canonical = text:gsub("^(%-?)0+(%d)", "%1%2")
   if schema.beyond_double(canonical) then return canonical end
   local n = tonumber(text)

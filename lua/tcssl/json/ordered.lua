@@ -10,7 +10,7 @@ local M = {}
 local encode, null, MESSAGES, MAX_DEPTH = json.encode, json.null, json.MESSAGES, json.MAX_DEPTH
 local concat, sort = table.concat, table.sort
 local huge = math.huge
-local mtype = math.type
+local mtype = math.type -- luacheck: ignore 143 (nil under LuaJIT, probed below)
 
 local function is_index(k)
   if mtype then return mtype(k) == "integer" and k >= 1 end
