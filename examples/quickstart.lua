@@ -1,10 +1,12 @@
 -- Quickstart: upload a certificate and list certificates.
 --
+-- tcssl must be on the module path: installed (README, Install), or from a clone
+--   make && eval "$(make -s env)"
 -- Against the real API, set TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY and run
 --   lua5.4 examples/quickstart.lua
 -- Against the local emulator (`lua5.4 bin/tcssl-emulator`), TCSSL_ENDPOINT, TCSSL_SCHEME and
--- TCSSL_CERT / TCSSL_KEY point it there and give it a certificate to upload; a spec
--- (spec/emulator/client_spec.lua) runs it that way.
+-- TCSSL_CERT / TCSSL_KEY point it there and give it a certificate to upload; specs run it that
+-- way (spec/emulator/client_spec.lua, and spec/install/install_spec.lua after `make env`).
 local tcssl = require "tcssl"
 
 local client, err = tcssl.new{
