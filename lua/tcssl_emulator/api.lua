@@ -121,6 +121,9 @@ local function answer(store, req, ctx)
   if req.method ~= "GET" and req.method ~= "POST" then
     raise("UnsupportedProtocol", "Only GET and POST requests are supported.")
   end
+  -- named for the log before the signature is checked (TC3 names it in a header)
+  local named = req.headers["x-tc-action"]
+  if req.headers.authorization and named and named ~= "" then ctx.action = named end
   if req.legacy then
     local action, p = read_v1_request(store, req)
     ctx.action = action
@@ -175,6 +178,7 @@ function M.response(store, req, site)
       err = INTERNAL_ERROR
     end
   end
+  ctx.verdict = err and err.code or "ok" -- for the --verbose log
   local text, why = json.encode(envelope(ctx, ok and result or nil, err))
   if not text then
     site.note("encoding error: " .. tostring(why))

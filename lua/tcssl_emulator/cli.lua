@@ -15,28 +15,47 @@ usage: tcssl-emulator [options]
 
   --host ADDRESS          address to listen on (default 127.0.0.1)
   --port PORT             port to listen on; 0 picks a free one (default 0)
-  --key ID:SECRET[:TOKEN] accept this key (repeatable); without any, the demo key
-                          AKIDEMULATOR is accepted. Visible in `ps`: prefer --keys-file
+  --key ID:SECRET[:TOKEN] accept this key (repeatable); without any, the demo key pair
+                          is accepted (see below). Visible in `ps`: prefer --keys-file
   --keys-file FILE        accept the keys in FILE, one ID:SECRET[:TOKEN] per line
                           ('#' starts a comment)
   --metadata-role NAME    role name the metadata service reports (default tcssl-emulator-role)
   --web-identity-token T  the only token AssumeRoleWithWebIdentity accepts (default: any)
   --tls-cert FILE         serve HTTPS with this certificate (PEM, may hold a chain)
   --tls-key FILE          ... and this private key (PEM)
-  --max-lifetime SECONDS  exit by itself after this long (default 300; 0: run until stopped)
+  --max-lifetime SECONDS  exit by itself after this long, saying so on stderr (for tests;
+                          default 0: run until stopped)
   --idle-timeout SECONDS  close connections idle this long (default 30)
   --request-timeout SECONDS
                           a request's head and body must arrive within this long of the
                           accept (or of its first byte, on a kept-alive connection), or it
                           is answered 408 and closed (default 20)
-  --verbose               log one line per request to stderr
+  --verbose               log one line per request to stderr: method, path, action, verdict
+                          (ok or the error code), HTTP status, duration; never a secret
   --help                  show this text
 
 Serves API 3.0 (2019-12-05) on / and the legacy 2017 API on /v2/index.php; every action of
 the model answers, parameters are checked against the model, and uploaded certificates are
 kept in memory. STS (version 2018-08-13: AssumeRole, AssumeRoleWithWebIdentity) answers on /
 too, and a CVM metadata service on /latest/meta-data/; the temporary keys they hand out are
-accepted until they expire. Control endpoints: /__emulator/stats, /fault, /reset, /shutdown.
+accepted until they expire.
+
+Demo key pair (accepted when no --key or --keys-file is given; for local use only):
+  SecretId  AKIDEMULATOR
+  SecretKey tcssl-emulator-demo-secret-key-0
+
+Control endpoints (unsigned, under /__emulator/):
+  GET  stats          counters: connections, requests, api_requests, certificates,
+                      faults_pending
+  POST fault          arm a fault: {"type": "delay"|"reset"|"http500"|..., "count": N,
+                      "action": NAME}, or {"type": "clock", ...} to shift the clock
+  POST reset-faults   disarm the faults, undo the clock shift, zero the counters
+  POST reset-store    forget certificates, resources, tasks and records, settings and
+                      temporary keys (the accepted keys and the CA stay)
+  POST reset          both resets
+  GET/POST config     show or change how soon asynchronous work finishes
+  GET/POST resources  list or bind cloud resources that use certificates
+  POST shutdown       stop once the reply is sent
 
 Once listening, prints one line to stdout:
   tcssl-emulator listening on http://127.0.0.1:PORT pid=PID
@@ -157,7 +176,7 @@ function M.main(argv, out, err)
     port = opts.port,
     keys = opts.keys,
     tls = opts.tls_cert and { cert = opts.tls_cert, key = opts.tls_key } or nil,
-    max_lifetime = opts.max_lifetime,
+    max_lifetime = opts.max_lifetime or 0, -- started by hand, it runs until stopped
     idle_timeout = opts.idle_timeout,
     request_timeout = opts.request_timeout,
     metadata_role = opts.metadata_role,
@@ -171,6 +190,10 @@ function M.main(argv, out, err)
   out:write("tcssl-emulator listening on ", server:url(), " pid=", own_pid(), "\n")
   out:flush()
   server:run()
+  if server.expired then
+    err:write("tcssl-emulator: max lifetime of ", tostring(opts.max_lifetime), " s reached, stopping\n")
+    err:flush()
+  end
   return EXIT_OK
 end
 

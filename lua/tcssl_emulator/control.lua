@@ -3,7 +3,12 @@
 --
 --   GET  stats      counters: connections, requests, api_requests, certificates, faults_pending
 --   POST fault      arms a fault (tcssl_emulator.faults), or shifts the clock
---   POST reset      forgets everything the requests made (tcssl_emulator.store), and the faults
+--   POST reset-faults
+--                   disarms the faults, undoes the clock fault and zeroes the counters of stats
+--   POST reset-store
+--                   forgets what the requests made (tcssl_emulator.store: certificates,
+--                   resources, tasks and records, settings, temporary keys)
+--   POST reset      both of the above
 --   GET/POST config shows or changes the settings of "later" (store.SETTINGS)
 --   GET/POST resources
 --                   lists or binds cloud resources (tcssl_emulator.tasks):
@@ -95,7 +100,8 @@ function M.respond(server, req)
     for _, f in ipairs(server.faults) do pending = pending + f.count end
     return 200, { connections = s.connections, requests = s.requests, api_requests = s.api_requests,
       certificates = store:certificate_count(), faults_pending = pending }
-  elseif not post and (name == "fault" or name == "reset" or name == "shutdown") then
+  elseif not post and (name == "fault" or name == "reset" or name == "reset-faults"
+      or name == "reset-store" or name == "shutdown") then
     return 405, { error = "use POST" }
   elseif name == "fault" then
     local fault, err = faults.parse(body_of(req))
@@ -110,6 +116,12 @@ function M.respond(server, req)
     return 200, { ok = true }
   elseif name == "reset" then
     server:reset()
+    return 200, { ok = true }
+  elseif name == "reset-faults" then
+    server:reset_faults()
+    return 200, { ok = true }
+  elseif name == "reset-store" then
+    server:reset_store()
     return 200, { ok = true }
   elseif name == "config" then
     return config(store, req)

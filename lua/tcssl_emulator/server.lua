@@ -89,13 +89,25 @@ function Server:url()
   return (self.tls_context and "https" or "http") .. "://" .. host .. ":" .. self.port
 end
 
---- reset(): forgets what requests made (the store), the armed faults and the counters.
-function Server:reset()
+--- reset_faults(): forgets the armed faults, the clock fault's shift and the counters of stats.
+function Server:reset_faults()
   self.epoch = (self.epoch or 0) + 1 -- connections accepted before a reset are not counted after it
-  self.store:reset()
   self.faults = {}
+  self.store.clock_offset = 0
   -- evicted: connections closed to make room; request_timeouts: cut at request_timeout
   self.stats = { connections = 0, requests = 0, api_requests = 0, evicted = 0, request_timeouts = 0 }
+end
+
+--- reset_store(): forgets what requests made (tcssl_emulator.store: certificates, resources,
+-- tasks and records, settings, temporary keys, nonces).
+function Server:reset_store()
+  self.store:reset()
+end
+
+--- reset(): both.
+function Server:reset()
+  self:reset_store()
+  self:reset_faults()
 end
 
 function Server:handle_api(conn, req)
@@ -107,7 +119,7 @@ function Server:handle_api(conn, req)
     if outcome ~= "normal" then return outcome ~= "close" end
   end
   local body, ctx = api.response(self.store, req, self.site)
-  conn.action = ctx.action
+  conn.action, conn.verdict = ctx.action, ctx.verdict
   conn:respond(200, "application/json", body, req.close)
   return not req.close
 end
@@ -151,7 +163,7 @@ end
 -- Handles one request; returns true to keep the connection open.
 function Server:dispatch(conn, req)
   conn.http10 = req.http10
-  conn.status, conn.action = nil, nil
+  conn.status, conn.action, conn.verdict = nil, nil, nil
   local started = gettime()
   local keep
   if req.path:sub(1, #control.PREFIX) == control.PREFIX then
@@ -176,8 +188,13 @@ function Server:dispatch(conn, req)
   end
   conn.served = conn.served + 1
   if self.log then
-    self.log(string.format("%s %s %s -> %s (%.1f ms)", req.method, req.path, conn.action or "-",
-      tostring(conn.status or "reset"), (gettime() - started) * 1000))
+    -- the path without its query (a v1 request's query holds its signature), the action, the
+    -- verdict (ok or the error code; "-" where no API reply was made: a fault, a control call)
+    -- a download link's path is its token: logged as the prefix only
+    local path = req.path
+    if path:sub(1, #issuer.DOWNLOAD_PREFIX) == issuer.DOWNLOAD_PREFIX then path = issuer.DOWNLOAD_PREFIX .. "..." end
+    self.log(string.format("%s %s action=%s verdict=%s status=%s %.1fms", req.method, path,
+      conn.action or "-", conn.verdict or "-", tostring(conn.status or "reset"), (gettime() - started) * 1000))
   end
   return keep
 end
@@ -311,6 +328,7 @@ function Server:step(timeout)
   if self.closed then return false end
   local now = gettime()
   if now >= self.expires_at then
+    self.expired = true -- the command line says so on stderr
     self:note("max lifetime reached")
     self:close()
     return false

@@ -8,14 +8,15 @@
 --                  temporary ones STS and the metadata service hand out (tcssl_emulator.cloud)
 --   certs          CertificateId -> certificate record (uploaded, or an order of the issuer)
 --   settings       how much "later" asynchronous work finishes (POST /__emulator/config)
---   clock_offset   seconds added to the clock (the `clock` fault)
+--   clock_offset   seconds added to the clock (the `clock` fault; cleared with the faults)
 --   nonces         v1 requests seen within the signature window (tcssl_emulator.signature)
 --   resources, records, record_seq, update_pending
 --                  cloud resources and deployment/update records (tcssl_emulator.tasks)
 --   downloads      the links DescribeDownloadCertificateUrl handed out (tcssl_emulator.issuer)
 --   ca             the issuer's certificate authority, made at first use; kept across resets
 --
--- reset() empties all of it but the accepted keys given to new() and the CA.
+-- reset() empties all of it but the accepted keys given to new(), the CA and clock_offset
+-- (POST /__emulator/reset-store; the server's reset_faults clears clock_offset).
 local core = require "tcssl.core"
 local schema = require "tcssl.schema"
 local errors = require "tcssl_emulator.errors"
@@ -88,6 +89,7 @@ function M.new(opts)
   self.seed = (read_urandom(32) or "") .. tostring(self) .. tostring(core.monotonic()) .. tostring(os.clock())
   self.compare_key = core.sha256(self.seed .. "compare")
   self.counter = 0
+  self.clock_offset = 0 -- the clock fault's shift: the server's reset_faults clears it
   self:reset()
   return self
 end
@@ -96,7 +98,6 @@ function Store:reset()
   self.certs = {}
   self.settings = {}
   for k, v in pairs(self.initial_settings) do self.settings[k] = v end
-  self.clock_offset = 0
   self.nonces, self.nonce_count = {}, 0
   self.resources, self.records, self.record_seq, self.update_pending = {}, {}, 0, {}
   self.downloads = {}

@@ -10,7 +10,8 @@
 -- Options of start: keys ({ [id] = { secret_key =, token = } }), tls ({ cert =, key =, ca = }),
 -- max_lifetime (default 120), idle_timeout, args (extra command-line words), lua (interpreter,
 -- default $TCSSL_LUA or lua5.4), command (a shell command line that runs an emulator, instead of
--- the interpreter and bin/tcssl-emulator). Control calls go to 127.0.0.1 only.
+-- the interpreter and bin/tcssl-emulator), stderr (a file that takes its stderr; default
+-- /dev/null). Control calls go to 127.0.0.1 only.
 
 local socket = require "socket"
 local http = require "socket.http"
@@ -45,7 +46,7 @@ local function command_line(opts)
   for _, w in ipairs(opts.args or {}) do add(w) end
   local quoted = {}
   for i, w in ipairs(words) do quoted[i] = i <= 2 and w or util.quote(w) end
-  return table.concat(quoted, " ") .. " 2>/dev/null"
+  return table.concat(quoted, " ") .. " 2>" .. (opts.stderr and util.quote(opts.stderr) or "/dev/null")
 end
 
 --- A port on 127.0.0.1 that was free a moment ago.
@@ -111,6 +112,7 @@ function Emulator:fault(spec)
   return result
 end
 
+--- Forgets the store, the faults and the counters (POST /__emulator/reset: both resets).
 function Emulator:reset()
   return (self:control("POST", "reset"))
 end
