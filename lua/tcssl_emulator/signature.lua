@@ -146,21 +146,28 @@ function M.tc3(store, req, service)
     end
     if name ~= "content-type" and name ~= "host" then extra[name] = trim(value):lower() end
   end
-  local _, expected = core.tc3_sign{
-    secret_id = auth.secret_id,
-    secret_key = key.secret_key,
-    service = auth.service,
-    host = trim(req.headers.host):lower(),
-    method = req.method,
-    query = req.method == "GET" and req.query or "",
-    content_type = trim(req.headers["content-type"]):lower(),
-    payload = req.method == "POST" and req.body or "",
-    timestamp = ts,
-    headers = extra,
-  }
-  if not same(store, expected, auth.signature) then
-    raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
+  local function expected_for(host)
+    local _, expected = core.tc3_sign{
+      secret_id = auth.secret_id,
+      secret_key = key.secret_key,
+      service = auth.service,
+      host = host,
+      method = req.method,
+      query = req.method == "GET" and req.query or "",
+      content_type = trim(req.headers["content-type"]):lower(),
+      payload = req.method == "POST" and req.body or "",
+      timestamp = ts,
+      headers = extra,
+    }
+    return expected
   end
+  -- The host is signed as sent; clients that send `Host: name:port` but sign `host:name`
+  -- (the official Node.js SDK does) are accepted too. Nothing else is relaxed.
+  local host = trim(req.headers.host):lower()
+  if same(store, expected_for(host), auth.signature) then return end
+  local bare = host:match("^(.-):%d+$")
+  if bare and bare ~= "" and same(store, expected_for(bare), auth.signature) then return end
+  raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
 end
 
 --- v1(store, req, form) -> the request's Timestamp; raises unless the form carries a valid v1

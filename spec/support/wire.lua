@@ -116,7 +116,8 @@ end
 -------------------------------------------------------------------------------
 
 -- Headers for a TC3 request. o: id, key, token, timestamp, method, query, content_type,
--- service, version, sign_action (also sign X-TC-Action), host.
+-- service, version, sign_action (also sign X-TC-Action), host, sign_host (the host signed, when
+-- it differs from the Host header sent).
 local function tc3_headers(host, action, body, o)
   o = o or {}
   local method = o.method or "POST"
@@ -124,7 +125,7 @@ local function tc3_headers(host, action, body, o)
   local content_type = o.content_type or (method == "GET" and "application/x-www-form-urlencoded" or "application/json")
   local auth = core.tc3_sign{
     secret_id = o.id or KEY_ID, secret_key = o.key or KEY, service = o.service or "ssl",
-    host = o.host or host, method = method, query = o.query or "", content_type = content_type,
+    host = o.sign_host or o.host or host, method = method, query = o.query or "", content_type = content_type,
     payload = method == "POST" and body or "", timestamp = ts,
     headers = o.sign_action and { ["x-tc-action"] = action } or nil,
   }
