@@ -1,6 +1,6 @@
 // The emulator driven by the official Node.js SDK (CommonClient of tencentcloud-sdk-nodejs-common,
 // installed by mk/node.mk into build/node-sdk/). Prints TAP: "ok N - ..." / "not ok N - ...".
-//   node spec/node/conformance.js PORT SECRET_ID SECRET_KEY TEMP_ID TEMP_KEY TOKEN CERT_PEM KEY_PEM
+//   node spec/node/conformance.js PORT SECRET_ID SECRET_KEY TEMP_ID TEMP_KEY TOKEN CERT KEY CERT2 KEY2
 // The SDK is given the endpoint ssl.tencentcloudapi.com:PORT (it takes the TC3 service name from
 // the first label) and an HTTP agent whose DNS lookup answers 127.0.0.1: nothing leaves loopback.
 "use strict";
@@ -12,13 +12,15 @@ const zlib = require("zlib");
 const sdkDir = process.env.TCSSL_NODE_SDK || path.join(__dirname, "..", "..", "build", "node-sdk");
 const { CommonClient } = require(path.join(sdkDir, "node_modules", "tencentcloud-sdk-nodejs-common"));
 
-const [port, secretId, secretKey, tempId, tempKey, token, certFile, keyFile] = process.argv.slice(2);
-if (!keyFile) {
-  console.error("usage: conformance.js PORT SECRET_ID SECRET_KEY TEMP_ID TEMP_KEY TOKEN CERT_PEM KEY_PEM");
+const [port, secretId, secretKey, tempId, tempKey, token, certFile, keyFile, cert2File, key2File] = process.argv.slice(2);
+if (!key2File) {
+  console.error("usage: conformance.js PORT SECRET_ID SECRET_KEY TEMP_ID TEMP_KEY TOKEN CERT KEY CERT2 KEY2");
   process.exit(2);
 }
 const certPem = fs.readFileSync(certFile, "utf8");
 const keyPem = fs.readFileSync(keyFile, "utf8");
+const cert2Pem = fs.readFileSync(cert2File, "utf8");
+const key2Pem = fs.readFileSync(key2File, "utf8");
 
 // Every name resolves to 127.0.0.1, whatever the SDK asks for.
 function loopback(hostname, options, callback) {
@@ -184,6 +186,47 @@ async function main() {
     const r = await c.request("DescribeCertificate", { CertificateId: applied });
     check(r.CertificateId === applied, "other CertificateId " + r.CertificateId);
     check(r.Domain === "node.example.com", "Domain " + r.Domain);
+  });
+
+  // A record finishes at its task_polls-th detail poll (2 by default): poll a bounded number of times.
+  async function finished(action, recordId) {
+    let r;
+    for (let i = 0; i < 10; i++) {
+      r = await c.request(action, { DeployRecordId: String(recordId) });
+      if (r.RunningTotalCount === 0) return r;
+    }
+    throw new Error(`${action} ${recordId} still running after 10 polls`);
+  }
+
+  let oldId, newId, deployId, updateId;
+  await test("DeployCertificateInstance and DescribeHostDeployRecordDetail", async () => {
+    oldId = (await c.request("UploadCertificate", { CertificatePublicKey: certPem, CertificatePrivateKey: keyPem })).CertificateId;
+    newId = (await c.request("UploadCertificate", { CertificatePublicKey: cert2Pem, CertificatePrivateKey: key2Pem })).CertificateId;
+    check(oldId && newId && oldId !== newId, "two uploads, two ids");
+    const r = await c.request("DeployCertificateInstance", {
+      CertificateId: oldId, ResourceType: "cdn", InstanceIdList: ["node.conformance.example"],
+    });
+    deployId = r.DeployRecordId;
+    check(typeof deployId === "number" && deployId > 0, "DeployRecordId " + deployId);
+    const d = await finished("DescribeHostDeployRecordDetail", deployId);
+    check(d.TotalCount === 1 && d.SuccessTotalCount === 1, `counts ${d.TotalCount}/${d.SuccessTotalCount}`);
+    check(d.DeployRecordDetailList[0].CertId === oldId, "CertId " + d.DeployRecordDetailList[0].CertId);
+  });
+
+  await test("UpdateCertificateInstance (asked again while DeployRecordId is 0)", async () => {
+    let r;
+    for (let i = 0; i < 10; i++) {
+      r = await c.request("UpdateCertificateInstance", { OldCertificateId: oldId, CertificateId: newId, ResourceTypes: ["cdn"] });
+      if (r.DeployRecordId !== 0) break;
+    }
+    updateId = r.DeployRecordId;
+    check(typeof updateId === "number" && updateId > 0, "DeployRecordId " + updateId);
+  });
+
+  await test("DescribeHostUpdateRecordDetail", async () => {
+    const d = await finished("DescribeHostUpdateRecordDetail", updateId);
+    check(d.TotalCount === 1 && d.SuccessTotalCount === 1, `counts ${d.TotalCount}/${d.SuccessTotalCount}`);
+    check(Array.isArray(d.RecordDetailList) && d.RecordDetailList.length === 1, "RecordDetailList");
   });
 
   agent.destroy();

@@ -43,9 +43,11 @@ key=node-conformance-secret-key-00001
 temp_id=AKIDNODETEMPORARY temp_key=node-temporary-secret-key token=node-session-token-1
 umask 077
 printf '%s:%s\n%s:%s:%s\n' "$id" "$key" "$temp_id" "$temp_key" "$token" >"$work/keys"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-  -subj "/CN=node.conformance.example" -addext "subjectAltName=DNS:node.conformance.example" \
-  -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || { echo "test-node: openssl failed" >&2; counts 0 1; exit 1; }
+for n in 1 2; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj "/CN=node.conformance.example" -addext "subjectAltName=DNS:node.conformance.example" \
+    -keyout "$work/key$n.pem" -out "$work/cert$n.pem" >/dev/null 2>&1 || { echo "test-node: openssl failed" >&2; counts 0 1; exit 1; }
+done
 
 # The emulator's first stdout line says where it listens; the fifo hands it over without polling.
 mkfifo "$work/out" || exit 1
@@ -63,7 +65,7 @@ if [ -z "$port" ]; then
 fi
 
 timeout 60 node spec/node/conformance.js "$port" "$id" "$key" "$temp_id" "$temp_key" "$token" \
-  "$work/cert.pem" "$work/key.pem" >"$work/tap"
+  "$work/cert1.pem" "$work/key1.pem" "$work/cert2.pem" "$work/key2.pem" >"$work/tap"
 status=$?
 cat "$work/tap"
 passed=$(grep -c '^ok ' "$work/tap")
