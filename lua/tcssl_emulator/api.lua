@@ -176,6 +176,8 @@ function M.response(store, req, site)
     if not errors.is(result) then
       site.note("internal error: " .. tostring(result))
       err = INTERNAL_ERROR
+    elseif result.detail then
+      site.note(result.detail) -- e.g. what a refused signature should have signed (--verbose)
     end
   end
   ctx.verdict = err and err.code or "ok" -- for the --verbose log

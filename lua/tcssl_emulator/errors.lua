@@ -7,9 +7,10 @@ local ApiError = { __name = "tcssl_emulator.error" }
 ApiError.__index = ApiError
 ApiError.__tostring = function(e) return e.code .. ": " .. e.message end
 
---- raise(code, message): ends the request with this API error.
-function M.raise(code, message)
-  error(setmetatable({ code = code, message = message }, ApiError), 0)
+--- raise(code, message[, detail]): ends the request with this API error. detail, when given,
+-- is for the emulator's --verbose log only, never for the reply (it must hold no secret).
+function M.raise(code, message, detail)
+  error(setmetatable({ code = code, message = message, detail = detail }, ApiError), 0)
 end
 
 --- is(e) -> whether e is an API error (rather than a fault of the emulator).

@@ -167,7 +167,43 @@ function M.tc3(store, req, service)
   if same(store, expected_for(host), auth.signature) then return end
   local bare = host:match("^(.-):%d+$")
   if bare and bare ~= "" and same(store, expected_for(bare), auth.signature) then return end
-  raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
+  raise("AuthFailure.SignatureFailure", BAD_SIGNATURE, M.tc3_expected(req, auth, ts, host, bare))
+end
+
+-- Header values a log must not show even when a client signs them.
+local HIDDEN = { ["x-tc-token"] = true, authorization = true }
+
+local function indent(text)
+  return "    " .. text:gsub("\n", "\n    ")
+end
+
+--- tc3_expected(req, auth, ts, host, bare) -> the text --verbose logs when a TC3 signature is
+-- refused: the canonical request and string to sign the emulator expected (signing method v3),
+-- with the host as sent (and the host without its port, also accepted). The token's value is
+-- hidden; neither the secret key nor the derived signing key appears.
+function M.tc3_expected(req, auth, ts, host, bare)
+  local names = {}
+  for i, name in ipairs(auth.signed) do names[i] = name end
+  table.sort(names)
+  local function canonical_request(hide)
+    local lines = {}
+    for i, name in ipairs(names) do
+      local value = name == "host" and host or trim(req.headers[name]):lower()
+      lines[i] = name .. ":" .. (hide and HIDDEN[name] and "(hidden)" or value)
+    end
+    return concat({
+      req.method, "/", req.method == "GET" and req.query or "",
+      concat(lines, "\n") .. "\n", concat(names, ";"),
+      core.sha256_hex(req.method == "POST" and req.body or ""),
+    }, "\n")
+  end
+  local canonical, hashed = canonical_request(true), core.sha256_hex(canonical_request(false))
+  local scope = auth.date .. "/" .. auth.service .. "/tc3_request"
+  local to_sign = concat({ "TC3-HMAC-SHA256", tostring(ts), scope, hashed }, "\n")
+  return "signature failure (AuthFailure.SignatureFailure) for SecretId " .. auth.secret_id
+    .. ": the emulator expected this canonical request\n" .. indent(canonical)
+    .. "\nand this string to sign\n" .. indent(to_sign)
+    .. (bare and ("\n(a signature with host:" .. bare .. ", without the port, is accepted too)") or "")
 end
 
 --- v1(store, req, form) -> the request's Timestamp; raises unless the form carries a valid v1

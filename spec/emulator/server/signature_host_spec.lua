@@ -80,3 +80,65 @@ describe("tcssl emulator TC3 signed host", function()
     assert.equals("AuthFailure.SignatureFailure", error_code(r))
   end)
 end)
+
+describe("tcssl emulator --verbose on a refused TC3 signature", function()
+  local core = require "tcssl.core"
+  local util = require "spec.support.util"
+  local e, c, log_path
+
+  setup(function()
+    log_path = os.tmpname()
+    -- the emulator's stderr goes to log_path (spec.support.emulator drops it otherwise)
+    e = emu.start{ keys = KEYS, args = { "--verbose" },
+      command = "sh -c " .. util.quote('exec "$0" bin/tcssl-emulator "$@" 2>' .. util.quote(log_path))
+        .. " " .. (os.getenv("TCSSL_LUA") or "lua5.4") }
+  end)
+  teardown(function()
+    emu.cleanup(e)
+    os.remove(log_path)
+  end)
+  before_each(function() c = connect(e) end)
+  after_each(function() if c then c:close() end end)
+
+  local function log_text()
+    local f = assert(io.open(log_path, "rb"))
+    local text = f:read("a")
+    f:close()
+    return text
+  end
+
+  it("logs the canonical request and string to sign it expected, and no secret", function()
+    local body, ts = '{"Limit":3}', os.time()
+    local headers = wire.tc3_headers(c.host, "DescribeCertificates", body,
+      { id = wire.TEMP_ID, key = "a-wrong-secret-key", token = wire.TOKEN, timestamp = ts, sign_action = true })
+    -- sign X-TC-Token too: its value must not be logged either
+    local auth, sig, request_hash = core.tc3_sign{
+      secret_id = wire.TEMP_ID, secret_key = "a-wrong-secret-key", service = "ssl", host = c.host,
+      method = "POST", query = "", content_type = "application/json", payload = body, timestamp = ts,
+      headers = { ["x-tc-action"] = "describecertificates", ["x-tc-token"] = wire.TOKEN },
+    }
+    headers.Authorization = auth
+    local before = #log_text()
+    local r = wire.decode(c:request("POST", "/", headers, body))
+    assert.equals("AuthFailure.SignatureFailure", error_code(r))
+    assert.is_nil(cjson.encode(r):find("canonical", 1, true)) -- the reply does not carry it
+    local text = log_text():sub(before + 1)
+    assert.truthy(text:find("canonical request", 1, true), text)
+    assert.truthy(text:find("    POST\n    /\n    \n    content-type:application/json\n    host:" .. c.host
+      .. "\n    x-tc-action:describecertificates\n    x-tc-token:(hidden)\n    \n"
+      .. "    content-type;host;x-tc-action;x-tc-token\n    " .. core.sha256_hex(body) .. "\n", 1, true), text)
+    -- the client signed the same canonical request (only the key was wrong): same hash
+    assert.truthy(text:find("string to sign\n    TC3-HMAC-SHA256\n    " .. ts .. "\n    "
+      .. core.utc_date(ts) .. "/ssl/tc3_request\n    " .. request_hash .. "\n", 1, true), text)
+    assert.truthy(text:find("host:127.0.0.1, without the port", 1, true), text)
+    for _, secret in ipairs({ wire.TEMP_KEY, "a-wrong-secret-key", wire.TOKEN, sig, wire.KEY }) do
+      assert.is_nil(text:find(secret, 1, true), "the log shows a secret or the signature")
+    end
+  end)
+
+  it("logs no such detail for an accepted request", function()
+    local before = #log_text()
+    assert.equals(0, call(c, "DescribeCertificates", {}).TotalCount)
+    assert.is_nil(log_text():sub(before + 1):find("canonical request", 1, true))
+  end)
+end)
