@@ -431,8 +431,9 @@ local function unescape_slashes(out)
   return concat(parts)
 end
 
--- The messages both writers give for the same faults.
-json.MESSAGES = { depth = E_DEPTH, cycle = E_CYCLE, nan = E_NAN }
+-- What both writers share: the messages for the same faults, which keys are array indexes, and
+-- how an error path is written (tcssl.json.ordered reads them here rather than keep copies).
+json.WRITER = { depth = E_DEPTH, cycle = E_CYCLE, nan = E_NAN, is_index = is_index, path_step = path_step }
 
 function json.encode(value, options)
   if options ~= nil then

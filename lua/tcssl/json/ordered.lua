@@ -7,24 +7,10 @@ local json = require "tcssl.json"
 
 local M = {}
 
-local encode, null, MESSAGES, MAX_DEPTH = json.encode, json.null, json.MESSAGES, json.MAX_DEPTH
+local encode, null, MAX_DEPTH = json.encode, json.null, json.MAX_DEPTH
+local MESSAGES, is_index, path_step = json.WRITER, json.WRITER.is_index, json.WRITER.path_step
 local concat, sort = table.concat, table.sort
 local huge = math.huge
-local mtype = math.type -- luacheck: ignore 143 (nil under LuaJIT, probed below)
-
-local function is_index(k)
-  if mtype then return mtype(k) == "integer" and k >= 1 end
-  return k >= 1 and k % 1 == 0 and k < huge
-end
-
--- One step of an error path such as $.Tags[2].Value
-local function path_step(k)
-  if type(k) == "string" then
-    if k:find("^[%a_][%w_]*$") then return "." .. k end
-    return "[" .. ("%q"):format(k) .. "]"
-  end
-  return "[" .. tostring(k) .. "]"
-end
 
 local ordered_value
 
