@@ -44,6 +44,7 @@ build = {
     ["tcssl_emulator.http"] = "lua/tcssl_emulator/http.lua",
     ["tcssl_emulator.issuer"] = "lua/tcssl_emulator/issuer.lua",
     ["tcssl_emulator.legacy"] = "lua/tcssl_emulator/legacy.lua",
+    ["tcssl_emulator.messages"] = "lua/tcssl_emulator/messages.lua",
     ["tcssl_emulator.mint"] = "lua/tcssl_emulator/mint.lua",
     ["tcssl_emulator.params"] = "lua/tcssl_emulator/params.lua",
     ["tcssl_emulator.pem"] = "lua/tcssl_emulator/pem.lua",

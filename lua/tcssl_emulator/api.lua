@@ -46,9 +46,22 @@ local function service_of(req)
   return req.headers["x-tc-version"] == cloud.STS_VERSION and SERVICES.sts or SERVICES.ssl
 end
 
--- Returns action, params (nested Lua tables), language. STS's AssumeRoleWithWebIdentity
--- comes unsigned (Authorization: SKIP), as the official SDKs send it.
-local function read_tc3_request(store, req, api)
+-- The common parameter Language (TC3: the X-TC-Language header; v1: a parameter) picks the
+-- language of the reply's error messages (and of a few output words, tcssl_emulator.views);
+-- the documents allow zh-CN and en-US, any other value is refused (InvalidParameterValue, in
+-- the default language). An empty value counts as none.
+local function set_language(ctx, value)
+  if value == nil or value == "" then return end
+  if not errors.LANGUAGES[value] then
+    raise("InvalidParameterValue", "The parameter `Language` must be zh-CN or en-US.")
+  end
+  ctx.language = value
+end
+
+-- Returns action, params (nested Lua tables). STS's AssumeRoleWithWebIdentity comes unsigned
+-- (Authorization: SKIP), as the official SDKs send it.
+local function read_tc3_request(store, req, api, ctx)
+  set_language(ctx, req.headers["x-tc-language"])
   local action = req.headers["x-tc-action"]
   if not action or action == "" then
     raise("MissingParameter", "The request is missing a required parameter `Action`.")
@@ -88,11 +101,12 @@ local function read_tc3_request(store, req, api)
   else
     raise("InvalidParameter", "Unsupported Content-Type `" .. media .. "`.")
   end
-  return action, p, req.headers["x-tc-language"]
+  return action, p
 end
 
--- The legacy API (req.legacy) has no Version parameter; otherwise the same as API 3.0's v1.
-local function read_v1_request(store, req)
+-- The legacy API (req.legacy) has no Version parameter and answers in its own words; otherwise
+-- the same as API 3.0's v1. The action is named for the log before the signature is checked.
+local function read_v1_request(store, req, ctx)
   local text
   if req.method == "GET" then
     text = req.query
@@ -103,14 +117,16 @@ local function read_v1_request(store, req)
   end
   local flat, err = params.parse_form(text)
   if not flat then raise("InvalidParameter", err) end
+  if not req.legacy then set_language(ctx, flat.Language) end
   local action = params.required(flat, "Action")
+  ctx.action = action
   if not req.legacy then check_version(flat.Version, M.API_VERSION, M.SERVICE) end
   signature.v1(store, req, flat)
   local own = {}
   for name, value in pairs(flat) do
     if not signature.V1_COMMON[name] then own[name] = value end
   end
-  return action, params.unflatten(own), flat.Language
+  return action, params.unflatten(own)
 end
 
 -- Reads, checks and answers one API request; returns the result or raises an API error.
@@ -125,26 +141,25 @@ local function answer(store, req, ctx)
   local named = req.headers["x-tc-action"]
   if req.headers.authorization and named and named ~= "" then ctx.action = named end
   if req.legacy then
-    local action, p = read_v1_request(store, req)
-    ctx.action = action
+    local action, p = read_v1_request(store, req, ctx)
     return legacy.answer(store, action, p)
   end
-  local action, p, language
+  local action, p
   local api = service_of(req)
   if api.service == "sts" then
     if not req.headers.authorization then raise("AuthFailure.InvalidAuthorization", "STS takes TC3 requests.") end
-    action, p = read_tc3_request(store, req, api)
+    action, p = read_tc3_request(store, req, api, ctx)
     ctx.action = action
     local sts = cloud.STS_ACTIONS[action]
     if not sts then raise("InvalidAction", "The action `" .. action .. "` does not exist.") end
     return sts.handler(store, p)
   end
   if req.headers.authorization then
-    action, p, language = read_tc3_request(store, req, api)
+    action, p = read_tc3_request(store, req, api, ctx)
   else
-    action, p, language = read_v1_request(store, req)
+    action, p = read_v1_request(store, req, ctx)
   end
-  ctx.action, ctx.language = action, language
+  ctx.action = action
   local model = schema.model()
   local action_model = model.actions[action]
   if not action_model then raise("InvalidAction", "The action `" .. action .. "` does not exist.") end
@@ -154,10 +169,12 @@ local function answer(store, req, ctx)
   return actions.answer(store, action, checked, ctx, action_model)
 end
 
--- The reply of either API around a result, or an error ({ code, message }).
+-- The reply of either API around a result, or an error ({ code, message }). API 3.0's
+-- Message is the documents' text in the request's language (tcssl_emulator.errors.message).
 local function envelope(ctx, result, err)
   if ctx.legacy then return legacy.envelope(result, err) end
-  local response = err and { Error = { Code = err.code, Message = err.message } } or result
+  local response = err and { Error = { Code = err.code,
+    Message = err.verbatim and err.message or errors.message(err, ctx.language) } } or result
   response.RequestId = ctx.request_id
   return { Response = response }
 end
@@ -176,8 +193,15 @@ function M.response(store, req, site)
     if not errors.is(result) then
       site.note("internal error: " .. tostring(result))
       err = INTERNAL_ERROR
-    elseif result.detail then
-      site.note(result.detail) -- e.g. what a refused signature should have signed (--verbose)
+    else
+      if result.detail then
+        site.note(result.detail) -- e.g. what a refused signature should have signed (--verbose)
+      end
+      if not ctx.legacy and ctx.language == "zh-CN" and result.message
+        and result.message ~= errors.message(result, ctx.language) then
+        -- the Chinese reply has the documents' text alone; the emulator's account goes to the log
+        site.note(result.code .. ": " .. result.message)
+      end
     end
   end
   ctx.verdict = err and err.code or "ok" -- for the --verbose log
@@ -189,10 +213,11 @@ function M.response(store, req, site)
   return text, ctx
 end
 
---- error_text(store, req, code, message) -> the JSON text of an error reply to req.
+--- error_text(store, req, code, message) -> the JSON text of an error reply to req, with this
+-- message as it is (an armed fault's).
 function M.error_text(store, req, code, message)
   return json.encode(envelope({ request_id = store:request_id(), legacy = req.legacy }, nil,
-    { code = code, message = message }))
+    { code = code, message = message, verbatim = true }))
 end
 
 return M

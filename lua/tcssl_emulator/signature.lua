@@ -206,6 +206,30 @@ function M.tc3_expected(req, auth, ts, host, bare)
     .. (bare and ("\n(a signature with host:" .. bare .. ", without the port, is accepted too)") or "")
 end
 
+-- v1 parameters whose values a log must not show: the token, private keys and passwords
+-- (CertificatePrivateKey, CsrKeyPassword, KeyPass, ... and inside arrays and structures).
+local function hidden_v1(name)
+  local last = name:match("([^.]*)$"):lower()
+  return name == "Token" or last:find("privatekey", 1, true) or last:find("password", 1, true)
+    or last:find("keypass", 1, true)
+end
+
+--- v1_expected(req, form, method) -> the text --verbose logs when a v1 signature is refused:
+-- the string to sign the emulator expected (signing method v1: method, Host header as sent,
+-- path, "?", the parameters sorted, unencoded, without Signature) and the algorithm. The
+-- values of the token, private keys and passwords are hidden; no key or signature appears.
+function M.v1_expected(req, form, method)
+  local pieces = {}
+  for _, name in ipairs(params.sorted_keys(form)) do
+    if name ~= "Signature" then
+      pieces[#pieces + 1] = name .. "=" .. (hidden_v1(name) and "(hidden)" or form[name])
+    end
+  end
+  return "signature failure (AuthFailure.SignatureFailure) for SecretId " .. form.SecretId
+    .. ": the emulator expected this string to sign (" .. method .. ")\n"
+    .. indent(req.method .. trim(req.headers.host or "") .. req.path .. "?" .. concat(pieces, "&"))
+end
+
 --- v1(store, req, form) -> the request's Timestamp; raises unless the form carries a valid v1
 -- signature of an accepted key within the clock window, not seen before.
 function M.v1(store, req, form)
@@ -223,7 +247,7 @@ function M.v1(store, req, form)
   local text = req.method .. trim(req.headers.host or "") .. req.path .. "?" .. concat(pieces, "&")
   local expected = core.v1_sign(method, key.secret_key, text)
   if not same(store, expected, form.Signature) then
-    raise("AuthFailure.SignatureFailure", BAD_SIGNATURE)
+    raise("AuthFailure.SignatureFailure", BAD_SIGNATURE, M.v1_expected(req, form, method))
   end
   check_replay(store, form.SecretId .. "/" .. form.Nonce .. "/" .. ts .. "/" .. form.Signature, ts)
   return ts

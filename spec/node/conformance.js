@@ -37,6 +37,7 @@ function client(o = {}) {
     region: "ap-guangzhou",
     profile: {
       signMethod: o.signMethod || "TC3-HMAC-SHA256",
+      language: o.language,
       httpProfile: { endpoint, protocol: "http://", reqMethod: o.method || "POST", agent, reqTimeout: 10 },
     },
   });
@@ -60,11 +61,12 @@ async function test(name, fn) {
 function check(cond, what) {
   if (!cond) throw new Error(what);
 }
-async function refused(promise, code) {
+async function refused(promise, code, message) {
   try {
     await promise;
   } catch (e) {
     check(e && e.code === code, `expected ${code}, got ${e && (e.code || e.message)}`);
+    if (message !== undefined) check(e.message === message, `expected the message ${message}, got ${e.message}`);
     return;
   }
   throw new Error(`expected ${code}, the call succeeded`);
@@ -163,6 +165,22 @@ async function main() {
     await refused(client({ key: "not-the-secret-key" }).request("DescribeCertificates", {}), "AuthFailure.SignatureFailure");
     await refused(client({ key: "not-the-secret-key", signMethod: "HmacSHA1" }).request("DescribeCertificates", {}),
       "AuthFailure.SignatureFailure");
+  });
+
+  await test("profile.language picks the language of the error messages (TC3 and v1)", async () => {
+    // the documents' texts for the code: the error example's (English) and the table's (Chinese)
+    const en = "The provided credentials could not be validated. Please check your signature is correct.";
+    const zh = "签名错误。签名计算错误，请对照调用方式中的签名方法文档检查签名计算过程。";
+    for (const signMethod of ["TC3-HMAC-SHA256", "HmacSHA256"]) {
+      const wrong = { key: "not-the-secret-key", signMethod };
+      await refused(client({ ...wrong, language: "zh-CN" }).request("DescribeCertificates", {}),
+        "AuthFailure.SignatureFailure", zh);
+      await refused(client({ ...wrong, language: "en-US" }).request("DescribeCertificates", {}),
+        "AuthFailure.SignatureFailure", en);
+      await refused(client(wrong).request("DescribeCertificates", {}), "AuthFailure.SignatureFailure", en);
+    }
+    await refused(client({ language: "zh-CN" }).request("DescribeCertificateDetail", { CertificateId: "nosuchid" }),
+      "FailedOperation.CertificateNotFound", "证书不存在。");
   });
 
   await test("an unknown SecretId gives AuthFailure.SecretIdNotFound", async () => {

@@ -1,6 +1,7 @@
 -- TC3 signatures and the signed host: the emulator accepts the host signed as sent
 -- (`Host: name:port`) and without its port (as the official Node.js SDK signs it), and nothing
--- looser. With --verbose a refused signature logs what the emulator expected (never a secret).
+-- looser. With --verbose a refused signature (TC3 or v1) logs what the emulator expected and the
+-- action (never a secret).
 local cjson = require "cjson.safe"
 local emu = require "spec.support.emulator"
 local wire = require "spec.support.wire"
@@ -81,7 +82,7 @@ describe("tcssl emulator TC3 signed host", function()
   end)
 end)
 
-describe("tcssl emulator --verbose on a refused TC3 signature", function()
+describe("tcssl emulator --verbose on a refused signature", function()
   local core = require "tcssl.core"
   local util = require "spec.support.util"
   local e, c, log_path
@@ -134,6 +135,53 @@ describe("tcssl emulator --verbose on a refused TC3 signature", function()
     for _, secret in ipairs({ wire.TEMP_KEY, "a-wrong-secret-key", wire.TOKEN, sig, wire.KEY }) do
       assert.is_nil(text:find(secret, 1, true), "the log shows a secret or the signature")
     end
+  end)
+
+  it("logs the v1 string to sign it expected and the action, and no secret", function()
+    for _, method in ipairs({ "HmacSHA1", "HmacSHA256" }) do
+      local ts = os.time()
+      local query = wire.v1_params(c.host, "UploadCertificate", { CertificatePublicKey = "PUBLIC",
+        CertificatePrivateKey = "PRIVATE-KEY-TEXT", Alias = "a" }, { id = wire.TEMP_ID, key = "a-wrong-secret-key",
+        token = wire.TOKEN, timestamp = ts, nonce = 4242, signature_method = method })
+      local before = #log_text()
+      local r = wire.decode(c:request("GET", "/?" .. query, { Host = c.host }))
+      assert.equals("AuthFailure.SignatureFailure", error_code(r))
+      local line = "GET / action=UploadCertificate verdict=AuthFailure.SignatureFailure"
+      -- the request's log line follows the reply: wait for it (bounded)
+      wire.wait_until(function() return log_text():find(line, before + 1, true) end, 5)
+      local text = log_text():sub(before + 1)
+      assert.truthy(text:find("string to sign (" .. method .. ")\n    GET" .. c.host .. "/?Action=UploadCertificate"
+        .. "&Alias=a&CertificatePrivateKey=(hidden)&CertificatePublicKey=PUBLIC&Nonce=4242&SecretId=" .. wire.TEMP_ID
+        .. "&SignatureMethod=" .. method .. "&Timestamp=" .. ts
+        .. "&Token=(hidden)&Version=2019-12-05\n", 1, true), text)
+      assert.truthy(text:find(line, 1, true), text)
+      local signature = query:match("Signature=([^&]*)$")
+      for _, secret in ipairs({ wire.TEMP_KEY, "a-wrong-secret-key", wire.TOKEN, "PRIVATE-KEY-TEXT", signature }) do
+        assert.is_nil(text:find(secret, 1, true), "the log shows a secret or the signature")
+      end
+    end
+  end)
+
+  it("names the action of a v1 request refused for its key or time as well", function()
+    local before = #log_text()
+    local r = wire.decode(c:request("GET", "/?" .. wire.v1_params(c.host, "DescribeCertificates", {},
+      { id = "AKIDUNKNOWN" }), { Host = c.host }))
+    assert.equals("AuthFailure.SecretIdNotFound", error_code(r))
+    local line = "action=DescribeCertificates verdict=AuthFailure.SecretIdNotFound"
+    assert.is_true(wire.wait_until(function() return log_text():find(line, before + 1, true) ~= nil end, 5))
+  end)
+
+  it("logs the emulator's account of an error the reply gives in Chinese", function()
+    local body = '{"CertificateId":"nosuchid"}'
+    local headers = wire.tc3_headers(c.host, "DescribeCertificateDetail", body)
+    headers["X-TC-Language"] = "zh-CN"
+    local before = #log_text()
+    local r = wire.decode(c:request("POST", "/", headers, body))
+    assert.equals("证书不存在。", r.Error.Message)
+    assert.is_true(wire.wait_until(function()
+      return log_text():find("FailedOperation.CertificateNotFound: The certificate `nosuchid` does not exist.",
+        before + 1, true) ~= nil
+    end, 5))
   end)
 
   it("logs no such detail for an accepted request", function()
