@@ -35,6 +35,12 @@ describe("tcssl emulator TC3 signed host", function()
     assert.equals("ok", code{ host = "SSL.tencentcloudapi.com:" .. port(), sign_host = "ssl.tencentcloudapi.com" })
   end)
 
+  it("accepts a Host header that carries a scheme when it is signed so (tccli with --endpoint http://...)", function()
+    -- the Python SDK sends and signs its endpoint's text as the host, scheme and all
+    assert.equals("ok", code{ host = "http://" .. c.host })
+    assert.equals("AuthFailure.SignatureFailure", code{ host = "http://" .. c.host, sign_host = c.host })
+  end)
+
   it("refuses a signature for another host or port", function()
     local cases = {
       { sign_host = "other.example" },
