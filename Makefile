@@ -54,7 +54,7 @@ CORE_PKGS  := lua5.4 liblua5.4-dev lua-cjson lua-busted lua-socket lua-sec lua-l
 
 BUSTED     := /usr/bin/busted
 
-.PHONY: all deps test test-lua54 demo install uninstall clean lint model model-facts
+.PHONY: all deps test test-lua54 demo install uninstall clean lint model model-facts emulator-messages
 
 # The API model is generated in two steps, never edited by hand (docs/model-notes.md):
 #   make model-facts SEED=...  the documents -> model/facts.lua (committed), the normalised facts
@@ -66,6 +66,13 @@ SEED ?= $(firstword $(wildcard ../shared/seeds/$(SEED_NAME) /work/shared/seeds/$
 model-facts:
 	@test -n "$(SEED)" || { echo "make model-facts: give SEED=path/to/$(SEED_NAME)"; exit 2; }
 	lua5.4 tools/gen-facts.lua $(SEED) model/facts.lua
+
+# The emulator's error messages in both languages, from the documents' error code tables
+# (tools/gen-messages.lua; lua/tcssl_emulator/messages.lua is committed).
+SEEDS_DIR ?= $(firstword $(wildcard ../shared/seeds /work/shared/seeds))
+emulator-messages:
+	@test -n "$(SEEDS_DIR)" || { echo "make emulator-messages: give SEEDS_DIR=path/to/seeds"; exit 2; }
+	lua5.4 tools/gen-messages.lua $(SEEDS_DIR) lua/tcssl_emulator/messages.lua
 
 model:
 	lua5.4 tools/gen-model.lua model/facts.lua lua/tcssl --rockspec rockspec/tcssl-scm-1.rockspec
