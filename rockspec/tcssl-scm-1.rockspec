@@ -224,6 +224,7 @@ build = {
     ["tcssl.ratelimit"] = "lua/tcssl/ratelimit.lua",
     ["tcssl.breaker"] = "lua/tcssl/breaker.lua",
     ["tcssl.shared"] = "lua/tcssl/shared.lua",
+    ["tcssl.serve"] = "lua/tcssl/serve.lua",
     ["tcssl.transport"] = "lua/tcssl/transport/init.lua",
     ["tcssl.transport.curl"] = "lua/tcssl/transport/curl.lua",
     ["tcssl.transport.ngx"] = "lua/tcssl/transport/ngx.lua",

@@ -53,7 +53,7 @@ function M.config(opts, prefix, port)
   for _, module in ipairs(M.MODULES) do lines[#lines + 1] = "load_module " .. module .. ";" end
   local root = M.ROOT
   lines[#lines + 1] = ([[
-worker_processes 1;
+worker_processes %d;
 daemon on;
 pid %s/nginx.pid;
 error_log %s/error.log info;
@@ -74,7 +74,8 @@ http {
 %s
   }
 }
-]]):format(prefix, prefix, opts.main or "", prefix, prefix, prefix, prefix, prefix, root, root, root, root,
+]]):format(opts.workers or 1, prefix, prefix, opts.main or "", prefix, prefix, prefix, prefix, prefix,
+    root, root, root, root,
     opts.http or "", port, opts.server or "")
   return table.concat(lines, "\n")
 end
@@ -98,7 +99,8 @@ M.poll = poll
 
 --- start(opts) -> a running nginx; raises (after cleaning up) when it does not come up.
 -- opts.config: the whole configuration text instead (with PORT and PREFIX placeholders);
--- opts.links: { name = target } symbolic links to make in the prefix; opts.dirs: directories.
+-- opts.links: { name = target } symbolic links to make in the prefix; opts.dirs: directories;
+-- opts.workers: worker_processes (default 1).
 function M.start(opts)
   opts = opts or {}
   local prefix = util.temp_dir("nginx")
