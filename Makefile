@@ -105,7 +105,8 @@ lint:
 
 # One fragment per thing the other targets build (mk/README). Each defines its own variables
 # only, and names its suites in <NAME>_SUITES and its Debian packages in <NAME>_PKGS.
-include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk mk/install.mk mk/rocks.mk mk/node.mk
+include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk mk/install.mk mk/rocks.mk mk/node.mk \
+        mk/serve.mk
 
 # `make test` runs these suites in this order. Each appends "passed failed" to $(COUNTS);
 # tools/summary prints the one closing line "N passed, M failed" that CI reads, and fails when
@@ -113,7 +114,7 @@ include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk mk
 TEST_SUITES := test-lua54 $(FUZZ_SUITES) $(SANITIZER_SUITES) $(LUAJIT_NGINX_SUITES) $(HOST_SUITES) \
                $(INSTALL_SUITES) $(ROCKS_SUITES) $(NODE_SUITES)
 DEB_PKGS    := $(CORE_PKGS) $(SANITIZER_PKGS) $(FUZZ_PKGS) $(LUAJIT_NGINX_PKGS) $(HOST_PKGS) \
-               $(INSTALL_PKGS) $(ROCKS_PKGS) $(NODE_PKGS)
+               $(INSTALL_PKGS) $(ROCKS_PKGS) $(NODE_PKGS) $(SERVE_PKGS)
 COUNTS      := build/test-counts
 export TCSSL_COUNTS := $(CURDIR)/$(COUNTS)
 

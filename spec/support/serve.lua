@@ -63,7 +63,7 @@ end
 
 --- nginx(e, opts) -> a running nginx with tcssl.serve (n.tls_port, n.fallback) in front of a
 -- TLS server; opts: domains, cache_dir, workers, refresh (default 1), tick, fallback (a certgen
--- certificate to reuse).
+-- certificate to reuse), http (more configuration text for the http block).
 function M.nginx(e, opts)
   local fallback = opts.fallback or certgen.leaf{ cn = "fallback.serve.test", days = 30 }
   local dir = util.temp_dir("serve-fallback")
@@ -90,7 +90,8 @@ function M.nginx(e, opts)
     ssl_certificate_by_lua_block { require("tcssl.serve").certificate() }
     location / { return 200 "tls\n"; }
   }
-]]):format(lua_value(settings), tls_port, dir, dir),
+%s
+]]):format(lua_value(settings), tls_port, dir, dir, opts.http or ""),
     server = [[
     location = /status { content_by_lua_block { require("tcssl.serve").status() } }
 ]],
