@@ -2,7 +2,6 @@
 -- folder, no key in the index), and an nginx started while the API cannot be reached serves
 -- the cached certificates, checked again.
 local nginx = require "spec.support.nginx"
-local emu = require "spec.support.emulator"
 local serve = require "spec.support.serve"
 local util = require "spec.support.util"
 
@@ -10,9 +9,7 @@ describe("tcssl.serve's disk cache", function()
   local e, n, parent
 
   teardown(function()
-    emu.cleanup(n, e)
-    if e then os.remove(e.log_file) end
-    util.remove_dir(parent)
+    serve.cleanup(n, e, parent)
   end)
 
   it("survives an API outage and a restart", function()

@@ -1,7 +1,6 @@
 -- examples/openresty/serve.conf as shipped, with its ports and folders moved into a temporary
 -- prefix: nginx serves the account's certificate for shop.example.test from the emulator.
 local nginx = require "spec.support.nginx"
-local emu = require "spec.support.emulator"
 local serve = require "spec.support.serve"
 local certgen = require "spec.support.certgen"
 local util = require "spec.support.util"
@@ -10,9 +9,7 @@ describe("examples/openresty/serve.conf", function()
   local e, n, dir
 
   teardown(function()
-    emu.cleanup(n, e)
-    if e then os.remove(e.log_file) end
-    util.remove_dir(dir)
+    serve.cleanup(n, e, dir)
   end)
 
   it("serves the account's certificate by SNI and reports it at /tcssl-status", function()

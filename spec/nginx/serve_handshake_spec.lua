@@ -3,7 +3,6 @@
 -- a renewed certificate served without a reload while handshakes keep succeeding; bad
 -- certificates (key that does not match, expired, no key) never served; status().
 local nginx = require "spec.support.nginx"
-local emu = require "spec.support.emulator"
 local serve = require "spec.support.serve"
 
 describe("tcssl.serve", function()
@@ -20,8 +19,7 @@ describe("tcssl.serve", function()
   end)
 
   teardown(function()
-    emu.cleanup(n, e)
-    if e then os.remove(e.log_file) end
+    serve.cleanup(n, e)
   end)
 
   it("serves the account's certificate for each SNI name, and the fallback otherwise", function()
@@ -97,8 +95,7 @@ describe("tcssl.serve with several workers", function()
   local e, n
 
   teardown(function()
-    emu.cleanup(n, e)
-    if e then os.remove(e.log_file) end
+    serve.cleanup(n, e)
   end)
 
   it("refreshes in one worker at a time: one refresh per interval among them", function()

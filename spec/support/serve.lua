@@ -27,6 +27,14 @@ function M.emulator()
   return e
 end
 
+--- cleanup(n, e [, dir]): in a teardown, stops nginx and the emulator, removes the emulator's
+-- request log and the temporary folder dir; nils (from a setup that failed part-way) are skipped.
+function M.cleanup(n, e, dir)
+  emu.cleanup(n, e)
+  if e then os.remove(e.log_file) end
+  util.remove_dir(dir)
+end
+
 --- How many requests of `action` the emulator has answered so far.
 function M.count(e, action)
   local n = 0
