@@ -589,7 +589,7 @@ function M.issue_free(client, opts)
         method = method })
       if not ok or not done then
         return fail(result, "publish", errors.new("validation", "ValidationAborted",
-          "on_validation did not publish the records: " .. tostring(ok and (why or "it returned " .. tostring(done))
+          "the validation records were not published: " .. tostring(ok and (why or "it returned " .. tostring(done))
           or done)))
       end
       step(result, "publish", "records published")

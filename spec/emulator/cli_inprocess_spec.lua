@@ -105,13 +105,14 @@ describe("tcssl.cli.main", function()
     end
   end)
 
-  it("returns 1 for an API error; its keys and variables come from the environment it is given", function()
+  it("returns 1 for an API error, 4 for rejected keys; its keys and variables come from the environment it is given",
+    function()
     local status, out, err = run{ "DescribeCertificate", "--CertificateId", "nothere1" }
     assert.equal(1, status)
     assert.equal("", out)
     assert.matches("^tcssl: FailedOperation%.CertificateNotFound: .* %(RequestId [%x%-]+%)\n$", err)
     status, out, err = run({ "DescribeCertificates" }, { vars = { TENCENTCLOUD_SECRET_KEY = "wrong-key-wrong-key" } })
-    assert.equal(1, status)
+    assert.equal(4, status)
     assert.equal("", out)
     assert.matches("AuthFailure%.SignatureFailure", err)
     -- TCSSL_REPLACE from the given environment: renew gets past its check and fails reading --cert

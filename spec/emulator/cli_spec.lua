@@ -1,5 +1,6 @@
 -- bin/tcssl against the emulator: actions with every kind of parameter, output formats, help,
--- the commands, and the exit status (0 success, 1 API or network error, 2 usage error).
+-- the commands, and the exit statuses (tcssl.cli.EXIT: 0 success, 1 API error, 2 usage error,
+-- 3 expiring found some, 4 credentials, 5 network, 6 rate limit) with their one-prefix messages.
 local json = require "tcssl.json"
 local cjson = require "cjson"
 local emu = require "spec.support.emulator"
@@ -120,6 +121,33 @@ describe("tcssl <Action>", function()
     assert.matches(id .. "%s+table%.example%.com", out)
   end)
 
+  it("aligns table columns by terminal cells, two for each CJK character", function()
+    local output = require "tcssl.cli.output"
+    assert.same({ 8, 3, 0, 2 }, { output.width("默认项目"), output.width("abc"), output.width(""),
+      output.width("ｘ") })
+    assert.equal(1, output.width("e\204\129")) -- e and a combining acute accent
+    assert.equal("默认项...", output.shorten("默认项目默认项目", 10))
+    local leaf = certgen.leaf{ cn = "wide.example.com" }
+    write(tmp .. "/cert.pem", leaf.fullchain)
+    write(tmp .. "/key.pem", leaf.key_pem)
+    for _, alias in ipairs{ "证书别名", "ab" } do
+      local rc = run{ "UploadCertificate", "--CertificatePublicKey", "file://" .. tmp .. "/cert.pem",
+        "--CertificatePrivateKey", "file://" .. tmp .. "/key.pem", "--Alias", alias, "--Repeatable", "true" }
+      assert.equal(0, rc)
+    end
+    local rc, out = run{ "DescribeCertificates", "--output", "table" }
+    assert.equal(0, rc)
+    -- the columns after the CJK ones (Alias, StatusName) start at the same cell on every row
+    local starts = {}
+    for line in out:gmatch("[^\n]+") do
+      local at = line:find("CertificateType", 1, true) or line:find("SVR", 1, true)
+      if at then starts[#starts + 1] = output.width(line:sub(1, at - 1)) end
+    end
+    assert.equal(3, #starts, out)
+    assert.truthy(out:find("证书别名", 1, true), out)
+    assert.same({ starts[1], starts[1] }, { starts[2], starts[3] }, out)
+  end)
+
   it("exits 2 for usage errors, with the reason on stderr", function()
     local cases = {
       { { "DescribeCertificates", "--Limt", "5" }, "did you mean Limit" },
@@ -152,15 +180,33 @@ describe("tcssl <Action>", function()
     assert.equal(1, rc)
     assert.equal("", out)
     assert.matches("^tcssl: FailedOperation%.CertificateNotFound: .* %(RequestId [%x%-]+%)\n$", err)
+    -- credentials the API rejects, and none at all: 4
     rc, out, err = run({ "DescribeCertificates" }, { TENCENTCLOUD_SECRET_KEY = "wrong-key-wrong-key" })
     assert.equal("", out)
-    assert.equal(1, rc)
-    assert.matches("AuthFailure%.SignatureFailure", err)
+    assert.equal(4, rc)
+    assert.matches("^tcssl: AuthFailure%.SignatureFailure", err)
+    rc, out, err = run{ "DescribeCertificates", "--profile", "nothere" }
+    assert.equal("", out)
+    assert.equal(4, rc, err)
+    assert.matches("^tcssl: credentials error NoCredentials: ", err)
+    -- no answer: 5
     rc, out, err = run({ "DescribeCertificates", "--timeout", "2" },
       { TCSSL_ENDPOINT = "127.0.0.1:" .. emu.free_port() })
     assert.equal("", out)
-    assert.equal(1, rc)
-    assert.matches("network", err)
+    assert.equal(5, rc)
+    assert.matches("^tcssl: network error ", err)
+    -- the rate limit, past the client's retries: 6
+    server:fault{ type = "api_error", code = "RequestLimitExceeded", count = 10 }
+    rc, out, err = run{ "DescribeCertificates" }
+    assert.equal("", out)
+    assert.equal(6, rc, err)
+    assert.matches("^tcssl: RequestLimitExceeded", err)
+    -- one prefix on tcssl's own errors
+    rc, out, err = run{ "DeleteCertificate" }
+    assert.equal(2, rc)
+    assert.equal("", out)
+    assert.matches("^tcssl: validation error MissingParameter: missing required parameter CertificateId", err)
+    assert.is_nil(err:find("tcssl: tcssl", 1, true))
   end)
 
   it("explains every action from the model", function()
@@ -298,30 +344,39 @@ describe("tcssl commands", function()
     write(tmp .. "/other.key", certgen.leaf{ cn = "x.example.com" }.key_pem)
     local rc, out, err = run{ "renew", "--cert", tmp .. "/new.crt", "--key", tmp .. "/other.key", "--replace", old_id }
     assert.equal(2, rc)
-    assert.matches("FAILED check", out)
-    assert.matches("CertificateMismatch", err)
+    assert.matches("FAILED check%s+[^\n]*CertificateMismatch", out)
+    assert.equal("", err) -- the report names the error, once
+    -- a regional type with no region: the CLI's flags in the message, once
+    rc, out, err = run({ "renew", "--cert", tmp .. "/new.crt", "--key", tmp .. "/new.key", "--replace", old_id,
+      "--resource-types", "clb" }, { TENCENTCLOUD_REGION = "" })
+    assert.equal(2, rc)
+    assert.equal("", out)
+    assert.matches("^tcssl: renew: clb is a regional resource type: give %-%-regions LIST or %-%-region REGION\n", err)
+    assert.is_nil(err:find("resource_regions", 1, true))
     rc, out, err = run{ "renew", "--cert", tmp .. "/new.crt", "--chain", tmp .. "/chain.crt",
       "--key", tmp .. "/new.key",
       "--replace", old_id, "--resource-types", "cdn", "--no-wait", "--poll-interval", "0.1" }
     assert.equal(0, rc, err)
     assert.matches("update record %d+", out)
-    rc, out, err = run{ "renew", "--cert", tmp .. "/new.crt", "--key", tmp .. "/new.key", "--replace", "nothere1" }
-    assert.matches("FAILED old", out)
+    rc, out = run{ "renew", "--cert", tmp .. "/new.crt", "--key", tmp .. "/new.key", "--replace", "nothere1" }
+    assert.matches("FAILED old%s+[^\n]*CertificateNotFound", out)
     assert.equal(1, rc)
-    assert.matches("CertificateNotFound", err)
   end)
 
   it("lists expiring certificates as a table and as JSON", function()
     local soon = upload_pair(certgen.leaf{ cn = "soon.example.com", days = 5 })
     upload_pair(certgen.leaf{ cn = "far.example.com", days = 300 })
     local rc, out = run{ "expiring", "--days", "30" }
-    assert.equal(0, rc)
+    assert.equal(3, rc) -- found something, as examples/expiring.lua says it
     assert.matches(soon .. "%s+soon%.example%.com", out)
     assert.matches("1 certificate%(s%) end within 30 days", out)
     rc, out = run{ "expiring", "--output", "json" }
-    assert.equal(0, rc)
+    assert.equal(3, rc)
     local report = decode(out)
     assert.same({ 30, 1, soon }, { report.Days, #report.Certificates, report.Certificates[1].CertificateId })
+    rc, out = run{ "expiring", "--days", "1" }
+    assert.equal(0, rc)
+    assert.matches("0 certificate%(s%) end within 1 days", out)
   end)
 
   it("runs the cron report examples/expiring.lua: exit 3 when something ends soon, 0 when not", function()
@@ -356,10 +411,14 @@ describe("tcssl commands", function()
     assert.is_true(certs.key_matches(read(out_dir .. "/fullchain.pem"), read(out_dir .. "/privkey.pem")))
     assert.equal("600", mode(out_dir .. "/privkey.pem"))
     -- without a hook, --yes or a terminal it cannot go on, and says how to
+    -- and refuses before it makes an order
     rc, out, err = run{ "issue-free", "--domain", "manual.example.com" }
-    assert.matches("FAILED publish", out)
+    assert.equal("", out)
     assert.equal(2, rc)
-    assert.matches("%-%-yes %-%-certificate%-id %w+", err)
+    assert.matches("^tcssl: issue%-free: .*%-%-hook COMMAND.*%-%-yes", err)
+    assert.is_nil(err:find("on_validation", 1, true))
+    local _, listed = run{ "DescribeCertificates", "--SearchKey", "manual.example.com" }
+    assert.equal(0, decode(listed).TotalCount)
     rc = run{ "issue-free", "--domain", "manual.example.com", "--yes", "--output", "json", "--poll-interval", "0.1" }
     assert.equal(0, rc)
   end)
@@ -476,7 +535,7 @@ describe("tcssl download --out and issue-free --out", function()
     assert(sh("rm -f " .. quote(dir .. "/privkey.pem") .. " && mkdir " .. quote(dir .. "/privkey.pem")) == 0)
     rc, out, err = run{ "download", "--id", id, "--out", dir }
     assert.equal(1, rc, err .. out)
-    assert.matches("^tcssl: tcssl io error IsDirectory: cannot write .*/privkey%.pem: ", err)
+    assert.matches("^tcssl: io error IsDirectory: cannot write .*/privkey%.pem: ", err)
     assert.is_nil(err:find("traceback", 1, true))
     assert.is_nil(err:find("PRIVATE KEY", 1, true))
   end)

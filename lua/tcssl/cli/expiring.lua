@@ -10,6 +10,7 @@ M.usage = [[
 usage: tcssl expiring [--days N] [--include-expired] [--output table|json]
 
 Issued certificates whose end time is within N days (default 30), soonest first.
+Exit status 3 when there is one or more (for cron and monitoring checks), 0 when none.
 ]]
 
 function M.run(ctx, words)
@@ -24,6 +25,7 @@ function M.run(ctx, words)
   else
     ctx.out:write(tcssl.flows.expiring_table(report), "\n")
   end
+  if #report.certificates > 0 then return require("tcssl.cli").EXIT.found end
   return 0
 end
 

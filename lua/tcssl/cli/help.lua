@@ -34,7 +34,14 @@ Parameter values: strings as they are (file://PATH reads a file), numbers, true/
 arrays as JSON ('["a","b"]') or as several words (--ResourceTypes clb cdn); objects as JSON.
 Credentials: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (/ TENCENTCLOUD_SESSION_TOKEN),
 then the credentials file, the CVM role, TKE OIDC.
-Exit status: 0 success, 1 API or network error, 2 usage error.
+Exit status:
+  0  success
+  1  the API refused the call (its code is printed), or a state, reply or file error
+  2  usage: unknown command, action, option or parameter, a wrong value, unreadable input
+  3  expiring: certificates end within the given days
+  4  credentials: none found, or the API rejected them (AuthFailure.*)
+  5  network: no connection, TLS failure or timeout
+  6  rate limit: RequestLimitExceeded, after the client's retries
 ]]
 
 local function type_text(f)

@@ -13,7 +13,8 @@
 --   tty      function("stdin" | "stderr") -> whether that stream is a terminal (default: asks
 --            the system for the process's own streams; false for writers given in env)
 --
--- Returns the exit status: 0 success, 1 an API, network or state error, 2 a usage error.
+-- Returns the exit status (M.EXIT): 0 success, 1 an API or state error, 2 a usage error,
+-- 3 `expiring` found certificates, 4 credentials, 5 network or timeout, 6 rate limited.
 -- `tcssl emulator` returns when the emulator stops (it serves until then).
 -- The client's own lines (--debug, warnings) go through tcssl.log, to the process's stderr.
 --
@@ -26,7 +27,18 @@ local json = require "tcssl.json"
 
 local M = {}
 
-local EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+--- EXIT: the exit statuses, one per thing a script may act on differently (`tcssl --help`
+-- and the README list them).
+M.EXIT = {
+  ok = 0,          -- done
+  failed = 1,      -- the API refused (its error code is printed), or a state, reply or file error
+  usage = 2,       -- the command line or its input files are wrong
+  found = 3,       -- `expiring` found certificates that end soon
+  credentials = 4, -- no usable credentials, or the API rejected them (AuthFailure.*)
+  network = 5,     -- no answer: connection, TLS or timeout
+  rate_limit = 6,  -- the API's rate limit (RequestLimitExceeded), after the client's retries
+}
+local EXIT_OK, EXIT_FAILED, EXIT_USAGE = M.EXIT.ok, M.EXIT.failed, M.EXIT.usage
 
 -- The commands besides API actions. The jobs (renew, expiring, issue-free, download) have a
 -- usage text of their own (their module's `usage`) and take `--help` after their name.
@@ -74,15 +86,32 @@ function Context:usage_error(message, command)
   self:exit(EXIT_USAGE)
 end
 
---- exit_status(err): 2 for errors in what the user gave (validation, configuration), else 1.
+-- AuthFailure codes that mean the keys or their signature, not a permission the keys lack.
+local NOT_CREDENTIALS = { ["AuthFailure.UnauthorizedOperation"] = true, ["AuthFailure.MFAFailure"] = true }
+
+--- exit_status(err) -> the status of a tcssl error object (M.EXIT); 1 for anything else.
 function M.exit_status(err)
-  if type(err) == "table" and (err.kind == "validation" or err.kind == "config") then return EXIT_USAGE end
+  if type(err) ~= "table" then return EXIT_FAILED end
+  local kind, code = err.kind, tostring(err.code or "")
+  if kind == "validation" or kind == "config" then return EXIT_USAGE end
+  if kind == "credentials" then return M.EXIT.credentials end
+  if kind == "network" or kind == "timeout" or kind == "tls" then return M.EXIT.network end
+  if kind == "api" then
+    if code == "RequestLimitExceeded" or code:find("^RequestLimitExceeded%.") then return M.EXIT.rate_limit end
+    if code:find("^AuthFailure") and not NOT_CREDENTIALS[code] then return M.EXIT.credentials end
+  end
   return EXIT_FAILED
+end
+
+--- message(err) -> the text of an error for the `tcssl: ` prefix: an API error as
+-- "Code: message (RequestId …)", tcssl's own as "kind error Code: message".
+function M.message(err)
+  return (tostring(err):gsub("^tcssl ", ""))
 end
 
 --- ctx:fail(err): the error (a tcssl error object or text) on stderr, and its status.
 function Context:fail(err)
-  self.err:write("tcssl: ", tostring(err), "\n")
+  self.err:write("tcssl: ", M.message(err), "\n")
   if self.out.flush then self.out:flush() end
   self:exit(M.exit_status(err))
 end

@@ -35,6 +35,12 @@ function M.run(ctx, words)
   })
   local format = ctx:output_format("table")
   if not o.domain then ctx:usage_error("issue-free: --domain is needed", "issue-free") end
+  local method = o.method and o.method:upper() or "DNS"
+  if method ~= "DNS_AUTO" and not o.hook and not o.yes and not ctx.tty("stdin") then
+    -- refused before an order exists: nothing could publish the records it would need
+    ctx:usage_error("issue-free: the validation records need publishing: give --hook COMMAND, or --yes "
+      .. "when they are published already (or run it on a terminal, which waits for Enter)", "issue-free")
+  end
   local client = ctx:client()
   local show, finish = ctx:progress()
   local function publish(records, info)

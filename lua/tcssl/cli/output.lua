@@ -5,21 +5,86 @@ local schema = require "tcssl.schema"
 
 local M = {}
 
--- Characters, where the runtime counts them (Lua 5.3+ has utf8); LuaJIT counts bytes.
-local utf8 = rawget(_G, "utf8")
+-- Terminal cells. A character of the East Asian Wide and Fullwidth ranges (CJK ideographs,
+-- kana, Hangul, fullwidth forms) takes two cells, a combining mark or a zero-width character
+-- none, any other one; text that is not valid UTF-8 counts one cell a byte. Decoded by hand:
+-- LuaJIT has no utf8 library.
+local WIDE = {
+  { 0x1100, 0x115F }, { 0x231A, 0x231B }, { 0x2329, 0x232A }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF },
+  { 0x3400, 0x4DBF }, { 0x4E00, 0x9FFF }, { 0xA000, 0xA4CF }, { 0xA960, 0xA97F }, { 0xAC00, 0xD7A3 },
+  { 0xF900, 0xFAFF }, { 0xFE10, 0xFE19 }, { 0xFE30, 0xFE6F }, { 0xFF00, 0xFF60 }, { 0xFFE0, 0xFFE6 },
+  { 0x1F300, 0x1F64F }, { 0x1F900, 0x1F9FF }, { 0x20000, 0x2FFFD }, { 0x30000, 0x3FFFD },
+}
+local ZERO = {
+  { 0x0300, 0x036F }, { 0x0483, 0x0489 }, { 0x0591, 0x05BD }, { 0x0610, 0x061A }, { 0x064B, 0x065F },
+  { 0x200B, 0x200F }, { 0x20D0, 0x20FF }, { 0x302A, 0x302D }, { 0x3099, 0x309A }, { 0xFE00, 0xFE0F },
+  { 0xFE20, 0xFE2F }, { 0xFEFF, 0xFEFF },
+}
 
---- shorten(text, max): text cut to at most max characters, ending with "..." when cut
--- (UTF-8 aware; invalid UTF-8 is cut by bytes).
-function M.shorten(text, max)
-  local n = utf8 and utf8.len(text)
-  if not n then return #text > max and text:sub(1, max - 3) .. "..." or text end
-  if n <= max then return text end
-  return text:sub(1, utf8.offset(text, max - 2) - 1) .. "..."
+local function in_ranges(ranges, cp)
+  for _, r in ipairs(ranges) do
+    if cp < r[1] then return false end
+    if cp <= r[2] then return true end
+  end
+  return false
 end
 
--- Display width, counting a character as one column.
-local function width(text)
-  return utf8 and utf8.len(text) or #text
+--- char_cells(cp) -> the terminal cells code point cp takes (0, 1 or 2).
+function M.char_cells(cp)
+  if cp < 0x300 then return 1 end
+  if in_ranges(ZERO, cp) then return 0 end
+  return in_ranges(WIDE, cp) and 2 or 1
+end
+
+-- The characters of text: an iterator of (start, stop, code point); nil at the end. A byte
+-- that does not start a valid sequence is a character of its own with code point -1.
+local function chars(text)
+  local i, n = 1, #text
+  return function()
+    if i > n then return nil end
+    local b = text:byte(i)
+    local len, cp = 1, b
+    if b >= 0xF0 and b <= 0xF4 then
+      len, cp = 4, b - 0xF0
+    elseif b >= 0xE0 then
+      len, cp = 3, b - 0xE0
+    elseif b >= 0xC2 and b < 0xE0 then
+      len, cp = 2, b - 0xC0
+    elseif b >= 0x80 then
+      len, cp = 1, -1
+    end
+    for k = 1, len - 1 do
+      local c = text:byte(i + k)
+      if not c or c < 0x80 or c > 0xBF then
+        len, cp = 1, -1
+        break
+      end
+      cp = cp * 64 + (c - 0x80)
+    end
+    local start = i
+    i = i + len
+    return start, i - 1, cp
+  end
+end
+
+--- width(text) -> the terminal cells text takes.
+function M.width(text)
+  local w = 0
+  for _, _, cp in chars(text) do w = w + (cp < 0 and 1 or M.char_cells(cp)) end
+  return w
+end
+local width = M.width
+
+--- shorten(text, max): text cut to at most max terminal cells, ending with "..." when cut.
+function M.shorten(text, max)
+  if width(text) <= max then return text end
+  local used, stop = 0, 0
+  for _, last, cp in chars(text) do
+    local w = cp < 0 and 1 or M.char_cells(cp)
+    if used + w > max - 3 then break end
+    used, stop = used + w, last
+  end
+  return text:sub(1, stop) .. "..."
 end
 
 local function cell(v)

@@ -52,6 +52,14 @@ function M.run(ctx, words)
   if not replace or replace == "" then ctx:usage_error("renew: --replace ID is needed", "renew") end
   local types = o["resource-types"] or getenv("TCSSL_RESOURCE_TYPES") or "clb,cdn"
   local client = ctx:client()
+  if not o.regions and not client.config.region then
+    for t in types:gmatch("[^,%s]+") do
+      if tcssl.flows.REGIONAL[t] then
+        ctx:usage_error(("renew: %s is a regional resource type: give --regions LIST or --region REGION"):format(t),
+          "renew")
+      end
+    end
+  end
   local show, finish = ctx:progress()
   local report, err = tcssl.flows.renew(client, {
     cert = ctx:read_file(cert_path), key = ctx:read_file(key_path), chain = o.chain and ctx:read_file(o.chain) or nil,
@@ -67,7 +75,11 @@ function M.run(ctx, words)
   elseif r then
     ctx.out:write(tcssl.flows.format_renew(r), "\n")
   end
-  if not report then ctx:fail(err) end
+  if not report then
+    -- the table names the failed step and its error already: not a second time on stderr
+    if r and format ~= "json" then ctx:exit(require("tcssl.cli").exit_status(err)) end
+    ctx:fail(err)
+  end
   if report.unbound and not o["allow-unbound"] then
     -- a hook must not succeed at nothing: no resource used either certificate
     ctx.err:write("tcssl renew: no resource uses ", replace, " or the new certificate ",
