@@ -237,6 +237,9 @@ build = {
     ["tcssl.cli.issue_free"] = "lua/tcssl/cli/issue_free.lua",
     ["tcssl.cli.download"] = "lua/tcssl/cli/download.lua",
     ["tcssl.cli.emulator"] = "lua/tcssl/cli/emulator.lua",
+    ["tcssl.cli.jmespath"] = "lua/tcssl/cli/jmespath.lua",
+    ["tcssl.cli.tccli"] = "lua/tcssl/cli/tccli.lua",
+    ["tcssl.cli.configure"] = "lua/tcssl/cli/configure.lua",
   },
   install = {
     bin = { ["tcssl"] = "bin/tcssl" },

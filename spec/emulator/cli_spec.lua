@@ -155,7 +155,7 @@ describe("tcssl <Action>", function()
       { { "DescribeCertificates", "--Limit" }, "needs a value" },
       { { "DeleteCertificate", "--CertificateId", "x", "--IsCheckResource", "maybe" }, "true or false" },
       { { "DescribeCertificates", "--CertIds", "[1," }, "JSON array" },
-      { { "DescribeCertificates", "--output", "yaml" }, "json or table" },
+      { { "DescribeCertificates", "--output", "yaml" }, "json, table or text" },
       { { "DescribeCertificates", "--cli-input-json", "/nonexistent" }, "cannot read" },
       { { "DescribeCertificates", "stray" }, "unexpected" },
       { { "DescribeCertificatez" }, "did you mean DescribeCertificate" },
@@ -538,5 +538,187 @@ describe("tcssl download --out and issue-free --out", function()
     assert.matches("^tcssl: io error IsDirectory: cannot write .*/privkey%.pem: ", err)
     assert.is_nil(err:find("traceback", 1, true))
     assert.is_nil(err:find("PRIVATE KEY", 1, true))
+  end)
+end)
+
+-- tccli's forms, as its documentation for the SSL service writes them (the examples of
+-- github.com/TencentCloud/tencentcloud-cli, tccli/examples/ssl/v20191205/*.md; tccli prints
+-- the response without its "Response" wrapper), and tccli's profile files.
+describe("tcssl in tccli's forms", function()
+  local function no_env_keys(home, extra)
+    local env = { TENCENTCLOUD_SECRET_ID = "", TENCENTCLOUD_SECRET_KEY = "", HOME = home }
+    for k, v in pairs(extra or {}) do env[k] = v end
+    return env
+  end
+
+  it("takes tccli's documented DescribeCertificates examples: ssl, --cli-unfold-argument, --Limit", function()
+    local a = upload_pair(certgen.leaf{ cn = "ninghhuang.online" })
+    upload_pair(certgen.leaf{ cn = "www.zrh.com" })
+    -- Example 1: tccli ssl DescribeCertificates --cli-unfold-argument --Limit 1 --Offset 0
+    local rc, out, err = run{ "ssl", "DescribeCertificates", "--cli-unfold-argument", "--Limit", "1", "--Offset", "0" }
+    assert.equal(0, rc, err)
+    local res = decode(out)
+    assert.same({ 2, 1 }, { res.TotalCount, #res.Certificates })
+    assert.is_nil(res.Response)
+    assert.matches('^{\n  "TotalCount": 2,\n  "Certificates": %[', out) -- the documented output's order
+    -- Example 2: --Offset 0 --Limit 1 --SearchKey ninghhuang
+    rc, out = run{ "ssl", "DescribeCertificates", "--cli-unfold-argument", "--Offset", "0", "--Limit", "1",
+      "--SearchKey", "ninghhuang" }
+    assert.equal(0, rc)
+    assert.equal(a, decode(out).Certificates[1].CertificateId)
+    -- global options before the service word, too
+    rc, out = run{ "--output", "json", "ssl", "DescribeCertificate", "--CertificateId", a }
+    assert.equal(0, rc)
+    assert.equal("ninghhuang.online", decode(out).Domain)
+  end)
+
+  it("selects with --filter and prints --output text as tab-separated lines", function()
+    local a = upload_pair(certgen.leaf{ cn = "a.example.com" })
+    local b = upload_pair(certgen.leaf{ cn = "b.example.com" })
+    local rc, out = run{ "ssl", "DescribeCertificates", "--filter", "Certificates[*].CertificateId" }
+    assert.equal(0, rc)
+    local ids = decode(out)
+    table.sort(ids)
+    local want = { a, b }
+    table.sort(want)
+    assert.same(want, ids)
+    rc, out = run{ "ssl", "DescribeCertificates", "--output", "text",
+      "--filter", "Certificates[?Domain == 'b.example.com'].CertificateId | [0]" }
+    assert.equal(0, rc)
+    assert.equal(b .. "\n", out)
+    rc, out = run{ "DescribeCertificates", "--filter", "Certificates[*].[CertificateId, Domain]", "--output", "text" }
+    assert.equal(0, rc)
+    assert.truthy(out:find(a .. "\ta.example.com\n", 1, true), out)
+    assert.truthy(out:find(b .. "\tb.example.com\n", 1, true), out)
+    rc, out = run{ "DescribeCertificates", "--filter", "{n: TotalCount, d: Certificates[].Domain | sort(@)}" }
+    assert.equal(0, rc)
+    assert.same({ n = 2, d = { "a.example.com", "b.example.com" } }, decode(out))
+    rc, out = run{ "DescribeCertificates", "--filter", "Certificates[*].{id: CertificateId, domain: Domain}",
+      "--output", "table" }
+    assert.equal(0, rc)
+    assert.matches("^domain%s+id\n", out)
+    assert.matches("a%.example%.com%s+" .. a, out)
+    rc, out = run{ "DescribeCertificates", "--output", "text" }
+    assert.equal(0, rc)
+    assert.matches("^2\t[%x%-]+\n", out) -- TotalCount and RequestId first, each certificate after
+    local rc2, out2, err2 = run{ "DescribeCertificates", "--filter", "Certificates[" }
+    assert.equal(2, rc2)
+    assert.equal("", out2)
+    assert.matches("^tcssl: %-%-filter Certificates%[: ", err2)
+  end)
+
+  it("prints a --generate-cli-skeleton that --cli-input-json file:// reads back", function()
+    local rc, out = run{ "ssl", "DescribeCertificates", "--generate-cli-skeleton" }
+    assert.equal(0, rc)
+    local skeleton = decode(out)
+    assert.same({ 0, 0, "" }, { skeleton.Offset, skeleton.Limit, skeleton.SearchKey })
+    assert.same({ { TagKey = "", TagValue = "" } }, skeleton.Tags)
+    assert.is_true(out:find('"Offset"', 1, true) < out:find('"Limit"', 1, true)) -- the model's order
+    local id = upload_pair(certgen.leaf{ cn = "skeleton.example.com" })
+    local input = { Limit = 5, SearchKey = "skeleton" }
+    write(tmp .. "/skeleton.json", cjson.encode(input))
+    rc, out = run{ "ssl", "DescribeCertificates", "--cli-input-json", "file://" .. tmp .. "/skeleton.json" }
+    assert.equal(0, rc)
+    assert.equal(id, decode(out).Certificates[1].CertificateId)
+    rc = run{ "ssl", "DescribeCertificates", "--cli-input-json", "file://" .. tmp .. "/absent.json" }
+    assert.equal(2, rc)
+  end)
+
+  it("calls the legacy actions CertUpload, CertGetList and CertDelete", function()
+    local leaf = certgen.leaf{ cn = "legacy.example.com" }
+    write(tmp .. "/legacy.pem", leaf.cert_pem)
+    write(tmp .. "/legacy.key", leaf.key_pem)
+    local rc, out, err = run{ "ssl", "CertUpload", "--cert", "file://" .. tmp .. "/legacy.pem", "--certType", "SVR",
+      "--key", "file://" .. tmp .. "/legacy.key", "--alias", "old api" }
+    assert.equal(0, rc, err)
+    local id = decode(out).id
+    assert.matches("^%w+$", id)
+    rc, out = run{ "CertGetList", "--count", "10", "--filter", "list[*].[id, alias]", "--output", "text" }
+    assert.equal(0, rc)
+    assert.equal(id .. "\told api\n", out)
+    rc, out = run{ "DescribeCertificate", "--CertificateId", id, "--filter", "Alias", "--output", "text" }
+    assert.equal(0, rc)
+    assert.equal("old api\n", out) -- one store behind both APIs
+    rc, out = run{ "CertDelete", "--help" }
+    assert.equal(0, rc)
+    assert.matches("%-%-id%s+String%s+required", out)
+    rc, out, err = run{ "CertDelete", "--id", id }
+    assert.equal(0, rc, err)
+    assert.matches("^[%[{][%]}]\n$", out) -- the envelope's empty data
+    rc, out = run{ "CertGetList", "--filter", "totalNum" }
+    assert.equal(0, rc)
+    assert.equal("0\n", out)
+    rc, out, err = run{ "CertGetLis" }
+    assert.equal(2, rc)
+    assert.equal("", out)
+    assert.matches("did you mean CertGetList", err)
+  end)
+
+  it("reads tccli's profile files after tcssl's own: keys, region, output", function()
+    local home = tmp .. "/tccli-home"
+    os.execute("mkdir -p " .. quote(home .. "/.tccli"))
+    write(home .. "/.tccli/default.credential", cjson.encode{ secretId = ID, secretKey = KEY })
+    write(home .. "/.tccli/default.configure", cjson.encode{
+      _sys_param = { region = "ap-shanghai", output = "text" }, ssl = { endpoint = "ssl.tencentcloudapi.com" } })
+    local rc, out, err = run({ "ssl", "DescribeCertificates", "--filter", "TotalCount" },
+      no_env_keys(home, { TENCENTCLOUD_REGION = "" }))
+    assert.equal(0, rc, err)
+    assert.equal("0\n", out) -- the keys from default.credential, the output from default.configure
+    rc, out = run({ "DescribeCertificates", "--filter", "TotalCount", "--output", "json" }, no_env_keys(home))
+    assert.equal(0, rc)
+    assert.equal("0\n", out)
+    -- another profile, by --profile or TCCLI_PROFILE; a wrong key there is a credentials error
+    write(home .. "/.tccli/other.credential", cjson.encode{ secretId = ID, secretKey = "not-the-key-at-all" })
+    rc = run({ "DescribeCertificates" }, no_env_keys(home, { TCCLI_PROFILE = "other" }))
+    assert.equal(4, rc)
+    rc, out, err = run({ "DescribeCertificates", "--profile", "other" }, no_env_keys(home))
+    assert.equal(4, rc)
+    assert.equal("", out)
+    assert.matches("AuthFailure", err)
+    -- tcssl's own file wins over tccli's
+    os.execute("mkdir -p " .. quote(home .. "/.tencentcloud"))
+    write(home .. "/.tencentcloud/credentials", "[other]\nsecret_id = " .. ID .. "\nsecret_key = " .. KEY .. "\n")
+    rc, out, err = run({ "DescribeCertificates", "--profile", "other" }, no_env_keys(home))
+    assert.equal(0, rc, err)
+    assert.equal(0, decode(out).TotalCount)
+    -- a malformed tccli file is named
+    write(home .. "/.tccli/bad.credential", "{not json")
+    rc, out, err = run({ "DescribeCertificates", "--profile", "bad" }, no_env_keys(home))
+    assert.equal(4, rc)
+    assert.equal("", out)
+    assert.matches("bad%.credential is not a JSON object", err)
+  end)
+
+  it("tcssl configure writes ~/.tencentcloud/credentials 0600 from flags or stdin, keeping other sections", function()
+    local home = tmp .. "/configure-home"
+    os.execute("mkdir -p " .. quote(home .. "/.tencentcloud"))
+    write(home .. "/.tencentcloud/credentials", "# mine\n[keep]\nsecret_id = AKIDKEEP\nsecret_key = keep-me\n")
+    local rc, out, err = run({ "configure", "--secret-id", ID, "--secret-key", KEY }, no_env_keys(home))
+    assert.equal(0, rc, err)
+    assert.matches("wrote %[default%]", out)
+    assert.is_nil(out:find(KEY, 1, true))
+    local text = read(home .. "/.tencentcloud/credentials")
+    assert.equal("600", mode(home .. "/.tencentcloud/credentials"))
+    assert.matches("^# mine\n%[keep%]\nsecret_id = AKIDKEEP\nsecret_key = keep%-me\n\n%[default%]\nsecret_id = "
+      .. ID .. "\nsecret_key = " .. KEY:gsub("%-", "%%-") .. "\n$", text)
+    rc, out, err = run({ "DescribeCertificates", "--filter", "TotalCount" }, no_env_keys(home))
+    assert.equal(0, rc, err)
+    assert.equal("0\n", out)
+    -- the key from stdin, into a named profile, replacing its old lines
+    write(tmp .. "/key.txt", KEY .. "\n")
+    rc, out, err = run({ "configure", "--profile", "keep", "--secret-id", ID, "--secret-key", "-" }, no_env_keys(home),
+      tmp .. "/key.txt")
+    assert.equal(0, rc, err)
+    assert.matches("wrote %[keep%]", out)
+    text = read(home .. "/.tencentcloud/credentials")
+    assert.matches("%[keep%]\nsecret_id = " .. ID .. "\nsecret_key = ", text)
+    assert.is_nil(text:find("keep-me", 1, true))
+    rc = run({ "DescribeCertificates", "--profile", "keep" }, no_env_keys(home))
+    assert.equal(0, rc)
+    -- without a terminal, both keys are needed
+    rc, out, err = run({ "configure", "--secret-id", ID }, no_env_keys(home))
+    assert.equal(2, rc)
+    assert.equal("", out)
+    assert.matches("^tcssl: configure: not on a terminal: give %-%-secret%-id and %-%-secret%-key", err)
   end)
 end)

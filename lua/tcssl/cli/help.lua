@@ -9,22 +9,32 @@ local M = {}
 
 --- text: the usage of the tcssl command.
 M.text = [[
-usage: tcssl [options] <Action> [--Param value ...]    call any API action
+usage: tcssl [options] [ssl] <Action> [--Param value ...]   call any API action (tccli's form
+                                                          with "ssl"), or CertGetList,
+                                                          CertUpload, CertDelete (legacy API)
        tcssl help [Action]                               actions, or one action's parameters
        tcssl renew --cert FILE --key FILE --replace ID   upload a renewed certificate, move resources
        tcssl expiring [--days N]                         certificates ending within N days
        tcssl issue-free --domain NAME                    a free DV certificate
        tcssl download --id ID [--out DIR]                download and unzip a certificate
+       tcssl configure [--profile NAME]                  write ~/.tencentcloud/credentials
        tcssl emulator [--port P ...]                     run the local API emulator
 
 options:
   --region REGION         region (X-TC-Region; default TENCENTCLOUD_REGION)
-  --profile NAME          section of ~/.tencentcloud/credentials
+  --profile NAME          section of ~/.tencentcloud/credentials, then tccli's
+                          ~/.tccli/NAME.credential (default: TCCLI_PROFILE or default)
   --endpoint HOST[:PORT]  API host (default ssl.tencentcloudapi.com; TCSSL_ENDPOINT)
   --scheme https|http     http only for the emulator (default https; TCSSL_SCHEME)
-  --output json|table     json for actions, table for the commands by default
-  --cli-input-json FILE   an action's parameters as a JSON object ("-" reads stdin);
-                          --Param values given as well win
+  --output json|table|text  json for actions (or tccli's configured output), table
+                          for the commands; text: tab-separated lines for scripts
+  --filter EXPRESSION     print what this JMESPath expression selects of the response
+                          (Certificates[*].CertificateId, Certificates[?Status==`1`])
+  --cli-input-json [file://]FILE  an action's parameters as a JSON object ("-" reads
+                          stdin); --Param values given as well win
+  --generate-cli-skeleton print the action's parameters as JSON to fill in for
+                          --cli-input-json; nothing is called
+  --cli-unfold-argument   accepted for tccli's examples (parameters are always unfolded)
   --timeout SECONDS       per request (default 60)
   --language zh-CN|en-US  language of the API's messages
   --debug                 one line per request on stderr
@@ -33,7 +43,7 @@ options:
 Parameter values: strings as they are (file://PATH reads a file), numbers, true/false;
 arrays as JSON ('["a","b"]') or as several words (--ResourceTypes clb cdn); objects as JSON.
 Credentials: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (/ TENCENTCLOUD_SESSION_TOKEN),
-then the credentials file, the CVM role, TKE OIDC.
+then the credentials file, tccli's profile (~/.tccli/), the CVM role, TKE OIDC.
 Exit status:
   0  success
   1  the API refused the call (its code is printed), or a state, reply or file error

@@ -19,7 +19,7 @@
 -- The client's own lines (--debug, warnings) go through tcssl.log, to the process's stderr.
 --
 -- Each command is a module of this folder with run(ctx, words) -> status: call (an API
--- action), help, renew, expiring, issue_free, download, emulator. They get a context (below):
+-- action), help, renew, expiring, issue_free, download, emulator, configure. They get a context (below):
 -- the global options, the streams, and the helpers every command shares.
 
 local tcssl = require "tcssl"
@@ -49,6 +49,7 @@ local COMMANDS = {
   ["issue-free"] = "tcssl.cli.issue_free",
   download = "tcssl.cli.download",
   emulator = "tcssl.cli.emulator",
+  configure = "tcssl.cli.configure",
 }
 
 --- usage_of(command) -> the usage text of a command that has one, or nil.
@@ -57,11 +58,20 @@ function M.usage_of(command)
   return name and require(name).usage or nil
 end
 
+-- The global options, taken before or after the command: "value" or "flag". tccli's names
+-- are among them (--filter, --generate-cli-skeleton, --cli-input-json, --cli-unfold-argument,
+-- which tcssl's parameters never need). A new option is one line here and a read of
+-- ctx.opts[name] where it is used; its help line goes in tcssl.cli.help.
 local GLOBAL = {
   region = "value", profile = "value", endpoint = "value", scheme = "value", output = "value",
   ["cli-input-json"] = "value", timeout = "value", language = "value", debug = "flag",
-  help = "flag", version = "flag",
+  help = "flag", version = "flag", filter = "value", ["generate-cli-skeleton"] = "flag",
+  ["cli-unfold-argument"] = "flag",
 }
+M.GLOBAL = GLOBAL
+
+-- tccli's service word: `tcssl ssl DescribeCertificates` is `tcssl DescribeCertificates`.
+local SERVICE = "ssl"
 
 -------------------------------------------------------------------------------
 -- The context a command runs in
@@ -131,11 +141,29 @@ function Context:read_file(path, what)
   return data
 end
 
---- ctx:client() -> a client configured by the global options and the environment.
-function Context:client()
+--- ctx:tccli_settings() -> the region and output of tccli's profile (tcssl.cli.tccli).
+function Context:tccli_settings()
+  if not self.tccli then
+    local tccli = require "tcssl.cli.tccli"
+    self.tccli = tccli.settings(tccli.profile_name(self.opts.profile, self.getenv), self.getenv)
+  end
+  return self.tccli
+end
+
+--- ctx:client([legacy]) -> a client configured by the global options and the environment (the
+-- legacy 2017 API's client when legacy is true). Credentials: the environment, tcssl's
+-- credentials file, tccli's profile, then the rest of the default chain; --profile NAME names
+-- the section and tccli's profile and skips the environment.
+function Context:client(legacy)
   local opts, getenv = self.opts, self.getenv
+  local region = opts.region
+  local env_region = getenv("TENCENTCLOUD_REGION")
+  if not region and (env_region == nil or env_region == "") then region = self:tccli_settings().region end
   local config = {
-    region = opts.region, profile = opts.profile,
+    region = region,
+    credentials = require("tcssl.cli.tccli").credentials_for(opts.profile, getenv, function()
+      return require("tcssl.credentials").default{ getenv = getenv }
+    end),
     endpoint = opts.endpoint or getenv("TCSSL_ENDPOINT"),
     scheme = opts.scheme or getenv("TCSSL_SCHEME"),
     language = opts.language, debug = opts.debug or nil,
@@ -147,15 +175,18 @@ function Context:client()
     config.timeout = tonumber(opts.timeout)
     if not config.timeout then self:usage_error("--timeout needs a number of seconds") end
   end
-  local client, err = tcssl.new(config)
+  local client, err = (legacy and tcssl.legacy or tcssl.new)(config)
   if not client then self:fail(err) end
   return client
 end
 
---- ctx:output_format(default) -> "json" or "table": --output, else the command's default.
-function Context:output_format(default)
-  local output = self.opts.output or default
-  if output ~= "json" and output ~= "table" then self:usage_error("--output must be json or table") end
+local OUTPUTS = { json = true, table = true, text = true }
+
+--- ctx:output_format(default [, configured]) -> "json", "table" or "text": --output, else (when
+-- configured) tccli's configured output, else the command's default.
+function Context:output_format(default, configured)
+  local output = self.opts.output or (configured and self:tccli_settings().output) or default
+  if not OUTPUTS[output] then self:usage_error("--output must be json, table or text") end
   return output
 end
 
@@ -310,7 +341,11 @@ local function split_args(ctx, argv)
     elseif a == "-h" then
       opts.help = true
     elseif not command and not a:find("^%-") then
-      command = a
+      if a == SERVICE and not opts.service then
+        opts.service = a
+      else
+        command = a
+      end
     else
       rest[#rest + 1] = a
     end

@@ -1,7 +1,9 @@
 -- tcssl.cli.output: what the tcssl command prints besides JSON: an API response as a table
--- (`--output table`), and the text helpers that keep lines short.
+-- (`--output table`) or as text (`--output text`, tab-separated lines for scripts), what
+-- --filter selected likewise, and the text helpers that keep lines short.
 
 local schema = require "tcssl.schema"
+local json = require "tcssl.json"
 
 local M = {}
 
@@ -121,8 +123,8 @@ end
 --- print_table(out, res, fields): a response as a table: its scalar fields as key/value lines,
 -- and its one list of objects (if any) with up to eight columns. fields: the action's output
 -- fields in the model.
-function M.print_table(out, res, fields)
-  local model = schema.model()
+function M.print_table(out, res, fields, model)
+  model = model or schema.model()
   local list_field
   for _, f in ipairs(fields) do
     if f.array and f.struct and type(res[f.name]) == "table" then list_field = f end
@@ -170,11 +172,11 @@ function M.print_table(out, res, fields)
   render_rows(out, rows)
 end
 
---- field_order(fields) -> the key order tcssl.json takes for a value described by these model
+--- field_order(fields [, model]) -> the key order tcssl.json takes for a value described by these model
 -- fields: their names in the model's order, and under each struct field its struct's order.
 -- Built on first use of each key, so that only the structs a response holds are loaded.
-function M.field_order(fields)
-  local model = schema.model()
+function M.field_order(fields, model)
+  model = model or schema.model()
   local order, sub = {}, {}
   for i, f in ipairs(fields or {}) do
     order[i] = f.name
@@ -184,11 +186,113 @@ function M.field_order(fields)
     __index = function(t, key)
       local struct = type(key) == "string" and sub[key] and model.structs[sub[key]]
       if not struct then return nil end
-      local inner = M.field_order(struct.fields)
+      local inner = M.field_order(struct.fields, model)
       rawset(t, key, inner)
       return inner
     end,
   })
+end
+
+local function is_scalar(v)
+  return type(v) ~= "table"
+end
+
+local function scalar_text(v)
+  if v == nil or v == json.null then return "null" end
+  return (tostring(v):gsub("[%c]", " "))
+end
+
+-- The keys of object t: those order names first, in its order, then the others sorted.
+local function keys_of(t, order)
+  local keys, seen = {}, {}
+  for _, k in ipairs(order or {}) do
+    if t[k] ~= nil then
+      keys[#keys + 1] = k
+      seen[k] = true
+    end
+  end
+  local rest = {}
+  for k in pairs(t) do
+    if not seen[k] then rest[#rest + 1] = tostring(k) end
+  end
+  table.sort(rest)
+  for _, k in ipairs(rest) do keys[#keys + 1] = k end
+  return keys
+end
+
+--- print_text(out, value [, order]): value as lines of tab-separated fields, for cut and awk:
+-- a scalar on its own line; an array of scalars on one line; an array of anything else one
+-- element after another; an object's scalar values (keys in order's order, then sorted) on
+-- one line, then its arrays and objects the same way.
+function M.print_text(out, value, order)
+  if value == nil then return end
+  if is_scalar(value) then
+    out:write(scalar_text(value), "\n")
+    return
+  end
+  if json.is_list(value) or (json.is_array(value)) then
+    local all_scalar = true
+    for _, v in ipairs(value) do
+      if not is_scalar(v) then all_scalar = false end
+    end
+    if all_scalar then
+      local parts = {}
+      for i, v in ipairs(value) do parts[i] = scalar_text(v) end
+      if #parts > 0 then out:write(table.concat(parts, "\t"), "\n") end
+    else
+      for _, v in ipairs(value) do M.print_text(out, v, order) end
+    end
+    return
+  end
+  local keys = keys_of(value, order)
+  local line = {}
+  for _, k in ipairs(keys) do
+    if is_scalar(value[k]) then line[#line + 1] = scalar_text(value[k]) end
+  end
+  if #line > 0 then out:write(table.concat(line, "\t"), "\n") end
+  for _, k in ipairs(keys) do
+    if not is_scalar(value[k]) then M.print_text(out, value[k], order and order[k]) end
+  end
+end
+
+--- print_value_table(out, value): what --filter selected, as a table: an array of objects
+-- with a column per key (in the order they first appear), an array of arrays row by row, an
+-- object as key/value lines, scalars one a line.
+function M.print_value_table(out, value)
+  if value == nil then return end
+  if is_scalar(value) then
+    out:write(scalar_text(value), "\n")
+    return
+  end
+  local rows = {}
+  if json.is_list(value) or json.is_array(value) then
+    local columns, seen = {}, {}
+    for _, item in ipairs(value) do
+      if type(item) == "table" and not json.is_list(item) then
+        for _, k in ipairs(keys_of(item)) do
+          if not seen[k] then
+            seen[k] = true
+            columns[#columns + 1] = k
+          end
+        end
+      end
+    end
+    if #columns > 0 then rows[1] = columns end
+    for _, item in ipairs(value) do
+      local row = {}
+      if type(item) ~= "table" then
+        row[1] = cell(item)
+      elseif json.is_list(item) then
+        for i, v in ipairs(item) do row[i] = cell(v) end
+      else
+        for i, k in ipairs(columns) do row[i] = cell(item[k]) end
+      end
+      rows[#rows + 1] = row
+    end
+  else
+    for _, k in ipairs(keys_of(value)) do rows[#rows + 1] = { k, cell(value[k]) } end
+  end
+  render_rows(out, rows)
 end
 
 return M
