@@ -158,6 +158,19 @@ install: all install-emulator
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
 	$(call install_launcher,bin/tcssl)
+	$(MAKE) --no-print-directory install-docs
+
+# The manual page and the completion scripts, made by the command itself from the text of its
+# --help and the API model (lua/tcssl/cli/docs.lua): `tcssl man`, `tcssl completion bash|zsh`.
+MAN1_DIR     := $(PREFIX)/share/man/man1
+BASH_COMP_DIR := $(PREFIX)/share/bash-completion/completions
+ZSH_COMP_DIR := $(PREFIX)/share/zsh/site-functions
+.PHONY: install-docs
+install-docs: all
+	install -d $(DESTDIR)$(MAN1_DIR) $(DESTDIR)$(BASH_COMP_DIR) $(DESTDIR)$(ZSH_COMP_DIR)
+	$(LUA) bin/tcssl man >$(DESTDIR)$(MAN1_DIR)/tcssl.1
+	$(LUA) bin/tcssl completion bash >$(DESTDIR)$(BASH_COMP_DIR)/tcssl
+	$(LUA) bin/tcssl completion zsh >$(DESTDIR)$(ZSH_COMP_DIR)/_tcssl
 
 # The emulator is a package of its own (rockspec/tcssl-emulator-scm-1.rockspec) that needs the
 # client; `make install` installs both.
@@ -169,7 +182,8 @@ install-emulator:
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_MOD_LDIR)/tcssl $(DESTDIR)$(LUA_MOD_CDIR)/tcssl
-	rm -f $(DESTDIR)$(PREFIX)/bin/tcssl
+	rm -f $(DESTDIR)$(PREFIX)/bin/tcssl $(DESTDIR)$(MAN1_DIR)/tcssl.1 $(DESTDIR)$(BASH_COMP_DIR)/tcssl \
+	  $(DESTDIR)$(ZSH_COMP_DIR)/_tcssl
 	rm -rf $(DESTDIR)$(LUA_MOD_LDIR)/tcssl_emulator
 	rm -f $(DESTDIR)$(PREFIX)/bin/tcssl-emulator
 

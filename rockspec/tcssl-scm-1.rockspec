@@ -240,6 +240,9 @@ build = {
     ["tcssl.cli.jmespath"] = "lua/tcssl/cli/jmespath.lua",
     ["tcssl.cli.tccli"] = "lua/tcssl/cli/tccli.lua",
     ["tcssl.cli.configure"] = "lua/tcssl/cli/configure.lua",
+    ["tcssl.cli.docs"] = "lua/tcssl/cli/docs.lua",
+    ["tcssl.cli.completion"] = "lua/tcssl/cli/completion.lua",
+    ["tcssl.cli.man"] = "lua/tcssl/cli/man.lua",
   },
   install = {
     bin = { ["tcssl"] = "bin/tcssl" },

@@ -722,3 +722,75 @@ describe("tcssl in tccli's forms", function()
     assert.matches("^tcssl: configure: not on a terminal: give %-%-secret%-id and %-%-secret%-key", err)
   end)
 end)
+
+describe("tcssl's manual page and completions", function()
+  it("makes tcssl.1 from the text of --help, every job's usage and every action", function()
+    local rc, page = run{ "man" }
+    assert.equal(0, rc)
+    local _, help = run{ "--help" }
+    assert.matches("^%.TH TCSSL 1 ", page)
+    -- each option of --help is a .TP entry of OPTIONS, each exit status one of EXIT STATUS
+    for opt in help:gmatch("\n  (%-%-[%l][%w%-]*)") do
+      assert.truthy(page:find(".B " .. opt:gsub("%-", "\\-"), 1, true), opt)
+    end
+    for status in help:gmatch("\n  (%d)  ") do
+      assert.truthy(page:find(".B " .. status .. "\n", 1, true), status)
+    end
+    for _, job in ipairs{ "renew", "expiring", "issue-free", "download", "configure" } do
+      assert.truthy(page:find(".SS " .. job .. "\n", 1, true), job)
+    end
+    local n = 0
+    for _ in page:gmatch("\n%.TP\n%.B %u%w+\n") do n = n + 1 end
+    assert.equal(68 + 3, n) -- the actions and the legacy ones
+    if util.run("command -v man") then
+      write(tmp .. "/tcssl.1", page)
+      local shown = util.lines("MANWIDTH=100 man -l " .. quote(tmp .. "/tcssl.1") .. " 2>&1")
+      local text = table.concat(shown, "\n")
+      assert.matches("EXIT STATUS", text)
+      assert.is_nil(text:find("warning", 1, true), text:sub(1, 400))
+    end
+  end)
+
+  it("completes commands, actions, their parameters and option values in bash", function()
+    local rc, script = run{ "completion", "bash" }
+    assert.equal(0, rc)
+    write(tmp .. "/tcssl.bash", script)
+    local function complete(...)
+      local words = { ... }
+      local quoted = {}
+      for i, w in ipairs(words) do quoted[i] = quote(w) end
+      local line = util.lines("bash -c " .. quote("source " .. quote(tmp .. "/tcssl.bash") .. "; COMP_WORDS=("
+        .. table.concat(quoted, " ") .. "); COMP_CWORD=" .. (#words - 1) .. "; _tcssl; echo \"${COMPREPLY[*]}\""))
+      return line[1] or ""
+    end
+    assert.equal("DescribeCertificate DescribeCertificateBindResourceTaskDetail "
+      .. "DescribeCertificateBindResourceTaskResult DescribeCertificateDetail DescribeCertificateOperateLogs "
+      .. "DescribeCertificates", complete("tcssl", "ssl", "DescribeCertificat"))
+    assert.equal("--Limit", complete("tcssl", "--region", "ap-guangzhou", "ssl", "DescribeCertificates", "--Lim"))
+    assert.equal("--regions --replace --resource-types --region", complete("tcssl", "renew", "--re"))
+    assert.equal("json table text", complete("tcssl", "DescribeCertificates", "--output", ""))
+    assert.equal("CertGetList", complete("tcssl", "CertG"))
+    assert.equal("--certType", complete("tcssl", "CertUpload", "--certT"))
+    rc, script = run{ "completion", "zsh" }
+    assert.equal(0, rc)
+    assert.matches("^#compdef tcssl\n", script)
+    assert.matches("\n    DescribeCertificates%) params=%(%-%-Offset %-%-Limit ", script)
+    if util.run("command -v zsh") then
+      write(tmp .. "/_tcssl", script)
+      local ok, why = util.run("zsh -n " .. quote(tmp .. "/_tcssl"))
+      assert.is_true(ok, why)
+    end
+    assert.equal(2, (run{ "completion", "fish" }))
+  end)
+
+  it("gives each command its own --help", function()
+    for _, job in ipairs{ "renew", "expiring", "issue-free", "download", "configure", "completion", "man" } do
+      local rc, out = run{ job, "--help" }
+      assert.equal(0, rc, job)
+      assert.matches("^usage: tcssl " .. job:gsub("%-", "%%-"), out)
+      local rc2, out2 = run{ "help", job }
+      assert.equal(0, rc2)
+      assert.equal(out, out2)
+    end
+  end)
+end)

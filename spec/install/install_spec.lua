@@ -93,6 +93,14 @@ describe("make install", function()
     local tree = dir .. "/moved"
     assert.is_true(util.run("mv " .. q(dir .. "/stage/usr/local") .. " " .. q(tree)))
     check_route{ lua = "lua5.4", tree = tree, bin = tree .. "/bin", home = dir .. "/home" }
+    -- the manual page and the completions, made from the same text as --help
+    local page = util.read(tree .. "/share/man/man1/tcssl.1")
+    assert.matches("^%.TH TCSSL 1 ", page)
+    assert.truthy(page:find("generate\\-cli\\-skeleton", 1, true), "the options of --help")
+    assert.matches("%.SH EXIT STATUS", page)
+    local bash = util.read(tree .. "/share/bash-completion/completions/tcssl")
+    assert.matches("complete %-o default %-F _tcssl tcssl", bash)
+    assert.matches("^#compdef tcssl", util.read(tree .. "/share/zsh/site-functions/_tcssl"))
 
     -- the commands linked from elsewhere find the tree behind the links
     local links = dir .. "/links"

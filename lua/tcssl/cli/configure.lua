@@ -73,9 +73,11 @@ local function masked(v)
   return " [****" .. v:sub(-4) .. "]"
 end
 
+-- The command's options ("value" or "flag"); the completion scripts list them too.
+M.options = { ["secret-id"] = "value", ["secret-key"] = "value", token = "value" }
+
 function M.run(ctx, words)
-  local o = ctx:options("configure", words,
-    { ["secret-id"] = "value", ["secret-key"] = "value", token = "value" })
+  local o = ctx:options("configure", words, M.options)
   local name = ctx.opts.profile or "default"
   if not name:find("^[%w_%.%-]+$") then
     ctx:usage_error("configure: --profile takes a name of letters, digits, _ . -", "configure")

@@ -49,8 +49,11 @@ function M.write(ctx, dir, dl, with_archive)
   if dl.key then write_file(ctx, dir .. "/privkey.pem", dl.key, true) end
 end
 
+-- The command's options ("value" or "flag"); the completion scripts list them too.
+M.options = { id = "value", out = "value", ["service-type"] = "value" }
+
 function M.run(ctx, words)
-  local o = ctx:options("download", words, { id = "value", out = "value", ["service-type"] = "value" })
+  local o = ctx:options("download", words, M.options)
   local format = ctx:output_format("table")
   if not o.id then ctx:usage_error("download: --id is needed", "download") end
   local client = ctx:client()

@@ -13,8 +13,11 @@ Issued certificates whose end time is within N days (default 30), soonest first.
 Exit status 3 when there is one or more (for cron and monitoring checks), 0 when none.
 ]]
 
+-- The command's options ("value" or "flag"); the completion scripts list them too.
+M.options = { days = "value", ["include-expired"] = "flag" }
+
 function M.run(ctx, words)
-  local o = ctx:options("expiring", words, { days = "value", ["include-expired"] = "flag" })
+  local o = ctx:options("expiring", words, M.options)
   local format = ctx:output_format("table")
   local client = ctx:client()
   local report, err = tcssl.flows.expiring(client, { days = ctx:number_option("expiring", o, "days", 30),

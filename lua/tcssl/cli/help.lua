@@ -19,6 +19,8 @@ usage: tcssl [options] [ssl] <Action> [--Param value ...]   call any API action 
        tcssl download --id ID [--out DIR]                download and unzip a certificate
        tcssl configure [--profile NAME]                  write ~/.tencentcloud/credentials
        tcssl emulator [--port P ...]                     run the local API emulator
+       tcssl completion bash|zsh                         a shell completion script
+       tcssl man                                         this manual as a man page (roff)
 
 options:
   --region REGION         region (X-TC-Region; default TENCENTCLOUD_REGION)
@@ -32,8 +34,8 @@ options:
                           (Certificates[*].CertificateId, Certificates[?Status==`1`])
   --cli-input-json [file://]FILE  an action's parameters as a JSON object ("-" reads
                           stdin); --Param values given as well win
-  --generate-cli-skeleton print the action's parameters as JSON to fill in for
-                          --cli-input-json; nothing is called
+  --generate-cli-skeleton  print the action's parameters as JSON to fill in
+                          for --cli-input-json; nothing is called
   --cli-unfold-argument   accepted for tccli's examples (parameters are always unfolded)
   --timeout SECONDS       per request (default 60)
   --language zh-CN|en-US  language of the API's messages
@@ -44,6 +46,7 @@ Parameter values: strings as they are (file://PATH reads a file), numbers, true/
 arrays as JSON ('["a","b"]') or as several words (--ResourceTypes clb cdn); objects as JSON.
 Credentials: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (/ TENCENTCLOUD_SESSION_TOKEN),
 then the credentials file, tccli's profile (~/.tccli/), the CVM role, TKE OIDC.
+
 Exit status:
   0  success
   1  the API refused the call (its code is printed), or a state, reply or file error

@@ -19,7 +19,8 @@
 -- The client's own lines (--debug, warnings) go through tcssl.log, to the process's stderr.
 --
 -- Each command is a module of this folder with run(ctx, words) -> status: call (an API
--- action), help, renew, expiring, issue_free, download, emulator, configure. They get a context (below):
+-- action), help, renew, expiring, issue_free, download, emulator, configure, completion,
+-- man. They get a context (below):
 -- the global options, the streams, and the helpers every command shares.
 
 local tcssl = require "tcssl"
@@ -50,7 +51,15 @@ local COMMANDS = {
   download = "tcssl.cli.download",
   emulator = "tcssl.cli.emulator",
   configure = "tcssl.cli.configure",
+  completion = "tcssl.cli.completion",
+  man = "tcssl.cli.man",
 }
+
+--- options_of(command) -> the option spec of a job command ({ name = "value" | "flag" }), or nil.
+function M.options_of(command)
+  local name = COMMANDS[command]
+  return name and require(name).options or nil
+end
 
 --- usage_of(command) -> the usage text of a command that has one, or nil.
 function M.usage_of(command)

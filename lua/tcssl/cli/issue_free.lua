@@ -27,12 +27,15 @@ to validate, waits until it is issued and downloads it.
   --poll-interval SECONDS first wait between polls (default 2; it grows to 30)
 ]]
 
+-- The command's options ("value" or "flag"); the completion scripts list them too.
+M.options = {
+  domain = "value", method = "value", algorithm = "value", hook = "value", yes = "flag",
+  ["certificate-id"] = "value", out = "value", ["wait-timeout"] = "value", alias = "value",
+  ["poll-interval"] = "value",
+}
+
 function M.run(ctx, words)
-  local o = ctx:options("issue-free", words, {
-    domain = "value", method = "value", algorithm = "value", hook = "value", yes = "flag",
-    ["certificate-id"] = "value", out = "value", ["wait-timeout"] = "value", alias = "value",
-    ["poll-interval"] = "value",
-  })
+  local o = ctx:options("issue-free", words, M.options)
   local format = ctx:output_format("table")
   if not o.domain then ctx:usage_error("issue-free: --domain is needed", "issue-free") end
   local method = o.method and o.method:upper() or "DNS"

@@ -34,12 +34,15 @@ As a certbot deploy hook (certbot renew --deploy-hook "tcssl renew --replace ID 
 --reloadcmd, they default to $CERT_FULLCHAIN_PATH and $CERT_KEY_PATH.
 ]]
 
+-- The command's options ("value" or "flag"); the completion scripts list them too.
+M.options = {
+  cert = "value", key = "value", chain = "value", replace = "value", ["resource-types"] = "value",
+  regions = "value", alias = "value", ["no-wait"] = "flag", ["wait-timeout"] = "value", ["allow-expired"] = "flag",
+  ["poll-interval"] = "value", ["allow-unbound"] = "flag",
+}
+
 function M.run(ctx, words)
-  local o = ctx:options("renew", words, {
-    cert = "value", key = "value", chain = "value", replace = "value", ["resource-types"] = "value",
-    regions = "value", alias = "value", ["no-wait"] = "flag", ["wait-timeout"] = "value", ["allow-expired"] = "flag",
-    ["poll-interval"] = "value", ["allow-unbound"] = "flag",
-  })
+  local o = ctx:options("renew", words, M.options)
   local format = ctx:output_format("table")
   local getenv = ctx.getenv
   local lineage = getenv("RENEWED_LINEAGE")
