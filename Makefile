@@ -47,10 +47,11 @@ SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c csr
 HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h csrc/headers.h
 
 # Debian packages of the core and its Lua 5.4 specs: the compiler, Lua, the headers of the
-# libraries above (libssl-dev is OpenSSL's), and what the specs and the emulator run with.
+# libraries above (libssl-dev is OpenSSL's), and what the specs and the emulator run with
+# (man-db and zsh: the command's manual page and zsh completion are checked with them).
 # `make deps` installs these and the packages the suites in mk/ name (DEB_PKGS, below).
 CORE_PKGS  := lua5.4 liblua5.4-dev lua-cjson lua-busted lua-socket lua-sec lua-luaossl lua-check \
-              libcurl4-openssl-dev libssl-dev libzip-dev openssl gcc make
+              libcurl4-openssl-dev libssl-dev libzip-dev openssl gcc make man-db zsh
 
 BUSTED     := /usr/bin/busted
 

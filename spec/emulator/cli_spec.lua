@@ -185,6 +185,12 @@ describe("tcssl <Action>", function()
     assert.equal("", out)
     assert.equal(4, rc)
     assert.matches("^tcssl: AuthFailure%.SignatureFailure", err)
+    -- --debug names the action and the refusal's code on the request's line
+    rc, out, err = run({ "DescribeCertificates", "--debug" }, { TENCENTCLOUD_SECRET_KEY = "wrong-key-wrong-key" })
+    assert.equal(4, rc)
+    assert.equal("", out)
+    assert.matches("tcssl: DescribeCertificates POST http://[^\n]* error=AuthFailure%.SignatureFailure\n", err)
+    assert.is_nil(err:find("wrong-key", 1, true))
     rc, out, err = run{ "DescribeCertificates", "--profile", "nothere" }
     assert.equal("", out)
     assert.equal(4, rc, err)
@@ -742,7 +748,7 @@ describe("tcssl's manual page and completions", function()
     local n = 0
     for _ in page:gmatch("\n%.TP\n%.B %u%w+\n") do n = n + 1 end
     assert.equal(68 + 3, n) -- the actions and the legacy ones
-    if util.run("command -v man") then
+    if util.run("command -v man") then -- man-db, from make deps
       write(tmp .. "/tcssl.1", page)
       local shown = util.lines("MANWIDTH=100 man -l " .. quote(tmp .. "/tcssl.1") .. " 2>&1")
       local text = table.concat(shown, "\n")
@@ -775,7 +781,7 @@ describe("tcssl's manual page and completions", function()
     assert.equal(0, rc)
     assert.matches("^#compdef tcssl\n", script)
     assert.matches("\n    DescribeCertificates%) params=%(%-%-Offset %-%-Limit ", script)
-    if util.run("command -v zsh") then
+    if util.run("command -v zsh") then -- from make deps
       write(tmp .. "/_tcssl", script)
       local ok, why = util.run("zsh -n " .. quote(tmp .. "/_tcssl"))
       assert.is_true(ok, why)
