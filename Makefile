@@ -107,15 +107,15 @@ lint:
 # One fragment per thing the other targets build (mk/README). Each defines its own variables
 # only, and names its suites in <NAME>_SUITES and its Debian packages in <NAME>_PKGS.
 include mk/sanitizers.mk mk/fuzz.mk mk/luajit-nginx.mk mk/host.mk mk/bench.mk mk/install.mk mk/rocks.mk mk/node.mk \
-        mk/serve.mk
+        mk/serve.mk mk/redis.mk
 
 # `make test` runs these suites in this order. Each appends "passed failed" to $(COUNTS);
 # tools/summary prints the one closing line "N passed, M failed" that CI reads, and fails when
 # any suite failed.
 TEST_SUITES := test-lua54 $(FUZZ_SUITES) $(SANITIZER_SUITES) $(LUAJIT_NGINX_SUITES) $(HOST_SUITES) \
-               $(INSTALL_SUITES) $(ROCKS_SUITES) $(NODE_SUITES)
+               $(INSTALL_SUITES) $(ROCKS_SUITES) $(NODE_SUITES) $(REDIS_SUITES)
 DEB_PKGS    := $(CORE_PKGS) $(SANITIZER_PKGS) $(FUZZ_PKGS) $(LUAJIT_NGINX_PKGS) $(HOST_PKGS) \
-               $(INSTALL_PKGS) $(ROCKS_PKGS) $(NODE_PKGS) $(SERVE_PKGS)
+               $(INSTALL_PKGS) $(ROCKS_PKGS) $(NODE_PKGS) $(SERVE_PKGS) $(REDIS_PKGS)
 COUNTS      := build/test-counts
 export TCSSL_COUNTS := $(CURDIR)/$(COUNTS)
 
@@ -152,10 +152,11 @@ install: all install-emulator
 	install -m 644 lua/tcssl/model/structs/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/model/structs/
 	install -m 644 lua/tcssl/transport/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/transport/
 	install -d $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/credentials \
-	  $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/json
+	  $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/json $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/shared
 	install -m 644 lua/tcssl/cli/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/cli/
 	install -m 644 lua/tcssl/credentials/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/credentials/
 	install -m 644 lua/tcssl/json/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/json/
+	install -m 644 lua/tcssl/shared/*.lua $(DESTDIR)$(LUA_MOD_LDIR)/tcssl/shared/
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_MOD_CDIR)/tcssl/core.so
 	install -d $(DESTDIR)$(PREFIX)/bin
 	$(call install_launcher,bin/tcssl)

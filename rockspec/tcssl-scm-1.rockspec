@@ -225,6 +225,7 @@ build = {
     ["tcssl.breaker"] = "lua/tcssl/breaker.lua",
     ["tcssl.shared"] = "lua/tcssl/shared.lua",
     ["tcssl.serve"] = "lua/tcssl/serve.lua",
+    ["tcssl.shared.redis"] = "lua/tcssl/shared/redis.lua",
     ["tcssl.transport"] = "lua/tcssl/transport/init.lua",
     ["tcssl.transport.curl"] = "lua/tcssl/transport/curl.lua",
     ["tcssl.transport.ngx"] = "lua/tcssl/transport/ngx.lua",

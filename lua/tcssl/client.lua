@@ -162,14 +162,17 @@ function Client:call(action, params)
   end
   local deadline = started + cfg.deadline
   local attempts, skew_fixed, keys_renewed = 0, false, false
-  local resp, failure, status, req
+  local resp, failure, status, req, warning
   while true do
     if self.limiter and action_model then
-      local ok, lerr = ratelimit.wait(self.limiter, self.rate_key .. action, action_model.rate_limit, deadline, action)
+      local key, lerr = ratelimit.key(self, action, deadline - self.monotonic())
+      local ok = key
+      if key then ok, lerr = ratelimit.wait(self.limiter, key, action_model.rate_limit, deadline, action) end
       if not ok then
         failure = failure or lerr
         break
       end
+      warning = lerr or warning -- the shared limiter fell back on the local one
     end
     attempts = attempts + 1
     local headers
@@ -228,7 +231,7 @@ function Client:call(action, params)
     local info = { action = action, method = req.method, url = redact.url(req.url), status = status,
       duration = duration, attempts = attempts,
       request_id = resp and resp.RequestId or failure and failure.request_id,
-      error = failure and failure.code }
+      error = failure and failure.code, warning = warning }
     pcall(self.on_request, info) -- a failing hook must not turn a result into a raise
   end
   if not resp then return nil, failure end
@@ -252,6 +255,7 @@ function Client:prepare(action, params, budget, route)
       err.action = action
       return nil, err
     end
+    self.account = ratelimit.account(creds.secret_id) -- the rate keys name the keys in use
   end
   local ran, req
   ran, req, err = pcall(request.build, route and route < 0 and self.breaker.config or self.config, creds,

@@ -137,6 +137,7 @@ local FIELDS = {
   end,
   sleep = callable,
   monotonic = callable,
+  rate_clock = callable,
 }
 
 --- settle(service, config) -> cfg | nil, err
@@ -253,11 +254,10 @@ function M.assemble(service, config)
     if failover == nil then return nil, err end
   end
   cfg.backup_endpoint = backup
-  -- The API limits each account: clients with different static keys keep apart budgets in a
-  -- shared limiter (a digest of the SecretId names the account; providers resolve keys late,
-  -- and are taken as one account)
-  local rate_key = service.name .. "/"
-  if config.secret_id then rate_key = core.sha256_hex(config.secret_id):sub(1, 16) .. "/" .. rate_key end
+  -- The API limits each action per account and region: rate keys (tcssl.ratelimit.key) name the
+  -- account by a digest of the SecretId in use, known here for static keys, after the first
+  -- fetch for a provider's.
+  local account = config.secret_id and ratelimit.account(config.secret_id) or false
   -- shared_dict: state every nginx worker sees (the rate limits, temporary credentials)
   local cache, limiter = nil, false
   if config.shared_dict then
@@ -267,7 +267,7 @@ function M.assemble(service, config)
   if cfg.rate_limit then
     limiter = config.rate_limiter
     if not limiter and cache then
-      limiter, err = ratelimit.shared(cache, { now = monotonic, sleep = sleep })
+      limiter, err = ratelimit.shared(cache, { now = monotonic, sleep = sleep, clock = config.rate_clock })
       if not limiter then return config_error("shared_dict", err.message) end
     end
     limiter = limiter or ratelimit.new{ now = monotonic, sleep = sleep }
@@ -278,7 +278,7 @@ function M.assemble(service, config)
     service = service, config = cfg, transport = transport, breaker = failover,
     credentials = credentials.for_client(config, { transport = transport, scheme = cfg.scheme, cache = cache }),
     clock = config.clock or os.time, clock_offset = 0, monotonic = monotonic, sleep = sleep,
-    limiter = limiter, rate_key = rate_key, on_request = on_request,
+    limiter = limiter, account = account, on_request = on_request,
     check_opts = cfg.validate and { allow_unknown = cfg.allow_unknown_fields }, -- false: no checks
   }
 end

@@ -38,10 +38,10 @@ end
 -- call: to file when given, otherwise through debug() above.
 function M.debug_writer(file)
   return function(info)
-    local line = ("%s %s %s -> %s %.3fs attempts=%d%s%s"):format(info.action, info.method,
+    local line = ("%s %s %s -> %s %.3fs attempts=%d%s%s%s"):format(info.action, info.method,
       info.url, info.status or "-", info.duration, info.attempts,
       info.request_id and (" RequestId=" .. info.request_id) or "",
-      info.error and (" error=" .. info.error) or "")
+      info.error and (" error=" .. info.error) or "", info.warning and (" warning=" .. info.warning) or "")
     if file then file:write("tcssl: " .. line .. "\n") else M.debug(line) end
   end
 end

@@ -9,6 +9,9 @@
 --   cache:set(key, value [, ttl])     -> true | nil, message      ttl in seconds; nil or 0: none
 --   cache:delete(key)
 --   cache:incr(key, by [, init [, ttl]]) -> new value | nil, message
+--   cache:add(key, value, ttl)        -> true | false (already there) | nil, message
+--
+-- tcssl.shared.redis is the same interface in Redis, shared between hosts.
 --
 -- Values are strings, numbers or booleans (what a lua_shared_dict holds); callers encode
 -- tables themselves. A dict is looked up by name when it is made, never at require time.
@@ -36,6 +39,13 @@ end
 
 function Dict:incr(key, by, init, ttl)
   return self.dict:incr(key, by, init, ttl)
+end
+
+function Dict:add(key, value, ttl)
+  local ok, err = self.dict:add(key, value, ttl or 0)
+  if ok then return true end
+  if err == "exists" then return false end
+  return nil, err
 end
 
 --- dict(name) -> cache over ngx.shared[name] | nil, err (kind "config", code NoSharedDict)
@@ -83,6 +93,11 @@ end
 
 function Memory:delete(key)
   self.entries[key] = nil
+end
+
+function Memory:add(key, value, ttl)
+  if live(self, key) then return false end
+  return self:set(key, value, ttl)
 end
 
 function Memory:incr(key, by, init, ttl)

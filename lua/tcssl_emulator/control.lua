@@ -1,7 +1,10 @@
 --- tcssl_emulator.control: the control endpoints under /__emulator/, unsigned, for tests and
 -- for whoever runs the emulator:
 --
---   GET  stats      counters: connections, requests, api_requests, certificates, faults_pending
+--   GET  stats      counters: connections, requests, api_requests, certificates, faults_pending,
+--                   and per_second: the API and metadata requests of each wall-clock second,
+--                   [ { "second": 1764650000, "action": "DescribeCertificates", "region": ..,
+--                   "account": the SecretId, "count": 3 } ] (metadata: "metadata:<path>")
 --   POST fault      arms a fault (tcssl_emulator.faults), or shifts the clock
 --   POST reset-faults
 --                   disarms the faults, undoes the clock fault and zeroes the counters of stats
@@ -88,6 +91,41 @@ local function resources(store, req)
   return 200, { ok = true, resources = tasks.resource_count(store) }
 end
 
+-- The per-second request log keeps at most this many (second, action, region, account) rows.
+local MAX_LOG_ROWS = 20000
+
+--- note(server, time, req, action [, region]): counts one request in the per-second log of
+-- stats, under the second it arrived in (wall clock).
+function M.note(server, time, req, action, region)
+  local log = server.stats.per_second
+  if not log then
+    log = { rows = {}, n = 0 }
+    server.stats.per_second = log
+  end
+  local account = (req.headers.authorization or ""):match("Credential=([^/%s]+)/") or "-"
+  local key = ("%d %s %s %s"):format(math.floor(time), tostring(action or "-"), tostring(region or "-"), account)
+  local row = log.rows[key]
+  if not row then
+    if log.n >= MAX_LOG_ROWS then return end
+    log.n = log.n + 1
+    row = { second = math.floor(time), action = action or "-", region = region or "-", account = account,
+      count = 0 }
+    log.rows[key] = row
+  end
+  row.count = row.count + 1
+end
+
+local function per_second(server)
+  local out = json.array()
+  local log = server.stats.per_second
+  for _, row in pairs(log and log.rows or {}) do out[#out + 1] = row end
+  table.sort(out, function(a, b)
+    if a.second ~= b.second then return a.second < b.second end
+    return a.action .. a.region .. a.account < b.action .. b.region .. b.account
+  end)
+  return out
+end
+
 --- respond(server, req) -> status, result (a table, written as JSON), and "shutdown" when
 -- the server is to stop after answering.
 function M.respond(server, req)
@@ -99,7 +137,7 @@ function M.respond(server, req)
     local pending = 0
     for _, f in ipairs(server.faults) do pending = pending + f.count end
     return 200, { connections = s.connections, requests = s.requests, api_requests = s.api_requests,
-      certificates = store:certificate_count(), faults_pending = pending }
+      certificates = store:certificate_count(), faults_pending = pending, per_second = per_second(server) }
   elseif not post and (name == "fault" or name == "reset" or name == "reset-faults"
       or name == "reset-store" or name == "shutdown") then
     return 405, { error = "use POST" }

@@ -112,6 +112,7 @@ end
 
 function Server:handle_api(conn, req)
   self.stats.api_requests = self.stats.api_requests + 1
+  local arrived = gettime()
   if req.method ~= "GET" and req.method ~= "POST" then req.close = true end -- e.g. HEAD: no framing
   local fault = faults.take(self.faults, req)
   if fault then
@@ -120,6 +121,7 @@ function Server:handle_api(conn, req)
   end
   local body, ctx = api.response(self.store, req, self.site)
   conn.action, conn.verdict = ctx.action, ctx.verdict
+  control.note(self, arrived, req, ctx.action, ctx.region)
   conn:respond(200, "application/json", body, req.close)
   return not req.close
 end
@@ -127,6 +129,7 @@ end
 -- The metadata service: faults apply as to API requests; answers are plain, not envelopes.
 function Server:handle_metadata(conn, req)
   self.stats.api_requests = self.stats.api_requests + 1
+  control.note(self, gettime(), req, "metadata:" .. req.path)
   local fault = faults.take(self.faults)
   if fault then
     local outcome = faults.play(self, conn, fault, req)

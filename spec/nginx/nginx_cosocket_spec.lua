@@ -210,7 +210,7 @@ describe("tcssl in nginx", function()
     local entries = get_json("/dict?prefix=tcssl:rate:").entries
     assert.is_true(#entries >= 1)
     for _, e in ipairs(entries) do
-      assert.truthy(e.key:find("^tcssl:rate:%x+/v3/DescribeCertificates@%d+$"), e.key)
+      assert.truthy(e.key:find("^tcssl:rate:%x+/[%w%-]+/v3/DescribeCertificates@%d+$"), e.key) -- account/region
       assert.is_true(e.value >= 1 and e.value <= 10, e.key .. " = " .. tostring(e.value))
     end
   end)

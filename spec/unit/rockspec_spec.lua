@@ -38,13 +38,16 @@ describe("the client's rockspec", function()
     assert.same({ "lua >= 5.3", "lua-cjson >= 2.1.0" }, spec.dependencies)
     -- every module the client's Lua code requires from outside tcssl, but for those that
     -- OpenResty itself provides (lua-resty-core's ngx.*, for tcssl.serve inside nginx)
-    local outside = {}
+    local outside, redis = {}, {}
     for _, path in ipairs(util.lines("find lua/tcssl -name '*.lua'")) do
       for name in read(path):gmatch('require%s*%(?%s*"([%w_.]+)"') do
-        if not name:find("^tcssl") and not name:find("^ngx%.") then outside[name] = true end
+        -- the Redis adapter loads Debian's luasocket, luasec and luaossl, only when it is used
+        local into = path == "lua/tcssl/shared/redis.lua" and redis or outside
+        if not name:find("^tcssl") and not name:find("^ngx%.") then into[name] = true end
       end
     end
     assert.same({ cjson = true }, outside)
+    assert.same({ socket = true, ssl = true, ["openssl.cipher"] = true }, redis)
   end)
 
   it("has a homepage, the license of LICENSE, and a test command", function()

@@ -169,11 +169,12 @@ describe("rate limits shared between workers", function()
   local ratelimit = require "tcssl.ratelimit"
   local ID, KEY = "AKIDsharedsharedsharedsharedshared01", "shared-spec-secret-key-000000001"
 
-  -- a fake monotonic clock that sleeping advances
+  -- a fake clock that sleeping advances, both the monotonic clock and the rate clock here
   local function fake_time() return fakes.time(100.25) end
 
   local function worker(cache, ft, extra)
     local cfg = { secret_id = ID, secret_key = KEY, shared_dict = cache, sleep = ft.sleep, monotonic = ft.monotonic,
+      rate_clock = ft.monotonic,
       transport = fakes.transport{ '{"Response":{"TotalCount":0,"RequestId":"r"}}' } }
     for k, v in pairs(extra or {}) do cfg[k] = v end
     return assert(tcssl.new(cfg))
@@ -224,17 +225,22 @@ describe("rate limits shared between workers", function()
     assert.equal("DeadlineExceeded", err.code)
   end)
 
-  it("let calls through when the cache fails, since the API still limits and that is retried", function()
+  it("fall back on the local limiter when the cache fails, with a warning to on_request", function()
     local ft = fake_time()
+    local warnings = {}
+    local function hook(info) warnings[#warnings + 1] = info.warning end
     local broken = { get = function() return nil end, set = function() return nil, "no memory" end,
       incr = function() return nil, "no memory" end }
-    local c = worker(broken, ft)
+    local c = worker(broken, ft, { on_request = hook })
     for _ = 1, 30 do assert(c:DescribeCertificates{}) end
     local raising = { get = function() error("boom") end, set = function() error("boom") end,
       incr = function() error("boom") end }
-    c = worker(raising, ft)
+    c = worker(raising, ft, { on_request = hook })
     for _ = 1, 30 do assert(c:DescribeCertificates{}) end
-    assert.equal(100.25, ft.now)
+    -- 60 calls at 10/s under each client's own bucket: each waited, none failed
+    assert.is_true(ft.now > 100.25 + 3.9, ft.now)
+    assert.equal(60, #warnings)
+    assert.truthy(warnings[1]:find("local limiter", 1, true))
   end)
 
   it("keep apart budgets for clients with different keys (different accounts)", function()
@@ -252,7 +258,7 @@ describe("rate limits shared between workers", function()
   it("count whole calls: a rate under one per second still lets a call through", function()
     local ft = fake_time()
     local limiter = assert(ratelimit.shared(shared.memory{ now = ft.monotonic }, { now = ft.monotonic,
-      sleep = ft.sleep }))
+      clock = ft.monotonic, sleep = ft.sleep }))
     assert.is_true(limiter:take("slow", 0.5))
     assert.is_true(limiter:take("slow", 0.5))
     assert.is_true(ft.now > 100.25)
@@ -276,7 +282,8 @@ describe("rate limits shared between workers", function()
     local t = 0
     rawset(_G, "ngx", { shared = { tcssl = fake_dict(function() return t end) } })
     assert(tcssl.new{ secret_id = ID, secret_key = KEY, shared_dict = "tcssl" })
-    local limiter = assert(ratelimit.shared("tcssl", { now = function() return t end }))
+    local limiter = assert(ratelimit.shared("tcssl", { now = function() return t end,
+      clock = function() return t end }))
     assert.is_true(limiter:take("x", 10))
     assert.is_nil(ratelimit.shared(42))
   end)

@@ -22,14 +22,28 @@ end
 -- A shared cache for temporary credentials (opts.shared_dict, a lua_shared_dict name, or
 -- opts.cache, a tcssl.shared cache): nginx workers then fetch once between them instead of
 -- once each. `key` names the credentials (source and role, never a secret).
+-- A cache that seals what it keeps (tcssl.shared.redis) holds them encrypted, and only when it
+-- has a key to encrypt with: without one the keys are not shared (false), and it says so once.
 local function shared_store(opts, key)
   local cache, err = shared.from(opts.cache or opts.shared_dict)
   if not cache then return nil, err end
-  return { cache = cache, key = "tcssl:credentials:" .. key }
+  if cache.seal and not cache:seal("") then
+    if cache.on_warning then
+      pcall(cache.on_warning, "temporary credentials are not shared through " .. tostring(cache)
+        .. ": it has no encryption_key")
+    end
+    return false
+  end
+  return { cache = cache, key = "tcssl:credentials:" .. key, lock = "tcssl:lock:credentials:" .. key }
 end
 
+-- Seconds a host may hold the refresh lock; the others wait for its result at most that long.
+M.LOCK_TTL = 10
+
 local function shared_read(store, now, margin)
-  local text = store.cache:get(store.key)
+  local ok, text = pcall(store.cache.get, store.cache, store.key)
+  if not ok then return nil end
+  if store.cache.unseal then text = store.cache:unseal(text) end
   local c = type(text) == "string" and json.decode(text)
   if type(c) == "table" and nonempty(c.secret_id) and nonempty(c.secret_key) and type(c.expires) == "number"
     and now < c.expires - margin then
@@ -43,7 +57,39 @@ local function shared_write(store, creds, now, margin)
   if ttl <= 0 then return end
   local text = json.encode{ secret_id = creds.secret_id, secret_key = creds.secret_key, token = creds.token,
     expires = creds.expires }
-  if text then store.cache:set(store.key, text, ttl) end
+  if text and store.cache.seal then text = store.cache:seal(text) end
+  if text then pcall(store.cache.set, store.cache, store.key, text, ttl) end
+end
+
+-- The fleet-wide refresh lock (a cache with add: SET NX with a TTL in Redis, a lua_shared_dict's
+-- add): true when this process is to fetch, or the keys another host fetched meanwhile. A
+-- cache that fails, or a wait that cannot be made, lets this process fetch by itself.
+local function locked(store, clock, margin)
+  -- another host may have written its keys and let go of the lock just before it was taken
+  local hit = shared_read(store, clock(), margin)
+  if not hit then return true end
+  pcall(store.cache.delete, store.cache, store.lock)
+  return false, hit
+end
+
+local function lock_or_wait(store, clock, margin, budget)
+  local cache = store.cache
+  if not cache.add then return false end
+  local ok, got = pcall(cache.add, cache, store.lock, "1", M.LOCK_TTL)
+  if not ok or got == nil then return false end
+  if got then return locked(store, clock, margin) end
+  local give_up = runtime.now() + math.min(budget or M.LOCK_TTL, M.LOCK_TTL)
+  for _ = 1, 2000 do -- 20 ms turns, bounded by the lock's TTL and the caller's deadline
+    local slept, why = runtime.sleep(0.02)
+    if slept == nil and why then return false end
+    local hit = shared_read(store, clock(), margin)
+    if hit then return false, hit end
+    if runtime.now() >= give_up then return false end
+    -- the lock went without a result (that refresh failed): take it over
+    ok, got = pcall(cache.add, cache, store.lock, "1", M.LOCK_TTL)
+    if ok and got then return locked(store, clock, margin) end
+  end
+  return false
 end
 
 -- Temporary credentials: cached until REFRESH_MARGIN seconds before they expire, fetched once
@@ -58,13 +104,15 @@ local function temporary(source, fetch, opts, key)
     local now = clock()
     if cached and now < cached.expires - margin then return cached end
     local budget = call_opts and call_opts.timeout
-    if not store and (opts.shared_dict or opts.cache) then
+    if store == nil and (opts.shared_dict or opts.cache) then
       local err
       store, err = shared_store(opts, key or source)
-      if not store then return nil, cred_error("SharedCacheUnavailable", source .. ": " .. err.message) end
+      if store == nil then return nil, cred_error("SharedCacheUnavailable", source .. ": " .. err.message) end
     end
+    local holding = false
     if store then
       local hit = shared_read(store, now, margin)
+      if not hit and not refreshing then holding, hit = lock_or_wait(store, clock, margin, budget) end
       if hit then
         cached = hit
         return hit
@@ -88,17 +136,18 @@ local function temporary(source, fetch, opts, key)
     refreshing = true
     local ok, creds, err = pcall(fetch, now, budget)
     refreshing = false
+    if ok and creds and store then shared_write(store, creds, now, margin) end
+    if holding then pcall(store.cache.delete, store.cache, store.lock) end
     if not ok then
       return nil, cred_error("RefreshFailed", source .. ": " .. tostring(creds))
     end
     if not creds then return nil, err end
     cached = creds
-    if store then shared_write(store, creds, now, margin) end
     return creds
   end
   self.invalidate = function()
     cached = nil
-    if store then store.cache:delete(store.key) end
+    if store then pcall(store.cache.delete, store.cache, store.key) end
   end
   return self
 end

@@ -43,7 +43,8 @@ describe("tcssl emulator", function()
       assert.matches("^http://127%.0%.0%.1:%d+$", e.url)
       assert.is_true(e.pid > 1)
       -- the connection opened by before_each counts; the control call's own does not
-      assert.same({ connections = 1, requests = 0, api_requests = 0, certificates = 0, faults_pending = 0 }, e:stats())
+      assert.same({ connections = 1, requests = 0, api_requests = 0, certificates = 0, faults_pending = 0,
+        per_second = {} }, e:stats())
     end)
 
     it("counts connections and requests, not its own control calls", function()

@@ -1,0 +1,246 @@
+-- Rate limits and temporary credentials shared between hosts through Redis
+-- (tcssl.shared.redis): a redis-server started on a free loopback port, the emulator, and
+-- child processes acting as the hosts of a fleet. Run by `make test-redis` (mk/redis.mk).
+local rs = require "spec.support.redis"
+local emu = require "spec.support.emulator"
+local util = require "spec.support.util"
+local socket = require "socket"
+local tcssl = require "tcssl"
+local ratelimit = require "tcssl.ratelimit"
+local redis = require "tcssl.shared.redis"
+local credentials = require "tcssl.credentials"
+
+local server, emulator
+
+setup(function()
+  server = rs.start()
+  emulator = emu.start{ keys = { [emu.DEMO_SECRET_ID] = { secret_key = emu.DEMO_SECRET_KEY },
+    AKIDFLEETACCOUNT0000000000000000002 = { secret_key = "fleet-spec-secret-key-00000000002" } } }
+end)
+
+teardown(function() emu.cleanup(emulator, server) end)
+
+-- Starts `n` host processes of spec/redis/host.lua, lets them go together, and returns what
+-- each printed last.
+local function fleet(mode, n, seconds)
+  local go = os.tmpname()
+  os.remove(go)
+  local procs = {}
+  for i = 1, n do
+    local cmd = ("%s spec/redis/host.lua %s %s %s %s %s %s 2>&1"):format(os.getenv("TCSSL_LUA") or "lua5.4",
+      mode, emulator.host, util.quote(server.url), tostring(i * 1000003.37), util.quote(go), tostring(seconds))
+    procs[i] = assert(io.popen(cmd, "r"))
+  end
+  for i = 1, n do assert.equal("ready", procs[i]:read("*l")) end
+  util.write(go, "go")
+  local out = {}
+  for i = 1, n do
+    out[i] = procs[i]:read("*a")
+    procs[i]:close()
+  end
+  os.remove(go)
+  return out
+end
+
+local function rows(action)
+  local list = {}
+  for _, row in ipairs(emulator:stats().per_second) do
+    if row.action == action then list[#list + 1] = row end
+  end
+  return list
+end
+
+describe("tcssl.shared.redis", function()
+  before_each(function() emulator:reset() end)
+
+  it("loads Debian's lua-redis under Lua 5.4 from its 5.3 folder, package.path unchanged", function()
+    local before = package.path
+    assert.is_table(redis.lua_redis())
+    assert.equal(before, package.path)
+  end)
+
+  it("keeps get, set, incr, add and delete in Redis under its prefix", function()
+    local c = assert(redis.new{ url = server.url, prefix = "spec:" })
+    assert.is_true(c:set("tcssl:a", "x", 5))
+    assert.equal("x", c:get("tcssl:a"))
+    assert.is_nil(c:get("tcssl:missing"))
+    assert.is_nil(c:incr("tcssl:n", 1))
+    assert.equal(1, c:incr("tcssl:n", 1, 0, 2))
+    assert.equal(3, c:incr("tcssl:n", 2))
+    assert.is_true(c:add("tcssl:lock", "1", 2))
+    assert.is_false(c:add("tcssl:lock", "1", 2))
+    assert.is_true(c:delete("tcssl:lock"))
+    assert.truthy((server:command("EXISTS", "spec:a")):find(":1", 1, true))
+    assert.equal("x", c:get("tcssl:a"))
+    c:close()
+  end)
+
+  it("refuses bad urls and options as config errors", function()
+    for _, bad in ipairs{ "http://h", "redis://", "redis://h:99999", "redis://h/x" } do
+      local c, err = redis.new{ url = bad }
+      assert.is_nil(c, bad)
+      assert.equal("config", err.kind)
+    end
+    assert.is_nil(redis.new{ url = server.url, timeout = 0 })
+    assert.is_nil(redis.new{ url = server.url, encryption_key = "short" })
+    local u = assert(redis.parse_url("rediss://user:pw@h:7000/3"))
+    assert.same({ tls = true, host = "h", port = 7000, db = 3, username = "user", password = "pw" }, u)
+  end)
+
+  it("seals what it caches with the encryption key, and opens only what that key sealed", function()
+    local c = assert(redis.new{ url = server.url, encryption_key = "a-key-of-sixteen-bytes-or-more" })
+    local other = assert(redis.new{ url = server.url, encryption_key = "another-key-of-sixteen-bytes" })
+    local sealed = c:seal('{"secret_key":"x"}')
+    assert.is_nil(sealed:find("secret", 1, true))
+    assert.equal('{"secret_key":"x"}', c:unseal(sealed))
+    assert.is_nil(other:unseal(sealed))
+    assert.is_nil(c:unseal(sealed:sub(1, -3) .. "AA"))
+    assert.is_nil(assert(redis.new{ url = server.url }):seal("x"))
+  end)
+end)
+
+describe("rate limits through Redis", function()
+  before_each(function()
+    emulator:reset()
+    server:command("FLUSHALL")
+  end)
+
+  it("hold across three hosts with different monotonic clocks: the emulator never sees more than 10/s", function()
+    local out = fleet("calls", 3, 3.2)
+    local total = 0
+    for i, text in ipairs(out) do
+      local calls, failed = text:match("calls (%d+) failed (%d+)")
+      assert(calls, "host " .. i .. ": " .. text)
+      assert.equal("0", failed, text)
+      total = total + tonumber(calls)
+    end
+    local max, seen = 0, 0
+    for _, row in ipairs(rows("DescribeCertificates")) do
+      max = math.max(max, row.count)
+      seen = seen + row.count
+    end
+    assert.equal(total, seen)
+    print(("# three hosts: %d calls, at most %d in one wall-clock second"):format(total, max))
+    assert.is_true(max <= 10, "the emulator saw " .. max .. " in one second")
+    assert.is_true(total >= 20, "too few calls went through: " .. total)
+  end)
+
+  it("keep apart budgets for two accounts and two regions", function()
+    local cache = assert(redis.new{ url = server.url })
+    local t = 5000.5 -- a rate clock that stands still: the window never moves on
+    local function client(id, key, region)
+      return assert(tcssl.new{ endpoint = emulator.host, scheme = "http", secret_id = id, secret_key = key,
+        region = region, shared_dict = cache, rate_clock = function() return t end, deadline = 0.3 })
+    end
+    local a = client(emu.DEMO_SECRET_ID, emu.DEMO_SECRET_KEY, "ap-guangzhou")
+    local a2 = client(emu.DEMO_SECRET_ID, emu.DEMO_SECRET_KEY, "ap-beijing")
+    local b = client("AKIDFLEETACCOUNT0000000000000000002", "fleet-spec-secret-key-00000000002", "ap-guangzhou")
+    for _, c in ipairs{ a, a2, b } do
+      for i = 1, 10 do assert(c:DescribeCertificates{}, "call " .. i) end
+      local res, err = c:DescribeCertificates{}
+      assert.is_nil(res)
+      assert.equal("DeadlineExceeded", err.code)
+    end
+    assert.equal(30, emulator:stats().api_requests)
+    -- the keys name the account by a digest, never the SecretId
+    local keys = {}
+    local p = io.popen(("redis-cli -p %d --scan 2>/dev/null"):format(server.port))
+    if p then
+      for k in p:lines() do keys[#keys + 1] = k end
+      p:close()
+    end
+    for _, k in ipairs(keys) do assert.is_nil(k:find("AKID", 1, true), k) end
+  end)
+
+  it("count provider credentials by their SecretId too, with the region and the action", function()
+    local c = assert(tcssl.new{ endpoint = emulator.host, scheme = "http",
+      credentials = credentials.static("AKIDFLEETACCOUNT0000000000000000002",
+        "fleet-spec-secret-key-00000000002"), region = "ap-shanghai" })
+    local key = assert(ratelimit.key(c, "DescribeCertificates"))
+    assert.equal(ratelimit.account("AKIDFLEETACCOUNT0000000000000000002") .. "/ap-shanghai/v3/DescribeCertificates",
+      key)
+    local s = assert(tcssl.new{ endpoint = emulator.host, scheme = "http", region = "ap-shanghai",
+      secret_id = "AKIDFLEETACCOUNT0000000000000000002", secret_key = "fleet-spec-secret-key-00000000002" })
+    assert.equal(key, ratelimit.key(s, "DescribeCertificates"))
+  end)
+end)
+
+describe("temporary credentials through Redis", function()
+  before_each(function()
+    emulator:reset()
+    server:command("FLUSHALL")
+  end)
+
+  it("are fetched once for three hosts at their expiry, and stored encrypted", function()
+    local out = fleet("credentials", 3, 0)
+    for i, text in ipairs(out) do
+      assert.truthy(text:find("calls 1 failed 0", 1, true), "host " .. i .. ": " .. text)
+    end
+    local fetches = 0
+    for _, row in ipairs(emulator:stats().per_second) do
+      if row.action:find("^metadata:.*/tcssl%-emulator%-role$") then fetches = fetches + row.count end
+    end
+    assert.equal(1, fetches)
+    local line = server:command("KEYS", "tcssl:credentials:*")
+    assert.truthy(line and line:find("^%*1"), line)
+  end)
+end)
+
+describe("when Redis fails", function()
+  it("calls go on under the local limiter, each within its deadline, with a warning", function()
+    local own = rs.start()
+    local warnings, hooked = {}, {}
+    local cache = assert(redis.new{ url = own.url, timeout = 0.2,
+      on_warning = function(m) warnings[#warnings + 1] = m end })
+    local c = assert(tcssl.new{ endpoint = emulator.host, scheme = "http", secret_id = emu.DEMO_SECRET_ID,
+      secret_key = emu.DEMO_SECRET_KEY, shared_dict = cache, deadline = 2,
+      on_request = function(info) hooked[#hooked + 1] = info end })
+    local ok, err = pcall(function()
+      for _ = 1, 3 do assert(c:DescribeCertificates{}) end
+      assert.equal(0, #warnings)
+      own:stop()
+      for _ = 1, 5 do
+        local started = socket.gettime()
+        assert(c:DescribeCertificates{})
+        assert.is_true(socket.gettime() - started < 2)
+      end
+    end)
+    own:stop()
+    assert(ok, err)
+    assert.equal(1, #warnings) -- once, then Redis is left alone for its cooldown
+    assert.truthy(warnings[1]:find("falling back", 1, true))
+    assert.truthy(hooked[#hooked].warning:find("local limiter", 1, true))
+  end)
+
+  it("a Redis that accepts and never answers costs each call at most its timeout", function()
+    local silent = assert(socket.bind("127.0.0.1", 0)) -- listens, never accepts: connect passes, reads wait
+    local _, port = silent:getsockname()
+    local cache = assert(redis.new{ url = ("redis://127.0.0.1:%d/0"):format(port), timeout = 0.2, cooldown = 0,
+      on_warning = function() end })
+    local c = assert(tcssl.new{ endpoint = emulator.host, scheme = "http", secret_id = emu.DEMO_SECRET_ID,
+      secret_key = emu.DEMO_SECRET_KEY, shared_dict = cache, deadline = 3 })
+    local ok, err = pcall(function()
+      for _ = 1, 3 do
+        local started = socket.gettime()
+        assert(c:DescribeCertificates{})
+        assert.is_true(socket.gettime() - started < 1.5)
+      end
+    end)
+    silent:close()
+    assert(ok, err)
+  end)
+
+  it("a Redis that refuses (a wrong password) is a warning too, never a failed call", function()
+    local locked = rs.start{ password = "the-right-password" }
+    local warnings = {}
+    local cache = assert(redis.new{ url = locked.url, password = "a-wrong-password",
+      on_warning = function(m) warnings[#warnings + 1] = m end })
+    local c = assert(tcssl.new{ endpoint = emulator.host, scheme = "http", secret_id = emu.DEMO_SECRET_ID,
+      secret_key = emu.DEMO_SECRET_KEY, shared_dict = cache })
+    local ok, err = pcall(function() assert(c:DescribeCertificates{}) end)
+    locked:stop()
+    assert(ok, err)
+    assert.equal(1, #warnings)
+    assert.is_nil(warnings[1]:find("wrong%-password"))
+  end)
+end)
