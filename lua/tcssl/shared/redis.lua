@@ -245,7 +245,7 @@ local function resty_do(self, timeout, command, ...)
   end
   local reply
   reply, err = red[command:lower()](red, ...)
-  if reply == nil then
+  if reply == nil or reply == false then -- false, message: Redis answered with an error
     -- an error reply leaves the connection usable; a broken one does not
     if err and not tostring(err):find("^[%u]+ ") then
       red:close()
@@ -371,7 +371,7 @@ function Cache:take(key, now, rate, budget)
     { base .. ("%d"):format(second), base .. ("%d"):format(second - 1) }, math.floor(rate),
     ("%.6f"):format(now - second))
   if reply == nil or reply == NULL then return nil, err or "no answer" end
-  if type(reply) ~= "table" then return nil, "unexpected answer to the rate script" end
+  if type(reply) ~= "table" then return nil, "unexpected answer to the rate script: " .. tostring(reply) end
   if tonumber(reply[1]) == 1 then return true end
   return false, tonumber(reply[2]) or 0.01
 end
