@@ -244,3 +244,43 @@ describe("when Redis fails", function()
     assert.is_nil(warnings[1]:find("wrong%-password"))
   end)
 end)
+
+describe("the tcssl command", function()
+  local cli = require "tcssl.cli"
+
+  local function run(words, vars)
+    local env = { TCSSL_ENDPOINT = emulator.host, TCSSL_SCHEME = "http", HOME = "/nonexistent",
+      TENCENTCLOUD_SECRET_ID = emu.DEMO_SECRET_ID, TENCENTCLOUD_SECRET_KEY = emu.DEMO_SECRET_KEY }
+    for k, v in pairs(vars or {}) do env[k] = v end
+    local out, err = {}, {}
+    local status = cli.main(words, {
+      getenv = function(name) return env[name] end,
+      stdout = function(text) out[#out + 1] = text end,
+      stderr = { write = function(self, ...) for _, s in ipairs{ ... } do err[#err + 1] = s end return self end },
+    })
+    return status, table.concat(out), table.concat(err)
+  end
+
+  local function rate_keys()
+    local line = server:command("EVAL", "return #redis.call('KEYS', 'tcssl:rate:*')", "0")
+    return tonumber(line:match("^:(%d+)"))
+  end
+
+  before_each(function() server:command("FLUSHALL") end)
+
+  it("takes --shared redis://... and counts its calls in Redis", function()
+    local status, out, err = run{ "--shared", server.url, "DescribeCertificates" }
+    assert.equal(0, status, err)
+    assert.truthy(out:find("TotalCount", 1, true))
+    assert.equal(1, rate_keys())
+  end)
+
+  it("takes TCSSL_SHARED from the environment, and refuses a bad url as a usage error", function()
+    local status, _, err = run({ "DescribeCertificates" }, { TCSSL_SHARED = server.url })
+    assert.equal(0, status, err)
+    assert.equal(1, rate_keys())
+    status, _, err = run{ "--shared", "http://nowhere", "DescribeCertificates" }
+    assert.equal(2, status)
+    assert.truthy(err:find("redis://", 1, true), err)
+  end)
+end)

@@ -40,6 +40,9 @@ options:
   --timeout SECONDS       per request (default 60)
   --language zh-CN|en-US  language of the API's messages
   --debug                 one line per request on stderr
+  --shared redis://HOST[:PORT][/DB]
+                          rate limits and temporary keys shared with other hosts
+                          through Redis (TCSSL_SHARED; TCSSL_SHARED_KEY encrypts the keys)
   --version, --help
 
 Parameter values: strings as they are (file://PATH reads a file), numbers, true/false;

@@ -75,7 +75,7 @@ local GLOBAL = {
   region = "value", profile = "value", endpoint = "value", scheme = "value", output = "value",
   ["cli-input-json"] = "value", timeout = "value", language = "value", debug = "flag",
   help = "flag", version = "flag", filter = "value", ["generate-cli-skeleton"] = "flag",
-  ["cli-unfold-argument"] = "flag",
+  ["cli-unfold-argument"] = "flag", shared = "value",
 }
 M.GLOBAL = GLOBAL
 
@@ -183,6 +183,15 @@ function Context:client(legacy)
   if opts.timeout then
     config.timeout = tonumber(opts.timeout)
     if not config.timeout then self:usage_error("--timeout needs a number of seconds") end
+  end
+  -- --shared redis://... (or TCSSL_SHARED): rate limits and temporary keys shared by a fleet
+  local shared = opts.shared or getenv("TCSSL_SHARED")
+  if not legacy and shared and shared ~= "" then
+    local key = getenv("TCSSL_SHARED_KEY")
+    local cache, serr = require("tcssl.shared.redis").new{ url = shared,
+      encryption_key = key ~= "" and key or nil }
+    if not cache then self:usage_error("--shared: " .. serr.message) end
+    config.shared_dict = cache
   end
   local client, err = (legacy and tcssl.legacy or tcssl.new)(config)
   if not client then self:fail(err) end

@@ -17,7 +17,7 @@
 -- Inside OpenResty phases that allow cosockets it talks through lua-resty-redis (Debian's
 -- lua-nginx-redis installs it as nginx.redis; resty.redis is looked for too) and its connection
 -- pool; elsewhere through redis-lua (Debian's lua-redis), which is packaged for Lua 5.1-5.3
--- and is loaded from /usr/share/lua/5.3 under Lua 5.4 when it is not on package.path.
+-- and is loaded from /usr/share/lua/5.3 under Lua 5.4 (lua_redis below).
 --
 -- Besides get, set, delete and incr it has add (set only when absent: the credential refresh
 -- lock) and take (one rate-window check-and-count, in one server-side script). Every operation
@@ -101,17 +101,24 @@ function M.parse_url(url)
   return u
 end
 
---- lua_redis() -> Debian's redis-lua module | nil, message. Under Lua 5.4, when require does not
--- find it, it is loaded from M.LUA_REDIS_PATH (the package's 5.3 folder), package.path unchanged.
+--- lua_redis() -> Debian's redis-lua module | nil, message. Debian's own file is taken first
+-- (package.path may hold other files named redis.lua): under Lua 5.4 the package's 5.3 folder
+-- (M.LUA_REDIS_PATH), which 5.4 runs, under LuaJIT its 5.1 folder; require("redis") after
+-- that, for other installations. package.path is left as it is.
 function M.lua_redis()
-  local ok, mod = pcall(require, "redis")
-  if ok then return mod end
-  local path = package.searchpath("redis", M.LUA_REDIS_PATH)
-  if not path then return nil, "redis-lua is not installed (Debian: apt-get install lua-redis)" end
+  local loaded = package.loaded.redis
+  if type(loaded) == "table" and loaded.connect then return loaded end
+  local debian = _VERSION == "Lua 5.1" and "/usr/share/lua/5.1/?.lua" or M.LUA_REDIS_PATH
+  local path = package.searchpath("redis", debian)
+  if not path then
+    local ok, mod = pcall(require, "redis")
+    if ok and type(mod) == "table" and mod.connect then return mod end
+    return nil, "redis-lua is not installed (Debian: apt-get install lua-redis)"
+  end
   local chunk, err = loadfile(path)
   if not chunk then return nil, err end
-  ok, mod = pcall(chunk, "redis", path)
-  if not ok then return nil, tostring(mod) end
+  local ok, mod = pcall(chunk, "redis", path)
+  if not ok or type(mod) ~= "table" or not mod.connect then return nil, path .. " is not redis-lua" end
   package.loaded.redis = mod
   return mod
 end
