@@ -284,3 +284,42 @@ describe("the tcssl command", function()
     assert.truthy(err:find("redis://", 1, true), err)
   end)
 end)
+
+describe("tcssl.shared.redis over TLS (rediss://)", function()
+  local pki = require "spec.support.pki"
+  local certs, tls, tls_port
+
+  setup(function()
+    certs = pki.make()
+    tls_port = emu.free_port()
+    tls = rs.start{ args = { "--tls-port", tostring(tls_port), "--tls-cert-file", certs.server_cert_file,
+      "--tls-key-file", certs.server_key_file, "--tls-ca-cert-file", certs.ca_cert_file,
+      "--tls-auth-clients", "no" } }
+  end)
+
+  teardown(function() emu.cleanup(tls, certs) end)
+
+  it("verifies the server against ca_file and its name, and works", function()
+    local c = assert(redis.new{ url = ("rediss://127.0.0.1:%d/0"):format(tls_port), ca_file = certs.ca_cert_file })
+    assert.is_true(c:set("tcssl:tls", "yes"))
+    assert.equal("yes", c:get("tcssl:tls"))
+    c:close()
+  end)
+
+  it("refuses a server whose CA it does not trust, or whose certificate names another host", function()
+    local warned = {}
+    local function warn(m) warned[#warned + 1] = m end
+    local untrusted = assert(redis.new{ url = ("rediss://127.0.0.1:%d/0"):format(tls_port), on_warning = warn })
+    local v, err = untrusted:get("tcssl:tls")
+    assert.is_nil(v)
+    assert.truthy(err:find("tls", 1, true), err)
+    local misnamed = assert(redis.new{ url = ("rediss://127.0.0.1:%d/0"):format(tls_port), ca_file = certs.ca_cert_file,
+      server_name = "redis.example.com", on_warning = warn })
+    v, err = misnamed:get("tcssl:tls")
+    assert.is_nil(v)
+    assert.truthy(err:find("does not name", 1, true), err)
+    local insecure = assert(redis.new{ url = ("rediss://127.0.0.1:%d/0"):format(tls_port), insecure = true })
+    assert.is_true(insecure:set("tcssl:tls", "again"))
+    assert.equal(2, #warned)
+  end)
+end)

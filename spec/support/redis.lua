@@ -19,16 +19,8 @@ function M.available()
   return true
 end
 
-local function poll(seconds, ready)
-  local deadline = socket.gettime() + seconds
-  repeat
-    local v = ready()
-    if v then return v end
-    socket.sleep(0.02)
-  until socket.gettime() > deadline
-  return nil
-end
-M.poll = poll
+-- Polls `ready` every 20 ms until it gives a true value or `seconds` pass (the nginx helper's).
+local poll = require("spec.support.nginx").poll
 
 local Server = {}
 Server.__index = Server

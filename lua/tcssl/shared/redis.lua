@@ -138,6 +138,26 @@ end
 
 local NULL = {}
 
+-- luasec checks the peer's chain, not its name: the certificate's subjectAltName must name
+-- the host (a DNS name, "*." matching one label, or the IP address).
+local function names_host(sock, host)
+  local cert = sock:getpeercertificate()
+  local ext = cert and cert:extensions()
+  local san = ext and ext["2.5.29.17"]
+  if not san then return false end
+  host = host:lower()
+  for _, ip in ipairs(san.iPAddress or {}) do if ip == host then return true end end
+  for _, dns in ipairs(san.dNSName or {}) do
+    dns = dns:lower()
+    if dns == host then return true end
+    local rest = dns:match("^%*(%..+)$")
+    if rest and host:sub(-#rest) == rest and not host:sub(1, -#rest - 1):find("[.]") and #host > #rest then
+      return true
+    end
+  end
+  return false
+end
+
 -- Plain Lua: one connection per cache, made on first use and again after any failure.
 local function plain_connect(self, timeout)
   local redis, err = M.lua_redis()
@@ -166,6 +186,10 @@ local function plain_connect(self, timeout)
     if not hs then
       wrapped:close()
       return nil, "tls handshake: " .. tostring(herr)
+    end
+    if not self.insecure and not names_host(wrapped, self.server_name or self.url.host) then
+      wrapped:close()
+      return nil, "tls: the certificate does not name " .. (self.server_name or self.url.host)
     end
     sock = wrapped
   end
