@@ -103,8 +103,8 @@ end
 
 --- lua_redis() -> Debian's redis-lua module | nil, message. Debian's own file is taken first
 -- (package.path may hold other files named redis.lua): under Lua 5.4 the package's 5.3 folder
--- (M.LUA_REDIS_PATH), which 5.4 runs, under LuaJIT its 5.1 folder; require("redis") after
--- that, for other installations. package.path is left as it is.
+-- (M.LUA_REDIS_PATH), which 5.4 runs, under LuaJIT its 5.1 folder; then the module redis as
+-- package.path finds it, for other installations. package.path is left as it is.
 function M.lua_redis()
   local loaded = package.loaded.redis
   if type(loaded) == "table" and loaded.connect then return loaded end
@@ -238,9 +238,6 @@ end
 -- OpenResty: a connection from the worker's pool for each operation, back to it afterwards.
 local function resty_do(self, timeout, command, ...)
   local ngx = rawget(_G, "ngx")
-  if not runtime.cosockets() then
-    return nil, "no cosockets in the OpenResty " .. tostring(runtime.ngx_phase()) .. " phase"
-  end
   local mod, err = resty_redis()
   if not mod then return nil, err end
   local red
@@ -317,7 +314,12 @@ local function run(self, budget, command, ...)
   if self.down_until and now < self.down_until then return nil, self.down_reason end
   local timeout = self.timeout
   if budget then timeout = math.max(0.001, math.min(timeout, budget)) end
-  local impl = runtime.ngx_phase() and resty_do or plain_do
+  local phase = runtime.ngx_phase()
+  if phase and not runtime.cosockets() then
+    -- nothing wrong with Redis: this phase cannot reach it (the local state serves, quietly)
+    return nil, "no cosockets in the OpenResty " .. phase .. " phase"
+  end
+  local impl = phase and resty_do or plain_do
   local reply, err, redis_said = impl(self, timeout, command, ...)
   if reply ~= nil or redis_said then
     if self.down_until then
