@@ -16,8 +16,10 @@ void tcssl_open_x509(lua_State *L);
 /* zip.c: registers unzip and zip (libzip) into the module table on top. */
 void tcssl_open_zip(lua_State *L);
 
-/* tidy.c: registers tidy, the in-place pass tcssl.json runs over decoded tables, and conform,
- * the type test tcssl.schema runs over a decoded response. */
+/* json.c: registers json_decode, the JSON reader behind tcssl.json.decode. */
+void tcssl_open_json(lua_State *L);
+
+/* tidy.c: registers conform, the type test tcssl.schema runs over a decoded response. */
 void tcssl_open_tidy(lua_State *L);
 
 /* files.c: registers write_file, the atomic writer for keys and certificates. */

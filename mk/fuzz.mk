@@ -3,14 +3,15 @@
 #   make fuzz-regressions     replay the seed corpora and saved crash inputs (part of make test)
 # A crash input is saved under fuzz/regressions/<target>/; keep it there as a regression test.
 # Targets: headers (csrc/headers.c), base64 and tc3 (csrc/sign.c), lua (the core's certificate,
-# key and base64 functions through Lua), unzip (core.unzip; seed archives in fuzz/corpus/unzip/).
+# key and base64 functions through Lua), unzip (core.unzip; seed archives in fuzz/corpus/unzip/),
+# json (core.json_decode, csrc/json.c; seed documents in fuzz/corpus/json/).
 
 FUZZ_PKGS    := clang libclang-rt-dev
 FUZZ_SUITES  := test-fuzz-regressions
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := headers base64 tc3 lua unzip
+FUZZ_TARGETS := headers base64 tc3 lua unzip json
 FUZZ_BINS    := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -I$(LUA_INC) -DTCSSL_VERSION='"$(VERSION)"'
@@ -28,7 +29,7 @@ build/fuzz/fuzz_tc3: csrc/fuzz/fuzz_tc3.c csrc/sign.c csrc/sign.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ csrc/fuzz/fuzz_tc3.c csrc/sign.c -lcrypto
 
 # The targets that drive the core through a Lua state link the whole core and Lua 5.4.
-FUZZ_LUA_BINS := build/fuzz/fuzz_lua build/fuzz/fuzz_unzip
+FUZZ_LUA_BINS := build/fuzz/fuzz_lua build/fuzz/fuzz_unzip build/fuzz/fuzz_json
 $(FUZZ_LUA_BINS): build/fuzz/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/lua_harness.h $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(SRCS) -llua5.4 $(LIBS)

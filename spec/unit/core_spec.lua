@@ -209,63 +209,37 @@ describe("tcssl.core against the openssl command line", function()
   end)
 end)
 
-describe("tcssl.core.tidy", function()
+describe("tcssl.core.json_decode", function()
   local null = require("cjson").null
   local ARR = {}
 
-  it("drops nulls, makes integers and marks arrays, however deep", function()
-    local t = { a = { 1.0, 2.5, null, { b = null, c = 3.0 } }, d = null, e = { f = { g = { 4.0 } } } }
-    assert.is_nil(core.tidy(t, null, ARR, false, false))
+  it("builds the final shape: nulls dropped, integers, arrays marked with the given table", function()
+    local t = assert(core.json_decode('{"a":[1.0,2.5,null,{"b":null,"c":3}],"d":null,"e":{"f":[[]]}}',
+      null, ARR))
     assert.is_nil(t.d)
-    assert.equal(ARR, getmetatable(t.a))
     assert.is_nil(getmetatable(t))
+    assert.equal(ARR, getmetatable(t.a))
     assert.equal(1, t.a[1])
     assert.equal(2.5, t.a[2])
     assert.is_nil(t.a[3])
     assert.same({ c = 3 }, t.a[4])
-    assert.equal(ARR, getmetatable(t.e.f.g))
+    assert.equal(ARR, getmetatable(t.e.f[1]))
     if math.type then
       assert.equal("integer", math.type(t.a[1]))
       assert.equal("float", math.type(t.a[2]))
-      assert.equal("integer", math.type(t.e.f.g[1]))
     end
   end)
 
-  it("keeps -0.0 a float and leaves numbers beyond int64 as floats", function()
-    local t = { -0.0, 2^63, -2^63, 1e300 }
-    core.tidy(t, null, ARR, false, false)
-    assert.equal(-math.huge, 1 / t[1])
-    assert.equal(2^63, t[2])
-    if math.type then
-      assert.equal("float", math.type(t[2]))
-      assert.equal(math.mininteger, t[3])
-      assert.equal("float", math.type(t[4]))
-    end
+  it("returns the given null for a top-level null, and nil with a position on bad text", function()
+    assert.equal(null, core.json_decode(" null ", null, ARR))
+    local v, err = core.json_decode("[1,,2]", null, ARR)
+    assert.is_nil(v)
+    assert.equal("expected a value at byte 4", err)
   end)
 
-  it("marks empty tables as arrays only when told to", function()
-    local t = { x = {}, y = { {} } }
-    core.tidy(t, null, ARR, false, false)
-    assert.is_nil(getmetatable(t.x))
-    core.tidy(t, null, ARR, true, false)
-    assert.equal(ARR, getmetatable(t.x))
-    assert.equal(ARR, getmetatable(t.y[1]))
-  end)
-
-  it("stops at a number of 2^53 or more when asked to check", function()
-    assert.equal("big", core.tidy({ a = { 9007199254740992.0 } }, null, ARR, false, true))
-    assert.equal("big", core.tidy({ -9007199254740992.0 }, null, ARR, false, true))
-    assert.is_nil(core.tidy({ 9007199254740991.0 }, null, ARR, false, true))
-    assert.is_nil(core.tidy({ 9007199254740992.0 }, null, ARR, false, false))
-  end)
-
-  it("raises on a table that contains itself instead of recursing without end", function()
-    local t = {}
-    t.self = t
-    local ok, err = pcall(core.tidy, t, null, ARR, false, false)
-    assert.is_false(ok)
-    assert.matches("nested deeper than 1000", err)
-    assert.is_false(pcall(core.tidy, "x", null, ARR))
+  it("raises only on wrong arguments", function()
+    assert.is_false(pcall(core.json_decode, {}, null, ARR))
+    assert.is_false(pcall(core.json_decode, "1", null, "x"))
   end)
 end)
 

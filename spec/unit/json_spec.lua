@@ -276,9 +276,35 @@ describe("tcssl.json", function()
       end
     end)
 
-    it("reports positions in the original text", function()
-      assert.matches("character 21$", dec_fails("[12345678901234567, ]"))
-      assert.matches("character 2", dec_fails("{12345678901234567:1}"))
+    it("reports the byte where the text went wrong", function()
+      assert.matches("at byte 21$", dec_fails("[12345678901234567, ]"))
+      assert.matches("at byte 2$", dec_fails("{12345678901234567:1}"))
+      assert.matches("at byte 4$", dec_fails("[1]x"))
+    end)
+
+    it("is strict where cjson was not (RFC 8259)", function()
+      local bad = { "1.", "-2.", "[1.]", "1.e5", "1e", "1e+", "-", "-a", "--1", "[-]", "00",
+                    "-01", "1.5.5", '"a\\1b"', '"a\\nb\\u12"', '"\\uD800\\u0041"', '"\\uDC00"',
+                    '"\\ud83dx"', "[1,2", '{"a":1', '{"a" 1}', "[1,]", '"', "true false",
+                    "[true]]", "nulll", "truex", "[tru]", '"abc\\"', "\239\187\191{}" }
+      for c = 0, 31 do bad[#bad + 1] = '"a' .. string.char(c) .. 'b"' end
+      for _, text in ipairs(bad) do
+        assert.matches("at byte %d+$", dec_fails(text))
+      end
+      assert.matches("control character in a string at byte 3$", dec_fails('"a\nb"'))
+      assert.matches("NUL byte at byte 1$", dec_fails("\0"))
+      assert.matches("NUL byte after the value at byte 4$", dec_fails("[1]\0junk"))
+      assert.matches("lone UTF%-16 surrogate", dec_fails('["\\ud800"]'))
+      assert.matches("no digit after '.' at byte 2$", dec_fails("[1.]"))
+    end)
+
+    it("accepts every value at the top level, and whitespace around it", function()
+      assert.are.equal(0, dec("0"))
+      assert.are.equal(-1.5e-7, dec(" \t\r\n-1.5e-7\n"))
+      assert.are.equal("", dec('""'))
+      assert.are.equal(false, dec("false"))
+      assert.are.equal("\0", dec('"\\u0000"'))
+      assert.are.equal("\127\255", dec('"\127\255"'))
     end)
 
     it("returns nil and a message for every truncation of a document", function()

@@ -1,0 +1,554 @@
+/* tcssl.core.json_decode: JSON text (RFC 8259) straight into the Lua values tcssl.json
+ * returns, in one pass over the text and without a second walk over the tables.
+ *
+ *   json_decode(text, null, array_mt) -> value | nil, message
+ *
+ * The shape it builds (tcssl.json documents the decisions):
+ *   - objects are tables without metatable; arrays are tables with metatable array_mt;
+ *   - a null member is absent, a null element a hole, a top-level null is `null`;
+ *   - numbers: under Lua 5.3+ an integer literal in the int64 range is that exact integer, any
+ *     other number whose value is integral and in the int64 range is an integer too (10.0, 1e1),
+ *     except -0, which stays the float -0.0; all others are floats (beyond int64, fractions,
+ *     1e400 as infinity). Under LuaJIT every number is a double, except an integer literal whose
+ *     magnitude is above 2^53, which becomes the string of its digits (no double holds it);
+ *   - strings are bytes: escapes are decoded (\u surrogate pairs to one UTF-8 sequence, a lone
+ *     surrogate is an error), other bytes are copied as they are, UTF-8 or not.
+ * Strict: anything but one value surrounded by whitespace, raw control characters (and NUL)
+ * in strings, `1.`, `-`, `01`, `+1`, `.5`, hex, NaN are errors; nesting deeper than 1000
+ * levels too. The message names the 1-based byte position where the text went wrong.
+ *
+ * Tables are presized: each is made with the size of the last table of its kind at the same
+ * depth, which on an API page (a list of alike items) is its own size, so no table is
+ * rehashed while it fills. Lua interns short strings itself, so object keys repeated across
+ * objects are already shared. A Lua memory error raises, as any allocation in the core does;
+ * every other failure is a return value. */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tcssl.h"
+
+#define JSON_MAX_DEPTH 1000
+#define CACHE_IDX 5
+#define KEY_SLOTS 256  /* the key cache's slots (a power of two) */
+#define KEY_MAX 64     /* the longest key it holds */
+#ifndef KEY_AFTER
+#define KEY_AFTER 64 /* objects read before the cache is made: small documents go without */
+#endif
+#define HINT_MAX 1024 /* the largest size a table is made with before its items are read */
+#define TWO53 9007199254740992.0
+
+typedef struct {
+    lua_State *L;
+    const unsigned char *start, *p, *end;
+    int mt_idx, scratch_idx; /* stack indexes */
+    unsigned char *scratch;             /* buffer for strings with escapes */
+    size_t scratch_size;
+    char decimal_point;                 /* the locale's, for strtod */
+    const char *err;
+    size_t err_pos;
+    int cache_idx;                      /* stack index of the key cache, 0 until it is made */
+    int keys_seen;                      /* keys read before the cache was made */
+    struct {
+        const unsigned char *at;
+        size_t len;
+    } keys[KEY_SLOTS];
+    int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes, by depth */
+} decoder;
+
+/* A byte that stands for itself in a string literal: not '"', not '\\', not a control character. */
+#define PLAIN(c) ((c) >= 0x20 && (c) != '"' && (c) != '\\')
+
+/* Whether any of the 8 bytes at p is not PLAIN (a word at a time: a byte below 0x20, or one
+ * equal to '"' or '\\', sets its high bit in the result; exact for "any"). */
+static int special8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t x, q, b;
+    memcpy(&x, p, 8);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs ? 1 : 0;
+}
+
+static int fail(decoder *d, const char *msg, const unsigned char *at)
+{
+    if (!d->err) {
+        d->err = msg;
+        d->err_pos = (size_t)(at - d->start) + 1;
+    }
+    return -1;
+}
+
+static void skip_ws(decoder *d)
+{
+    const unsigned char *p = d->p, *e = d->end;
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    d->p = p;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static unsigned char *put_utf8(unsigned char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        *o++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (unsigned char)(0xC0 | (cp >> 6));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (unsigned char)(0xE0 | (cp >> 12));
+        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (unsigned char)(0xF0 | (cp >> 18));
+        *o++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* Pushes the key of n bytes at s through the cache: a slot by length and three bytes, whose
+ * Lua string is in the cache table (the same bytes make the same string, so a slot hit spares
+ * Lua hashing the key and looking it up among its strings). */
+static void push_key(decoder *d, const unsigned char *s, size_t n)
+{
+    unsigned slot = ((unsigned)n * 31u + s[0] * 7u + s[n - 1] * 3u + s[n / 2]) & (KEY_SLOTS - 1);
+    if (d->keys[slot].len == n && memcmp(d->keys[slot].at, s, n) == 0) {
+        lua_rawgeti(d->L, d->cache_idx, (int)slot + 1);
+        return;
+    }
+    lua_pushlstring(d->L, (const char *)s, n);
+    lua_pushvalue(d->L, -1);
+    lua_rawseti(d->L, d->cache_idx, (int)slot + 1);
+    d->keys[slot].at = s;
+    d->keys[slot].len = n;
+}
+
+/* The string literal at d->p (its opening quote) is pushed. A key (is_key) without escapes
+ * comes from the key cache when the same bytes were a key before. */
+static int parse_string(decoder *d, int is_key)
+{
+    const unsigned char *s = d->p + 1, *p = s, *e = d->end;
+    unsigned char *o;
+    /* the common case: no escape, pushed straight from the text */
+    for (;;) {
+        while (e - p >= 8 && !special8(p))
+            p += 8;
+        while (p < e && PLAIN(*p))
+            p++;
+        if (p >= e)
+            return fail(d, "unterminated string", d->p);
+        if (*p == '"') {
+            size_t n = (size_t)(p - s);
+            d->p = p + 1;
+            if (is_key && n > 0 && n <= KEY_MAX && d->cache_idx)
+                push_key(d, s, n);
+            else
+                lua_pushlstring(d->L, (const char *)s, n);
+            return 0;
+        }
+        if (*p == '\\')
+            break;
+        if (*p < 0x20)
+            return fail(d, "control character in a string", p);
+        p++;
+    }
+    /* escapes: the decoded string is never longer than the literal, whose end is found first */
+    o = (unsigned char *)p;
+    while (o < e && *o != '"')
+        o += *o == '\\' && o + 1 < e ? 2 : 1;
+    if (d->scratch_size < (size_t)(o - s)) {
+        size_t size = (size_t)(o - s);
+        if (size < 2 * d->scratch_size)
+            size = 2 * d->scratch_size;
+        d->scratch = lua_newuserdata(d->L, size);
+        d->scratch_size = size;
+        lua_replace(d->L, d->scratch_idx);
+    }
+    memcpy(d->scratch, s, (size_t)(p - s));
+    o = d->scratch + (p - s);
+    for (;;) {
+        unsigned char c;
+        if (p >= e)
+            return fail(d, "unterminated string", d->p);
+        c = *p;
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return fail(d, "control character in a string", p);
+        if (c != '\\') {
+            *o++ = c;
+            p++;
+            continue;
+        }
+        if (p + 1 >= e)
+            return fail(d, "unterminated string", d->p);
+        switch (p[1]) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (e - p < 6 || hex4(p + 2, &cp))
+                return fail(d, "invalid \\u escape", p);
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (e - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) || lo < 0xDC00 ||
+                    lo > 0xDFFF)
+                    return fail(d, "lone UTF-16 surrogate in a \\u escape", p);
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                p += 6;
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                return fail(d, "lone UTF-16 surrogate in a \\u escape", p);
+            }
+            o = put_utf8(o, cp);
+            p += 4; /* and the 2 below */
+            break;
+        }
+        default:
+            return fail(d, "invalid escape in a string", p);
+        }
+        p += 2;
+    }
+    lua_pushlstring(d->L, (const char *)d->scratch, (size_t)(o - d->scratch));
+    d->p = p + 1;
+    return 0;
+}
+
+/* strtod on a number literal, whatever the locale's decimal point. */
+static double to_double(decoder *d, const unsigned char *s, size_t n)
+{
+    char buf[64], *heap = NULL, *b = buf, *endp;
+    double v;
+    size_t i;
+    if (n >= sizeof buf) {
+        heap = malloc(n + 1);
+        if (!heap)
+            luaL_error(d->L, "tcssl.core.json_decode: not enough memory");
+        b = heap;
+    }
+    memcpy(b, s, n);
+    b[n] = '\0';
+    if (d->decimal_point != '.')
+        for (i = 0; i < n; i++)
+            if (b[i] == '.')
+                b[i] = d->decimal_point;
+    v = strtod(b, &endp);
+    free(heap);
+    return v;
+}
+
+static int parse_number(decoder *d)
+{
+    const unsigned char *s = d->p, *p = s, *e = d->end;
+    int neg = 0, is_int = 1;
+    uint64_t u = 0;
+    int overflow = 0;
+    double v;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p >= e || *p < '0' || *p > '9')
+        return fail(d, "invalid number", s);
+    if (*p == '0') {
+        p++;
+        if (p < e && *p >= '0' && *p <= '9')
+            return fail(d, "leading zero in a number", s);
+    } else {
+        while (p < e && *p >= '0' && *p <= '9') {
+            unsigned dig = (unsigned)(*p - '0');
+            if (u > (UINT64_MAX - dig) / 10)
+                overflow = 1;
+            else
+                u = u * 10 + dig;
+            p++;
+        }
+    }
+    if (p < e && *p == '.') {
+        is_int = 0;
+        p++;
+        if (p >= e || *p < '0' || *p > '9')
+            return fail(d, "invalid number: no digit after '.'", s);
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        is_int = 0;
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= e || *p < '0' || *p > '9')
+            return fail(d, "invalid number: no digit in the exponent", s);
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+    }
+    d->p = p;
+    if (is_int && !overflow) {
+#if LUA_VERSION_NUM >= 503
+        if (!neg && u <= (uint64_t)INT64_MAX) {
+            lua_pushinteger(d->L, (lua_Integer)u);
+            return 0;
+        }
+        if (neg && u != 0 && u <= (uint64_t)INT64_MAX + 1) {
+            lua_pushinteger(d->L, (lua_Integer)(0 - u));
+            return 0;
+        }
+        if (neg && u == 0) {
+            lua_pushnumber(d->L, -0.0);
+            return 0;
+        }
+#else
+        if (u <= (uint64_t)TWO53) {
+            lua_pushnumber(d->L, neg ? -(double)u : (double)u);
+            return 0;
+        }
+        lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
+        return 0;
+#endif
+    }
+#if LUA_VERSION_NUM < 503
+    if (is_int) { /* beyond 64 bits: keep the digits */
+        lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
+        return 0;
+    }
+#endif
+    v = to_double(d, s, (size_t)(p - s));
+#if LUA_VERSION_NUM >= 503
+    /* an integer literal beyond int64 stays a float, even where it rounds into the range */
+    if (!is_int && v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0 &&
+        (v != 0 || !signbit(v))) {
+        lua_pushinteger(d->L, (lua_Integer)v);
+        return 0;
+    }
+#endif
+    lua_pushnumber(d->L, v);
+    return 0;
+}
+
+static int parse_value(decoder *d, int depth);
+
+static int literal(decoder *d, const char *word, size_t n)
+{
+    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
+        return fail(d, "invalid literal", d->p);
+    d->p += n;
+    return 0;
+}
+
+/* After an item of an array or object: 1 when a ',' says another follows (skipped, with the
+ * whitespace after it), 0 when `close` ends the container, -1 on anything else. */
+static int next_item(decoder *d, unsigned char close, const char *unterminated, const char *expected)
+{
+    skip_ws(d);
+    if (d->p >= d->end)
+        return fail(d, unterminated, d->p);
+    if (*d->p == ',') {
+        d->p++;
+        skip_ws(d);
+        return 1;
+    }
+    if (*d->p == close) {
+        d->p++;
+        return 0;
+    }
+    return fail(d, expected, d->p);
+}
+
+/* Arrays and objects are made with the size the last one at the same depth had (the items
+ * of a page are alike), and filled as they are read. */
+static int parse_array(decoder *d, int depth)
+{
+    lua_State *L = d->L;
+    int t, n = 0, more;
+    d->p++; /* [ */
+    skip_ws(d);
+    lua_createtable(L, d->hint_arr[depth], 0);
+    lua_pushvalue(L, d->mt_idx);
+    lua_setmetatable(L, -2);
+    if (d->p < d->end && *d->p == ']') {
+        d->p++;
+        return 0;
+    }
+    t = lua_gettop(L);
+    for (;;) {
+        if (parse_value(d, depth + 1))
+            return -1;
+        n++;
+        if (lua_isnil(L, -1))
+            lua_pop(L, 1); /* a null: a hole */
+        else
+            lua_rawseti(L, t, n);
+        more = next_item(d, ']', "unterminated array", "expected ',' or ']'");
+        if (more < 0)
+            return -1;
+        if (!more)
+            break;
+    }
+    d->hint_arr[depth] = n < HINT_MAX ? n : HINT_MAX;
+    return 0;
+}
+
+static int parse_object(decoder *d, int depth)
+{
+    lua_State *L = d->L;
+    int t, n = 0, more;
+    d->p++; /* { */
+    skip_ws(d);
+    lua_createtable(L, 0, d->hint_obj[depth]);
+    if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        return 0;
+    }
+    t = lua_gettop(L);
+    if (!d->cache_idx && ++d->keys_seen > KEY_AFTER) {
+        lua_createtable(L, KEY_SLOTS, 0);
+        lua_replace(L, CACHE_IDX);
+        d->cache_idx = CACHE_IDX;
+    }
+    for (;;) {
+        if (d->p >= d->end || *d->p != '"')
+            return fail(d, "expected a string key", d->p);
+        if (parse_string(d, 1))
+            return -1;
+        skip_ws(d);
+        if (d->p >= d->end || *d->p != ':')
+            return fail(d, "expected ':'", d->p);
+        d->p++;
+        skip_ws(d);
+        if (parse_value(d, depth + 1))
+            return -1;
+        if (!lua_isnil(L, -1)) {
+            lua_rawset(L, t);
+            n++;
+        } else {
+            /* a null: the member is absent, even when an earlier one of the same name was not */
+            lua_pushvalue(L, -2);
+            lua_rawget(L, t);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 3);
+            } else {
+                lua_pop(L, 1);
+                lua_rawset(L, t);
+            }
+        }
+        more = next_item(d, '}', "unterminated object", "expected ',' or '}'");
+        if (more < 0)
+            return -1;
+        if (!more)
+            break;
+    }
+    d->hint_obj[depth] = n < HINT_MAX ? n : HINT_MAX;
+    return 0;
+}
+
+/* Pushes the value at d->p (no whitespace before it); a null pushes nil. */
+static int parse_value(decoder *d, int depth)
+{
+    if (d->p >= d->end)
+        return fail(d, "expected a value", d->p);
+    switch (*d->p) {
+    case '"':
+        return parse_string(d, 0);
+    case '{':
+        if (depth > JSON_MAX_DEPTH)
+            return fail(d, "nested deeper than 1000 levels", d->p);
+        if (!lua_checkstack(d->L, 8))
+            return fail(d, "no room on the Lua stack", d->p);
+        return parse_object(d, depth);
+    case '[':
+        if (depth > JSON_MAX_DEPTH)
+            return fail(d, "nested deeper than 1000 levels", d->p);
+        if (!lua_checkstack(d->L, 8))
+            return fail(d, "no room on the Lua stack", d->p);
+        return parse_array(d, depth);
+    case 't':
+        if (literal(d, "true", 4))
+            return -1;
+        lua_pushboolean(d->L, 1);
+        return 0;
+    case 'f':
+        if (literal(d, "false", 5))
+            return -1;
+        lua_pushboolean(d->L, 0);
+        return 0;
+    case 'n':
+        if (literal(d, "null", 4))
+            return -1;
+        lua_pushnil(d->L);
+        return 0;
+    default:
+        if (*d->p == '-' || (*d->p >= '0' && *d->p <= '9'))
+            return parse_number(d);
+        if (*d->p == '\0')
+            return fail(d, "NUL byte", d->p);
+        return fail(d, "expected a value", d->p);
+    }
+}
+
+static int l_json_decode(lua_State *L)
+{
+    decoder d;
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    const struct lconv *lc = localeconv();
+    luaL_checkany(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    lua_pushnil(L); /* 4: the scratch buffer, once a string has escapes */
+    lua_pushnil(L); /* 5 (CACHE_IDX): the key cache, once there are keys enough */
+    memset(&d, 0, sizeof d);
+    d.L = L;
+    d.start = d.p = (const unsigned char *)text;
+    d.end = d.start + len;
+    d.mt_idx = 3;
+    d.scratch_idx = 4;
+    d.decimal_point = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
+    skip_ws(&d);
+    if (parse_value(&d, 1) == 0) {
+        skip_ws(&d);
+        if (d.p < d.end)
+            fail(&d, *d.p ? "text after the value" : "NUL byte after the value", d.p);
+    }
+    if (d.err) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s at byte %d", d.err, (int)(d.err_pos > 2147483647 ? 2147483647 : d.err_pos));
+        return 2;
+    }
+    if (lua_isnil(L, -1))
+        lua_pushvalue(L, 2);
+    return 1;
+}
+
+void tcssl_open_json(lua_State *L)
+{
+    lua_pushcfunction(L, l_json_decode);
+    lua_setfield(L, -2, "json_decode");
+}
