@@ -20,6 +20,9 @@ typedef struct {
 typedef struct {
     CURL *h;
     buffer body, headers;
+    buffer lines;              /* the request's header lines, NUL-terminated, end to end */
+    struct curl_slist *nodes;  /* the list libcurl reads, kept from request to request */
+    size_t nodes_cap;
     size_t max_response;
     int too_large, head_too_large;
     long connects, requests;
@@ -186,6 +189,10 @@ static void free_session(session *s)
     }
     buffer_free(&s->body);
     buffer_free(&s->headers);
+    buffer_free(&s->lines);
+    free(s->nodes);
+    s->nodes = NULL;
+    s->nodes_cap = 0;
 }
 
 static int l_close(lua_State *L)
@@ -297,56 +304,63 @@ static int push_error(lua_State *L, const char *kind, const char *code, const ch
     return push_error_sent(L, kind, code, msg, 0);
 }
 
-/* Builds "Name: value" lines from the headers table at index t. On failure frees what it
- * built and returns NULL with *why set. Raises nothing while it holds the list. */
-static struct curl_slist *build_headers(lua_State *L, int t, const char **why)
+/* Builds "Name: value" lines from the headers table at index t into the session's list: the
+ * lines go end to end into one buffer and the nodes into an array, both kept for the next
+ * request, so a request allocates nothing for its headers once the first has run. libcurl only
+ * reads the list (CURLOPT_HTTPHEADER), so it need not come from curl_slist_append. Returns the
+ * list, or NULL with *why set. Raises nothing. */
+static struct curl_slist *build_headers(lua_State *L, session *s, int t, const char **why)
 {
-    struct curl_slist *list, *next;
+    size_t count = 1, i;
+    static const char expect[] = "Expect:"; /* no Expect: 100-continue round trip */
 
     *why = NULL;
-    /* disable curl's Expect: 100-continue round trip for larger bodies */
-    if (!(list = curl_slist_append(NULL, "Expect:"))) {
+    s->lines.len = 0;
+    if (buffer_add(&s->lines, expect, sizeof expect)) {
         *why = "out of memory";
         return NULL;
     }
-    if (lua_type(L, t) != LUA_TTABLE)
-        return list;
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        size_t nl, vl;
-        const char *name, *value;
-        char *line;
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-            *why = "header names and values must be strings";
-        } else {
-            name = lua_tolstring(L, -2, &nl);
-            value = lua_tolstring(L, -1, &vl);
-            if (!tc_is_token(name, nl) || !tc_header_value_safe(value, vl))
-                *why = "header names must be HTTP tokens and values free of CR, LF and NUL";
-            else if (!(line = malloc(nl + vl + 3)))
-                *why = "out of memory";
-            else {
+    if (lua_type(L, t) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            size_t nl, vl;
+            const char *name, *value;
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+                *why = "header names and values must be strings";
+            } else {
+                name = lua_tolstring(L, -2, &nl);
+                value = lua_tolstring(L, -1, &vl);
+                if (!tc_is_token(name, nl) || !tc_header_value_safe(value, vl))
+                    *why = "header names must be HTTP tokens and values free of CR, LF and NUL";
                 /* "Name;" is curl's way to send a header with an empty value */
-                memcpy(line, name, nl);
-                memcpy(line + nl, vl ? ": " : ";", vl ? 2 : 1);
-                memcpy(line + nl + (vl ? 2 : 1), value, vl);
-                line[nl + (vl ? 2 : 1) + vl] = '\0';
-                next = curl_slist_append(list, line);
-                free(line);
-                if (next)
-                    list = next;
-                else
+                else if (buffer_add(&s->lines, name, nl) || buffer_add(&s->lines, vl ? ": " : ";", vl ? 2 : 1) ||
+                         buffer_add(&s->lines, value, vl) || buffer_add(&s->lines, "", 1))
                     *why = "out of memory";
+                else
+                    count++;
+            }
+            lua_pop(L, 1);
+            if (*why) {
+                lua_pop(L, 1);
+                return NULL;
             }
         }
-        lua_pop(L, 1);
-        if (*why) {
-            lua_pop(L, 1);
-            curl_slist_free_all(list);
+    }
+    if (count > s->nodes_cap) {
+        struct curl_slist *nodes = realloc(s->nodes, count * sizeof *nodes);
+        if (!nodes) {
+            *why = "out of memory";
             return NULL;
         }
+        s->nodes = nodes;
+        s->nodes_cap = count;
     }
-    return list;
+    /* the buffer is complete: its lines can be pointed at now */
+    for (i = 0; i < count; i++) {
+        s->nodes[i].data = i ? s->nodes[i - 1].data + strlen(s->nodes[i - 1].data) + 1 : s->lines.data;
+        s->nodes[i].next = i + 1 < count ? &s->nodes[i + 1] : NULL;
+    }
+    return s->nodes;
 }
 
 /* Turns the raw header block into a table of lowercase names; repeated headers are joined
@@ -444,7 +458,7 @@ static int l_request(lua_State *L)
     if (timeout < 0 || connect_timeout < 0)
         return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
     tcssl_getfield(L, 2, "headers"); /* the stack keeps method, url, body and headers alive */
-    headers = build_headers(L, lua_gettop(L), &why);
+    headers = build_headers(L, s, lua_gettop(L), &why);
     if (!headers)
         return push_error(L, "protocol", "BadHeader", why);
 
@@ -482,7 +496,7 @@ static int l_request(lua_State *L)
     /* nothing below may outlive this call */
     curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, (char *)NULL);
-    curl_slist_free_all(headers);
+    buffer_reset(&s->lines);
     s->requests++;
     if (curl_easy_getinfo(s->h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
         s->connects += connects;
