@@ -96,6 +96,7 @@ local function define(service)
   service.new = function(config)
     local fields, err = conf.assemble(service, config)
     if not fields then return nil, err end
+    fields.action_models = {} -- action name -> its model, filled by the calls (Client:call)
     return setmetatable(fields, Client)
   end
   return service
@@ -149,7 +150,13 @@ local judge, backoff, outcome = retry.judge, retry.backoff, breaker.outcome
 -- corrects the clock once when the server says the signature expired.
 function Client:call(action, params)
   local cfg, service = self.config, self.service
-  local action_model = service.actions()[action]
+  -- the action's model, looked up in the service's model once per client and action
+  local models = self.action_models
+  local action_model = models[action]
+  if action_model == nil and type(action) == "string" then
+    action_model = service.actions()[action]
+    if action_model then models[action] = action_model end
+  end
   local err
   params, err = schema.check_call(action, action_model, params, self.check_opts)
   if err then return nil, err end

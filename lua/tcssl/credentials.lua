@@ -245,6 +245,10 @@ end
 -- What pcall(provider.get, ...) gave, checked: keys must be strings a signature can carry; a
 -- provider that raises or answers anything else gives a `credentials` error, never a raise
 -- further on.
+-- Keys already found usable, by the table that holds them: a provider that answers the same
+-- table with the same strings (static keys, a cached temporary set) is not checked again.
+local usable = setmetatable({}, { __mode = "k" })
+
 local function checked(ran, creds, cerr)
   if not ran then
     return nil, cred_error("ProviderFailed", "the credentials provider raised: " .. tostring(creds))
@@ -256,6 +260,10 @@ local function checked(ran, creds, cerr)
   if type(creds) ~= "table" then
     return nil, cred_error("InvalidCredentials", "the credentials provider did not return a table")
   end
+  local seen = usable[creds]
+  if seen and seen[1] == creds.secret_id and seen[2] == creds.secret_key and seen[3] == creds.token then
+    return creds
+  end
   local field = not usable_key(creds.secret_id) and "secret_id" or not usable_key(creds.secret_key) and "secret_key"
   if field then
     return nil, cred_error("InvalidCredentials",
@@ -265,6 +273,7 @@ local function checked(ran, creds, cerr)
     return nil, cred_error("InvalidCredentials",
       "the credentials provider returned a token that is not a string without spaces")
   end
+  usable[creds] = { creds.secret_id, creds.secret_key, creds.token }
   return creds
 end
 

@@ -119,6 +119,9 @@ local function bad_params(msg)
   return nil, errors.new("validation", "InvalidParameter", msg)
 end
 
+local tc3_sign = core.tc3_sign
+local SIGN = {}
+
 --- build(cfg, creds, action, params, now [, nonce]) -> { method, url, headers, body } | nil, err
 -- cfg: scheme, host, service, version, region, language, http_method, sign_method, and for v1
 -- only: path (default "/"; the legacy API uses /v2/index.php) and version (nil: not sent).
@@ -167,11 +170,14 @@ function M.build(cfg, creds, action, params, now, nonce_value)
     headers.Authorization = "SKIP"
     return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
   end
-  headers.Authorization = core.tc3_sign{
-    secret_id = creds.secret_id, secret_key = creds.secret_key, service = cfg.service,
-    host = host, method = method, query = query, content_type = content_type,
-    payload = body, timestamp = now,
-  }
+  -- one argument table for every signature: tc3_sign is C and cannot yield, so no other
+  -- coroutine sees it between the fields set here and the keys cleared after (a raise
+  -- from tc3_sign leaves them until the next signature)
+  local sign = SIGN
+  sign.secret_id, sign.secret_key, sign.service, sign.host = creds.secret_id, creds.secret_key, cfg.service, host
+  sign.method, sign.query, sign.content_type, sign.payload, sign.timestamp = method, query, content_type, body, now
+  headers.Authorization = tc3_sign(sign)
+  sign.secret_id, sign.secret_key, sign.payload = nil, nil, nil
   return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
 end
 

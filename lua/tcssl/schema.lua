@@ -12,16 +12,21 @@ local function get_model()
 end
 M.model = get_model
 
--- name -> field maps, built once per field list
+-- name -> field maps, and the list of the required fields, built once per field list
 local index_cache = setmetatable({}, { __mode = "k" })
+local required_cache = setmetatable({}, { __mode = "k" })
 local function index_of(fields)
   local idx = index_cache[fields]
   if not idx then
     idx = {}
-    for _, f in ipairs(fields) do idx[f.name] = f end
-    index_cache[fields] = idx
+    local required = {}
+    for _, f in ipairs(fields) do
+      idx[f.name] = f
+      if f.required then required[#required + 1] = f end
+    end
+    index_cache[fields], required_cache[fields] = idx, required
   end
-  return idx
+  return idx, required_cache[fields]
 end
 
 -- LuaJIT has no integer subtype: numbers stay numbers there (see docs on 64-bit values).
@@ -125,6 +130,15 @@ local function check_value(f, v, path, opts)
   return out
 end
 
+-- Arrays go out as JSON arrays: a plain non-empty sequence already does, an empty table needs
+-- the mark (a fresh json.array, as the caller's table is left alone).
+local array_mt = getmetatable(json.array())
+
+-- Whether a checked value is the one given: 10.0 == 10 in Lua, yet the integer 10 is a change.
+local function changed(out, v)
+  return out ~= v or math_type(out) ~= math_type(v)
+end
+
 local function check_field(f, v, path, opts)
   if not f.array then return check_value(f, v, path, opts) end
   if v == json.null then return v end
@@ -132,41 +146,60 @@ local function check_field(f, v, path, opts)
     return nil, invalid("InvalidParameter", path,
       ("%s must be an array (a Lua sequence) of %s, got %s"):format(path, f.type, describe(v)))
   end
-  local out = json.array{}
-  for i = 1, #v do
+  local n = #v
+  local mt = getmetatable(v)
+  -- the caller's table goes out as it is while nothing in it changes; a copy only from the
+  -- first item that does (an integral float, a 64-bit decimal string), or to mark it
+  local out = (n == 0 or (mt ~= nil and mt ~= array_mt)) and json.array{} or nil
+  for i = 1, n do
     local item, err = check_value(f, v[i], ("%s[%d]"):format(path, i), opts)
     if item == nil then return nil, err end
-    out[i] = item
+    if out then
+      out[i] = item
+    elseif changed(item, v[i]) then
+      out = json.array{}
+      for j = 1, i - 1 do out[j] = v[j] end
+      out[i] = item
+    end
   end
-  return out
+  return out or v
 end
 
--- Checks a table of named fields and returns a copy ready for JSON: arrays marked as arrays,
--- integers as integers. Unknown names are errors unless opts.allow_unknown.
+-- Checks a table of named fields and returns it ready for JSON: arrays marked as arrays,
+-- integers as integers. Unknown names are errors unless opts.allow_unknown. The caller's
+-- table itself when nothing in it changes (and it has no metatable); otherwise a copy, which
+-- leaves the caller's table as it was.
 function check_object(fields, t, path, opts)
-  local idx = index_of(fields)
+  local idx, required = index_of(fields)
   local prefix = path and path .. "." or ""
-  local out = {}
+  local out = getmetatable(t) ~= nil and {} or nil
   for k, v in pairs(t) do
     local f = type(k) == "string" and idx[k]
+    local value = v
     if f then
-      local value, err = check_field(f, v, prefix .. k, opts)
+      local err
+      value, err = check_field(f, v, prefix .. k, opts)
       if value == nil then return nil, err end
-      out[k] = value
-    elseif opts.allow_unknown and type(k) == "string" then
-      out[k] = v
-    else
+    elseif not (opts.allow_unknown and type(k) == "string") then
       return nil, invalid("UnknownParameter", prefix .. tostring(k),
         ("unknown parameter %s%s"):format(prefix .. tostring(k), M.suggest(tostring(k), fields)))
     end
+    if out then
+      out[k] = value
+    elseif changed(value, v) then
+      out = {}
+      for k2, v2 in pairs(t) do out[k2] = v2 end -- every key so far held what it holds here
+      out[k] = value
+    end
   end
-  for _, f in ipairs(fields) do
-    if f.required and t[f.name] == nil then
+  for i = 1, #required do
+    local f = required[i]
+    if t[f.name] == nil then
       return nil, invalid("MissingParameter", prefix .. f.name,
         ("missing required parameter %s (%s%s)"):format(prefix .. f.name, f.array and "array of " or "", f.type))
     end
   end
-  return out
+  return out or t
 end
 
 --- check(action, params, opts) -> params ready to encode | nil, err
@@ -225,7 +258,6 @@ end
 -- and under LuaJIT the Lua walk below, which the JIT makes cheaper than the C API's calls are
 -- there. Both list the values that fail the plain test (suspects); settle() then converts them
 -- or reports the first that cannot be converted.
-local array_mt = getmetatable(json.array())
 local TWO53 = 2 ^ 53
 
 -- What an Integer field's value that is not already an integer becomes, or nil when it is no

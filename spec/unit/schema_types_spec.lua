@@ -132,6 +132,32 @@ describe("Integer parameters", function()
     if math.type then assert.equal("integer", math.type(out.Limit)) end
     assert.equal('{"Limit":10}', json.encode(out))
   end)
+
+  it("are sent from the caller's own table when nothing changes, from a copy otherwise", function()
+    local action = schema.model().actions.DescribeCertificates
+    local given = { Limit = 10, SearchKey = "a", ExpirationSort = "ASC" }
+    assert.equal(given, assert(schema.check(action, given)))
+    -- an integral float becomes an integer in a copy; the caller's table keeps its float
+    local float = math.type and { Limit = 10.0, SearchKey = "a" } or nil
+    if float then
+      local out = assert(schema.check(action, float))
+      assert.are_not.equal(float, out)
+      assert.equal("float", math.type(float.Limit))
+      assert.equal("integer", math.type(out.Limit))
+      assert.equal("a", out.SearchKey)
+    end
+    -- an array field: a plain sequence goes as it is, an empty table as a marked copy
+    local ids = { "x", "y" }
+    local tags = { { TagKey = "k", TagValue = "v" } }
+    local out = assert(schema.check(action, { CertIds = ids, Tags = tags }))
+    assert.equal(ids, out.CertIds)
+    assert.equal(tags, out.Tags)
+    local empty = {}
+    out = assert(schema.check(action, { CertIds = empty }))
+    assert.are_not.equal(empty, out.CertIds)
+    assert.equal('{"CertIds":[]}', json.encode(out))
+    assert.is_nil(getmetatable(empty))
+  end)
 end)
 
 -- Point 12: the response side.
