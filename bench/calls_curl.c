@@ -1,27 +1,37 @@
-/* The floor for calls: bare libcurl sending the same pre-signed DescribeCertificates request
- * (written by `bench/calls.lua presign`) over and over on one easy handle, so one kept-alive
- * connection. Options are set once; each response body is collected into a reused buffer and
- * its status checked, nothing more (no header parsing, no JSON).
+/* The floors for calls, as programs of the round protocol (bench/rounds.h, bench/lib.lua):
+ * bare libcurl sending the pre-signed DescribeCertificates request that `bench/calls.lua
+ * presign` wrote, over and over on one easy handle (one kept-alive connection), with the
+ * options tcssl's core sets on its handle (csrc/http.c: no signals, a header callback,
+ * http/https only, no redirects, every content coding libcurl knows, TCP keep-alive, peer and
+ * host verification, its User-Agent, timeouts), set once. Each response body is collected
+ * into a reused buffer and its status checked.
  *
- *   calls_curl http|https page|empty REQUEST_FILE [CA_FILE]
+ * Built with -DWITH_LUA (and a Lua's headers and library: Lua 5.4 or LuaJIT) it is the fair
+ * floor for a client that returns Lua tables: the same loop, then cjson.decode called from C
+ * on every body, in a Lua state embedded in the program.
  *
- * page|empty only names the result (calls.curl.<scheme>.<body>): the port in the request
- * decides what the responder sends.
+ *   calls_curl REQUEST_FILE [CA_FILE]
+ *
  * REQUEST_FILE: the method, the URL, one "Name: value" header per line, an empty line, the
- * body. Prints one result line, the same JSON as bench/lib.lua's emit. */
+ * body. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
-#define ROUNDS 5
-#define ROUND_SECONDS 0.4
-#define WARMUP_SECONDS 0.3
-#define BATCH 20
-#define MAX_OPS 10000000L
+#ifdef WITH_LUA
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#endif
+
+#include "rounds.h"
+
+#ifndef USER_AGENT
+#define USER_AGENT "tcssl"
+#endif
 #define MAX_REQUEST (64 * 1024)
 
 typedef struct {
@@ -30,14 +40,11 @@ typedef struct {
 } buffer;
 
 static buffer body;
-static long failures, connects;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static long failures, connects, requests, header_bytes;
+#ifdef WITH_LUA
+static lua_State *L;
+static int decode_ref;
+#endif
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -58,30 +65,36 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static void perform(CURL *h)
+/* tcssl's core reads every header line; the floor only counts their bytes */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
-    long status = 0, c = 0;
-    body.len = 0;
-    if (curl_easy_perform(h) != CURLE_OK ||
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200 ||
-        body.len == 0)
-        failures++;
-    if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &c) == CURLE_OK)
-        connects += c;
+    (void)p;
+    (void)ud;
+    header_bytes += (long)(size * n);
+    return size * n;
 }
 
-static long timed(CURL *h, double seconds, double *elapsed)
+static void perform(void *ctx, long n)
 {
-    long ops = 0;
-    double start = now();
-    *elapsed = 0;
-    while (*elapsed < seconds && ops < MAX_OPS) {
-        for (int i = 0; i < BATCH; i++)
-            perform(h);
-        ops += BATCH;
-        *elapsed = now() - start;
+    CURL *h = ctx;
+    for (long i = 0; i < n; i++) {
+        long status = 0, c = 0;
+        body.len = 0;
+        requests++;
+        if (curl_easy_perform(h) != CURLE_OK ||
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200 ||
+            body.len == 0)
+            failures++;
+        if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &c) == CURLE_OK)
+            connects += c;
+#ifdef WITH_LUA
+        lua_rawgeti(L, LUA_REGISTRYINDEX, decode_ref);
+        lua_pushlstring(L, body.data, body.len);
+        if (lua_pcall(L, 1, 1, 0) != 0 || !lua_istable(L, -1))
+            failures++;
+        lua_pop(L, 1);
+#endif
     }
-    return ops;
 }
 
 /* Splits the request file in place: method, URL, header lines, body. */
@@ -113,60 +126,75 @@ int main(int argc, char **argv)
     static char request[MAX_REQUEST];
     char *url = NULL, *payload = NULL;
     struct curl_slist *headers = NULL;
-    int quick = getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "1") == 0;
-    int rounds = quick ? 2 : ROUNDS;
-    double elapsed, best = 0, rates[ROUNDS];
-    long requests = 0;
 
-    if (argc < 4 || (strcmp(argv[1], "http") != 0 && strcmp(argv[1], "https") != 0) ||
-        (strcmp(argv[2], "page") != 0 && strcmp(argv[2], "empty") != 0)) {
-        fprintf(stderr, "usage: calls_curl http|https page|empty REQUEST_FILE [CA_FILE]\n");
+    if (argc < 2) {
+        fprintf(stderr, "usage: calls_curl REQUEST_FILE [CA_FILE]\n");
         return 2;
     }
-    FILE *f = fopen(argv[3], "rb");
+    FILE *f = fopen(argv[1], "rb");
     size_t len = f ? fread(request, 1, sizeof request - 1, f) : 0;
     if (f)
         fclose(f);
     request[len] = '\0';
     if (len == 0 || parse_request(request, &url, &headers, &payload) != 0) {
-        fprintf(stderr, "calls_curl: cannot read the request in %s\n", argv[3]);
+        fprintf(stderr, "calls_curl: cannot read the request in %s\n", argv[1]);
         return 1;
     }
+#ifdef WITH_LUA
+    L = luaL_newstate();
+    if (!L)
+        return 1;
+    luaL_openlibs(L);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "cjson");
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        fprintf(stderr, "calls_curl: %s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_getfield(L, -1, "decode");
+    decode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+#endif
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *h = curl_easy_init();
     if (!h)
         return 1;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (argc > 4)
-        curl_easy_setopt(h, CURLOPT_CAINFO, argv[4]);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+    if (argc > 2)
+        curl_easy_setopt(h, CURLOPT_CAINFO, argv[2]);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 
-    requests += timed(h, quick ? 0.05 : WARMUP_SECONDS, &elapsed);
-    for (int r = 0; r < rounds; r++) {
-        long ops = timed(h, quick ? 0.1 : ROUND_SECONDS, &elapsed);
-        requests += ops;
-        rates[r] = (double)ops / elapsed;
-        if (rates[r] > best)
-            best = rates[r];
+    perform(h, 1);
+    if (failures) {
+        fprintf(stderr, "calls_curl: the first request failed\n");
+        return 1;
     }
+    rounds_serve(perform, h, 1);
+    printf("{\"final\":true,\"failures\":%ld,\"connects\":%ld,\"requests\":%ld,\"body_bytes\":%zu}\n",
+           failures, connects, requests, body.len);
     curl_easy_cleanup(h);
     curl_slist_free_all(headers);
     free(body.data);
     curl_global_cleanup();
-    if (failures) {
-        fprintf(stderr, "calls_curl: %ld requests failed\n", failures);
-        return 1;
-    }
-    printf("{\"id\":\"calls.curl.%s.%s\",\"rate\":%.1f,\"unit\":\"calls/s\",\"rounds\":[",
-           argv[1], argv[2], best);
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.1f", r ? "," : "", rates[r]);
-    printf("],\"connects\":%ld,\"requests\":%ld}\n", connects, requests);
-    return 0;
+#ifdef WITH_LUA
+    lua_close(L);
+#endif
+    return failures ? 1 : 0;
 }

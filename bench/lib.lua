@@ -1,10 +1,17 @@
--- Shared helpers for the Lua benchmarks: module paths, a bounded rate measurement, and the one
--- output format every benchmark program (Lua, C, Node) prints: one JSON object per line on
--- stdout, for example
---   {"id":"sign.tcssl","rate":412345.6,"unit":"signatures/s","rounds":[...]}
--- bench/report.lua reads those lines, pairs each subject with its floor and prints the ratios.
+-- Shared helpers for the Lua benchmark programs (Lua 5.4 and LuaJIT): module paths, the round
+-- protocol every measured program speaks, and the one output format of bench/driver.lua.
+--
+-- The round protocol. bench/driver.lua starts every program of a group (a subject and its
+-- floors), each pinned to the same CPU, and then sends them one command at a time, a line on
+-- stdin each, answered by one JSON line on stdout:
+--   warm            warm up until steady (see B.serve), answered {"warm_ops":N,"warm_seconds":S}
+--   round SECONDS   one timed round, answered {"ops":N,"seconds":S,"rate":R}
+--   (end of input)  answered by one last line of facts about the run ({"final":true,...})
+-- While one program runs, the others wait on their stdin: subject and floors alternate round
+-- by round in one run, and none of them disturbs another's round.
+local jit_build = rawget(_G, "jit") and "./build/luajit/?.so;" or ""
 package.path = "./lua/?.lua;./lua/?/init.lua;./bench/?.lua;" .. package.path
-package.cpath = "./lua/?.so;" .. package.cpath
+package.cpath = jit_build .. "./lua/?.so;" .. package.cpath
 
 local core = require "tcssl.core"
 local cjson = require("cjson").new()
@@ -12,62 +19,85 @@ local cjson = require("cjson").new()
 local B = {}
 
 B.now = core.monotonic
+B.RUNTIME = rawget(_G, "jit") and "luajit" or "lua54"
 
--- Settings every measurement shares; the environment can shorten them (BENCH_QUICK=1 for a
--- smoke run that proves the plumbing, not the numbers).
+-- Warm-up: windows of WINDOW seconds until two successive windows agree within 5 % (after at
+-- least opts.warm_seconds), or opts.warm_ops operations, or MAX_WARM seconds, whichever first.
 local quick = os.getenv("BENCH_QUICK") == "1"
-B.ROUNDS = quick and 2 or 5
-B.ROUND_SECONDS = quick and 0.1 or 0.4
-B.WARMUP_SECONDS = quick and 0.05 or 0.3
+B.WINDOW = quick and 0.05 or 0.2
+B.MAX_WARM = quick and 0.5 or 2
 
---- rate(step, opts) -> best, rounds
--- step(n) does n operations. Runs a warm-up, then opts.rounds timed rounds of about
--- opts.seconds each and returns the best rate in operations per second (the least disturbed
--- round) and the list of all round rates. opts.batch operations run between clock reads;
--- opts.max_ops caps one round, so every loop is bounded even when the clock misbehaves.
-function B.rate(step, opts)
-  opts = opts or {}
-  local rounds = opts.rounds or B.ROUNDS
-  local seconds = opts.seconds or B.ROUND_SECONDS
-  local batch = opts.batch or 100
-  local max_ops = opts.max_ops or 50000000
-  local function timed(limit)
-    local ops = 0
-    local start = B.now()
-    local elapsed = 0
-    while elapsed < limit and ops < max_ops do
-      step(batch)
-      ops = ops + batch
-      elapsed = B.now() - start
-    end
-    return ops, elapsed
+--- timed(step, seconds, batch, max_ops) -> ops, elapsed: step(batch) until `seconds` pass.
+function B.timed(step, seconds, batch, max_ops)
+  local ops, start, elapsed = 0, B.now(), 0
+  max_ops = max_ops or 1e9
+  while elapsed < seconds and ops < max_ops do
+    step(batch)
+    ops = ops + batch
+    elapsed = B.now() - start
   end
-  timed(opts.warmup or B.WARMUP_SECONDS)
-  local best, all = 0, {}
-  for r = 1, rounds do
-    local ops, elapsed = timed(seconds)
-    local rate = ops / elapsed
-    all[r] = math.floor(rate * 10 + 0.5) / 10
-    if rate > best then best = rate end
-  end
-  return best, all
+  return ops, elapsed
 end
 
---- emit(record): one result line on stdout.
+--- warm(step, opts) -> ops, seconds, steady: the warm-up rule above (steady false: the cap).
+function B.warm(step, opts)
+  local batch = opts.batch or 1
+  local min_seconds = quick and 0.1 or (opts.warm_seconds or 0.4)
+  local max_ops = opts.warm_ops or 30000
+  local started, ops, last, steady = B.now(), 0, nil, true
+  while true do
+    local n, elapsed = B.timed(step, B.WINDOW, batch)
+    ops = ops + n
+    local rate = n / elapsed
+    local total = B.now() - started
+    if ops >= max_ops then break end
+    if total >= B.MAX_WARM then steady = false break end
+    if last and total >= min_seconds and math.abs(rate - last) <= 0.05 * last then break end
+    last = rate
+  end
+  return ops, B.now() - started, steady
+end
+
+--- serve(step, opts, final): answers the driver's commands (above) until its input ends, then
+-- prints final() (a table, or nil) as the last line. step(n) does n operations; opts.batch
+-- operations run between clock reads (default 1); opts.warm_seconds, opts.warm_ops: the
+-- warm-up's least time and its operation cap.
+function B.serve(step, opts, final)
+  opts = opts or {}
+  local batch = opts.batch or 1
+  for line in io.lines() do
+    local cmd, arg = line:match("^(%a+)%s*(.*)$")
+    if cmd == "warm" then
+      local ops, seconds, steady = B.warm(step, opts)
+      B.emit{ warm_ops = ops, warm_seconds = seconds, steady = steady }
+    elseif cmd == "round" then
+      local ops, seconds = B.timed(step, tonumber(arg) or 0.2, batch)
+      B.emit{ ops = ops, seconds = seconds, rate = ops / seconds }
+    else
+      B.emit{ error = "unknown command " .. tostring(line) }
+    end
+  end
+  local facts = final and final() or {}
+  facts.final = true
+  B.emit(facts)
+end
+
+--- emit(record): one JSON line on stdout, flushed.
 function B.emit(record)
   io.stdout:write(cjson.encode(record), "\n")
   io.stdout:flush()
 end
 
---- skip(id, why): a result line saying a figure could not be measured, and why.
-function B.skip(id, why)
-  B.emit{ id = id, skipped = why }
+--- fail(message): a benchmark program that cannot go on says why and exits 1.
+function B.fail(message)
+  io.stderr:write(message, "\n")
+  os.exit(1)
 end
 
 --- read(path) -> the whole file
 function B.read(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end

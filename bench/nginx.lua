@@ -3,9 +3,9 @@
 --   lua5.4 bench/nginx.lua ports N                 N free loopback TCP ports, one a line
 --   lua5.4 bench/nginx.lua wait PORT SECONDS       exit 0 once 127.0.0.1:PORT accepts
 --   lua5.4 bench/nginx.lua get URL                  prints the body of a GET (the OpenResty handlers)
---   lua5.4 bench/nginx.lua static PREFIX HTTP_PAGE HTTPS_PAGE HTTP_EMPTY HTTPS_EMPTY CERT KEY
---       the responder: POST / answers a fixed DescribeCertificates response, a page of 10
---       certificates or an empty one, over HTTP and HTTPS (one port each), with keep-alive
+--   lua5.4 bench/nginx.lua static PREFIX CERT KEY SCHEME:N:PORT...
+--       the responder: POST / answers a fixed DescribeCertificates response of N
+--       certificates, over SCHEME (http or https) on PORT, one port per pair, with keep-alive
 --       for as many requests as the soak sends
 --   lua5.4 bench/nginx.lua openresty PREFIX PORT REPO
 --       handlers that call the responder from inside nginx (bench/openresty.lua)
@@ -44,37 +44,32 @@ events { worker_connections 256; }
 ]]):format(prefix, prefix, prefix, prefix, prefix)
 end
 
--- The responses: "page", the first page of a DescribeCertificates listing with 10
--- certificates (about 18 kB), and "empty", a page with none (the client's cost per call with
--- almost nothing to decode).
-local BODIES = {
-  page = function() return F.describe_certificates(10) end,
-  empty = function() return F.describe_certificates(0) end,
-}
-
--- The responder: one server per (scheme, body) on its own port; ports = { http_page = P, ... }.
+-- The responder: one server per (scheme, page) on its own port, for the pages of
+-- bench/run.sh (N certificates each: 0, the client's own cost with almost nothing to decode,
+-- up to 1,000, about 1.8 MB). servers: a list of { scheme, n, port }.
 -- A response is a file: nginx answers a POST to a static file with 405, which error_page turns
 -- into an internal GET of the same file with status 200 (a `return 200 '...'` cannot hold
 -- 18 kB: nginx caps a configuration token at 4 kB).
-local function static(prefix, ports, cert, key)
+local function static(prefix, servers, cert, key)
   local main, http = common(prefix)
   assert(os.execute(("mkdir -p '%s/www'"):format(prefix)))
-  for name, make in pairs(BODIES) do write(("%s/www/%s.json"):format(prefix, name), make()) end
-  local servers = {}
-  for _, scheme in ipairs{ "http", "https" } do
-    for _, body in ipairs{ "page", "empty" } do
-      servers[#servers + 1] = ([[
+  local blocks, written = {}, {}
+  for _, s in ipairs(servers) do
+    if not written[s.n] then
+      write(("%s/www/page-%d.json"):format(prefix, s.n), F.describe_certificates(s.n))
+      written[s.n] = true
+    end
+    blocks[#blocks + 1] = ([[
   server {
     listen 127.0.0.1:%d%s;
     root %s/www;
     default_type application/json;
     location / {
-      rewrite ^ /%s.json break;
+      rewrite ^ /page-%d.json break;
       error_page 405 =200 $uri;
     }
   }
-]]):format(ports[scheme .. "_" .. body], scheme == "https" and " ssl" or "", prefix, body)
-    end
+]]):format(s.port, s.scheme == "https" and " ssl" or "", prefix, s.n)
   end
   write(prefix .. "/conf/nginx.conf", main .. ([[
 http {
@@ -83,7 +78,7 @@ http {
   ssl_certificate %s;
   ssl_certificate_key %s;
 %s}
-]]):format(http, cert, key, table.concat(servers)))
+]]):format(http, cert, key, table.concat(blocks)))
 end
 
 local function openresty(prefix, port, repo)
@@ -148,8 +143,13 @@ elseif cmd == "get" then
     os.exit(1)
   end
 elseif cmd == "static" then
-  static(arg[2], { http_page = tonumber(arg[3]), https_page = tonumber(arg[4]),
-    http_empty = tonumber(arg[5]), https_empty = tonumber(arg[6]) }, arg[7], arg[8])
+  -- static PREFIX CERT KEY SCHEME:N:PORT...
+  local servers = {}
+  for i = 5, #arg do
+    local scheme, n, port = arg[i]:match("^(%a+):(%d+):(%d+)$")
+    servers[#servers + 1] = { scheme = scheme, n = tonumber(n), port = tonumber(port) }
+  end
+  static(arg[2], servers, arg[3], arg[4])
 elseif cmd == "openresty" then
   openresty(arg[2], tonumber(arg[3]), arg[4])
 else

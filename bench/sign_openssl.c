@@ -7,7 +7,8 @@
  *
  * "cached" keeps the derived key (SecretSigning) for the date, as tcssl's core does, so a
  * signature costs two SHA-256 and one HMAC; "uncached" derives it every time (three more HMACs).
- * Prints one result line, the same JSON as bench/lib.lua's emit. */
+ * A program of the round protocol (bench/rounds.h, bench/lib.lua); its last line carries the
+ * Authorization value, which must equal tcssl's. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "rounds.h"
+
 /* The request of bench/fixtures.lua (F.SIGN, F.SECRET_ID, F.SECRET_KEY, F.TIMESTAMP). */
 static const char SECRET_ID[] = "AKIDbenchbenchbenchbenchbenchbench01";
 static const char SECRET_KEY[] = "benchsecretkeybenchsecretkeybench1";
@@ -27,11 +30,7 @@ static const char CONTENT_TYPE[] = "application/json";
 static const char PAYLOAD[] = "{\"Limit\":10,\"Offset\":0,\"SearchKey\":\"bench.example.com\"}";
 static const long long TIMESTAMP = 1764000000;
 
-#define ROUNDS 5
-#define ROUND_SECONDS 0.4
-#define WARMUP_SECONDS 0.3
 #define BATCH 1000
-#define MAX_OPS 50000000L
 
 static EVP_MD *sha256;
 static EVP_MD_CTX *md;
@@ -41,13 +40,6 @@ static void die(const char *what)
 {
     fprintf(stderr, "sign_openssl: %s failed\n", what);
     exit(1);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void hex(const unsigned char *in, size_t len, char *out)
@@ -129,27 +121,17 @@ static void sign(int cache, char *auth, size_t auth_size)
              SECRET_ID, date, SERVICE, signature);
 }
 
-static long timed(int cache, double seconds, double *elapsed)
+static void step(void *ctx, long n)
 {
     char auth[256];
-    long ops = 0;
-    double start = now();
-    *elapsed = 0;
-    while (*elapsed < seconds && ops < MAX_OPS) {
-        for (int i = 0; i < BATCH; i++)
-            sign(cache, auth, sizeof auth);
-        ops += BATCH;
-        *elapsed = now() - start;
-    }
-    return ops;
+    int cache = *(int *)ctx;
+    for (long i = 0; i < n; i++)
+        sign(cache, auth, sizeof auth);
 }
 
 int main(int argc, char **argv)
 {
     int cache = argc > 1 && strcmp(argv[1], "uncached") != 0;
-    int quick = getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "1") == 0;
-    int rounds = quick ? 2 : ROUNDS;
-    double round_seconds = quick ? 0.1 : ROUND_SECONDS, elapsed, best = 0, rates[ROUNDS];
     char auth[256];
     OSSL_PARAM params[2];
     EVP_MAC *hmac_alg;
@@ -170,19 +152,9 @@ int main(int argc, char **argv)
     if (!EVP_MAC_CTX_set_params(mac, params))
         die("HMAC digest");
 
-    timed(cache, quick ? 0.05 : WARMUP_SECONDS, &elapsed);
-    for (int r = 0; r < rounds; r++) {
-        long ops = timed(cache, round_seconds, &elapsed);
-        rates[r] = (double)ops / elapsed;
-        if (rates[r] > best)
-            best = rates[r];
-    }
+    rounds_serve(step, &cache, BATCH);
     sign(cache, auth, sizeof auth);
-    printf("{\"id\":\"sign.openssl.%s\",\"rate\":%.1f,\"unit\":\"signatures/s\",\"rounds\":[",
-           cache ? "cached" : "uncached", best);
-    for (int r = 0; r < rounds; r++)
-        printf("%s%.1f", r ? "," : "", rates[r]);
-    printf("],\"authorization\":\"%s\"}\n", auth);
+    printf("{\"final\":true,\"authorization\":\"%s\"}\n", auth);
 
     EVP_MAC_CTX_free(mac);
     EVP_MAC_free(hmac_alg);

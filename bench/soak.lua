@@ -5,7 +5,7 @@
 -- warm), both ends after a full garbage collection; what the process held before its first
 -- call is reported beside them. Stops early, with a notice, when the time limit would pass.
 --   lua5.4 bench/soak.lua http|https PORT [CA_FILE]
--- Environment: BENCH_SOAK_CALLS (default 100000), BENCH_SOAK_SECONDS (default 170).
+-- Environment: BENCH_SOAK_CALLS (default 100000), BENCH_SOAK_SECONDS (default 170; bench/run.sh gives 150).
 local B = require "bench.lib"
 local F = require "fixtures"
 local tcssl = require "tcssl"

@@ -1,29 +1,45 @@
 # Benchmarks and the soak, with their own packages (`make bench-deps`); none is part of `make test`.
-#   make bench    every figure, as ratios against floors measured in the same run (bench/run.sh)
+#   make bench    every figure, as ratios against floors measured in the same run, in
+#                 interleaved rounds (bench/run.sh, bench/driver.lua)
 #   make soak     only the soak: 100,000 calls through one client, RSS and descriptors
 # BENCH_QUICK=1 makes a short smoke run (proves the plumbing, not the numbers).
 # Results: a table on stdout, bench/results/<date>.jsonl and bench/results/latest.md.
 
-# The core's build (it links libcurl, OpenSSL and libzip), the floors' programs and nginx.
+# The core's build for both runtimes (it links libcurl, OpenSSL and libzip), the floors' programs,
+# nginx, and node with npm for the official SDK (bench/run.sh installs it into build/bench-node).
 BENCH_PKGS := nginx openssl lua5.4 liblua5.4-dev lua-cjson lua-socket libcurl4-openssl-dev \
-              libssl-dev libzip-dev gcc make
-BENCH_BINS := build/bench/sign_openssl build/bench/calls_curl
+              libssl-dev libzip-dev gcc make luajit2 libluajit2-5.1-dev nodejs
+BENCH_BINS := build/bench/sign_openssl build/bench/calls_curl build/bench/calls_cjson_lua54 \
+              build/bench/calls_cjson_luajit
+
+# The floors send what tcssl sends, its User-Agent included.
+BENCH_CFLAGS := $(WARN) -O2 -DUSER_AGENT='"tcssl/$(VERSION)"'
 
 .PHONY: bench soak bench-deps
 
 bench-deps:
 	@sh tools/deps.sh $(BENCH_PKGS)
 
-build/bench/sign_openssl: bench/sign_openssl.c
+build/bench/sign_openssl: bench/sign_openssl.c bench/rounds.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O2 -o $@ $< -lcrypto
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lcrypto -lm
 
-build/bench/calls_curl: bench/calls_curl.c
+build/bench/calls_curl: bench/calls_curl.c bench/rounds.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O2 -o $@ $< -lcurl
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lcurl -lm
+
+# libcurl + cjson.decode called from C, in an embedded Lua 5.4 or LuaJIT
+build/bench/calls_cjson_lua54: bench/calls_curl.c bench/rounds.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -DWITH_LUA -I/usr/include/lua5.4 -o $@ $< -lcurl -llua5.4 -lm
+
+build/bench/calls_cjson_luajit: bench/calls_curl.c bench/rounds.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -DWITH_LUA -I/usr/include/luajit-2.1 -o $@ $< -lcurl -lluajit-5.1 -lm
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@$(MAKE) --no-print-directory LUA=luajit all
 	@sh bench/run.sh
 
 soak: bench-deps

@@ -1,19 +1,21 @@
-// Sequential calls per second of DescribeCertificates { Limit: 10 } through the official
-// Node.js SDK (CommonClient of tencentcloud-sdk-nodejs-common) against bench/run.sh's static
-// nginx responder. The SDK is given a keep-alive agent limited to one socket, so that it too
-// reuses one connection, as tcssl and the libcurl loop do.
-//   node bench/node/calls.js http|https page|empty PORT [CA_FILE]
+// Sequential calls of DescribeCertificates { Limit: 10 } through the official Node.js SDK
+// (CommonClient of tencentcloud-sdk-nodejs-common) against bench/run.sh's static nginx
+// responder, as a program of the round protocol (bench/node/lib.js). The SDK is given a
+// keep-alive agent limited to one socket, so that it too reuses one connection, as tcssl and
+// the libcurl loop do.
+//   node bench/node/calls.js http|https PORT N [CA_FILE]
 "use strict";
 const fs = require("fs");
 const http = require("http");
 const https = require("https");
-const { rateAsync, emit, load } = require("./lib");
+const { serve, load } = require("./lib");
 
 const { CommonClient } = load("tencentcloud-sdk-nodejs-common");
 
-const [scheme, body, port, caFile] = process.argv.slice(2);
-if ((scheme !== "http" && scheme !== "https") || (body !== "page" && body !== "empty")) {
-  console.error("usage: calls.js http|https page|empty PORT [CA_FILE]");
+const [scheme, port, nText, caFile] = process.argv.slice(2);
+const n = Number(nText);
+if ((scheme !== "http" && scheme !== "https") || !port || !(n >= 0)) {
+  console.error("usage: calls.js http|https PORT N [CA_FILE]");
   process.exit(2);
 }
 const agent = scheme === "https"
@@ -36,14 +38,19 @@ const client = new CommonClient(endpoint, "2019-12-05", {
 
 async function main() {
   const first = await client.request("DescribeCertificates", { Limit: 10 });
-  if (!first || !first.Certificates || first.Certificates.length !== (body === "page" ? 10 : 0)) {
+  if (!first || !first.Certificates || first.Certificates.length !== n) {
     throw new Error("unexpected first response");
   }
-  const { best, rounds } = await rateAsync(async (n) => {
-    for (let i = 0; i < n; i++) await client.request("DescribeCertificates", { Limit: 10 });
-  }, { batch: 20 });
-  agent.destroy();
-  emit({ id: `calls.node.${scheme}.${body}`, rate: best, unit: "calls/s", rounds, connects });
+  let failures = 0;
+  await serve(async (count) => {
+    for (let i = 0; i < count; i++) {
+      const r = await client.request("DescribeCertificates", { Limit: 10 });
+      if (!r || !r.Certificates) failures++;
+    }
+  }, {}, () => {
+    agent.destroy();
+    return { failures, connects };
+  });
 }
 
 main().catch((e) => {
