@@ -189,7 +189,8 @@ local soak_lines = {}
 if soak and not soak.skipped and not soak.error then
   local growth_mb = (soak.rss_end_kb - soak.rss_start_kb) / 1024
   local met = growth_mb < 1 and not soak.stopped_early
-  target_rows[#target_rows + 1] = { ("RSS growth over %d calls, Lua 5.4, HTTP, 10 certificates"):format(soak.calls),
+  target_rows[#target_rows + 1] = {
+    ("RSS growth over %d calls, Lua 5.4, HTTP, 1 certificate a page"):format(soak.calls),
     ("%.1f MB at the end"):format(soak.rss_end_kb / 1024), ("%.1f MB at the start"):format(soak.rss_start_kb / 1024),
     ("%+.2f MB"):format(growth_mb), "< 1 MB",
     soak.stopped_early and "INCOMPLETE" or met and "met" or "MISSED",

@@ -46,6 +46,15 @@ soak: bench-deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@sh bench/run.sh soak
 
+# Where a call's time goes in the Lua layer, phase by phase, with a transport that answers at
+# once (bench/phases.lua), on an empty page and on 10 certificates, under Lua 5.4 and LuaJIT.
+.PHONY: bench-phases
+bench-phases:
+	@$(MAKE) --no-print-directory all >/dev/null
+	@for n in 0 10; do lua5.4 bench/phases.lua $$n; done
+	@if command -v luajit >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory LUA=luajit all >/dev/null && for n in 0 10; do luajit bench/phases.lua $$n; done; fi
+
 # The Lua heap one client costs (require, new, one call against the emulator), under Lua 5.4
 # and, when luajit is installed, LuaJIT: bench/memory.lua. Quick (a second); part of neither
 # `make bench` nor `make test`.
