@@ -63,7 +63,10 @@ H.UploadCertificate = function(store, p)
   local _, algorithm = pem.key_algorithm(leaf)
   local cert = store:add_certificate{
     type = cert_type,
-    pem = cert_pem, -- the certificate only: private keys are checked, never kept
+    pem = cert_pem,
+    -- the private key, checked, is kept in memory as the API keeps it: DownloadCertificate's
+    -- archives and DescribeCertificateDetail's CertificatePrivateKey hand it back; no log shows it
+    key_pem = key_pem,
     alias = p.Alias or "",
     project_id = p.ProjectId or 0,
     tags = p.Tags,
@@ -201,7 +204,7 @@ H.DescribeCertificateDetail = function(store, p, ctx, action_model)
   local out = synth.overlay(synth.response(store, "DescribeCertificateDetail", action_model),
     views.detail(store, cert, ctx.language), action_model.output)
   out.CertificatePublicKey = cert.pem or ""
-  out.CertificatePrivateKey = cert.key_pem or "" -- kept only for certificates the emulator issued
+  out.CertificatePrivateKey = cert.key_pem or "" -- issued, or uploaded with its key; "" for a CA without one
   out.EncryptCert, out.EncryptPrivateKey, out.EncryptCertFingerprint = "", "", "" -- SM certificates only
   out.TypeName = cert.product or null
   out.CertFingerprint = cert.sha1 and cert.sha1:upper() or "" -- "签名证书 SHA1指纹"

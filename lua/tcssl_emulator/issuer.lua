@@ -22,8 +22,9 @@
 --   tomcat  <d>.pfx (PKCS#12, keystoreType="PKCS12"), keystorePass.txt
 --   other   <d>.pem (certificate + chain), <d>.key
 --   root    root_bundle.crt (chain)
--- Uploaded certificates have no key here (the emulator never keeps uploaded keys): their
--- archives leave out the .key files and the key stores. JKS keystores are not written.
+-- A certificate uploaded with its private key keeps it (in memory, as the API does) and its
+-- archives carry it; one uploaded without (a CA certificate) has archives without the .key
+-- files and the key stores. JKS keystores are not written.
 --
 -- Its state is the store's ca and downloads (tcssl_emulator.store); M.handlers are its actions.
 local core = require "tcssl.core"

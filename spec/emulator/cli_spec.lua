@@ -456,7 +456,7 @@ describe("tcssl commands", function()
     assert.equal(leaf.fullchain, read(dir .. "/dl.example.com_nginx/dl.example.com_bundle.crt"))
     assert.equal(leaf.cert_pem, read(dir .. "/cert.pem"))
     assert.equal(leaf.chain, read(dir .. "/chain.pem"))
-    assert.is_nil(read(dir .. "/privkey.pem")) -- uploaded keys are not kept by the emulator
+    assert.equal(leaf.key_pem, read(dir .. "/privkey.pem")) -- the key it was uploaded with
     rc, out = run{ "download", "--id", id, "--service-type", "other", "--output", "json" }
     assert.equal(0, rc)
     assert.same({ "dl.example.com_other/dl.example.com.pem" }, { decode(out).Files[1].Name })

@@ -1,5 +1,5 @@
---- Helpers for the tcssl.serve specs (spec/nginx/serve_*_spec.lua): an emulator whose uploads
--- keep their keys (spec/nginx/serve_emulator.lua), certificates uploaded to it, an nginx with
+--- Helpers for the tcssl.serve specs (spec/nginx/serve_*_spec.lua): an emulator (with the two
+-- bad certificates of spec/nginx/serve_emulator.lua), certificates uploaded to it, an nginx with
 -- tcssl.serve in front of a TLS server, and real handshakes with `openssl s_client`.
 --
 --   local serve = require "spec.support.serve"
@@ -49,12 +49,20 @@ function M.client(e)
     max_retries = 0 })
 end
 
---- upload(client, spec) -> the certificate (certgen's, self-signed) with its id in the account.
--- spec: cn, sans, days, not_before, alias (see serve_emulator.lua).
+--- upload(client, spec) -> the certificate (certgen's, self-signed) with its id in the account,
+-- uploaded with its key. spec: cn, sans, days, not_before, alias (see serve_emulator.lua), or
+-- ca = true: a CA certificate named cn, uploaded without a key (its archive has none).
 function M.upload(client, spec)
-  local cert = certgen.leaf{ cn = spec.cn, sans = spec.sans, days = spec.days, not_before = spec.not_before }
-  local res = assert(client:UploadCertificate{ CertificatePublicKey = cert.cert_pem,
-    CertificatePrivateKey = cert.key_pem, Alias = spec.alias or "serve-spec" })
+  local cert, res
+  if spec.ca then
+    cert = certgen.ca(spec.cn)
+    res = assert(client:UploadCertificate{ CertificatePublicKey = cert.cert_pem, CertificateType = "CA",
+      Alias = spec.alias or "serve-spec" })
+  else
+    cert = certgen.leaf{ cn = spec.cn, sans = spec.sans, days = spec.days, not_before = spec.not_before }
+    res = assert(client:UploadCertificate{ CertificatePublicKey = cert.cert_pem,
+      CertificatePrivateKey = cert.key_pem, Alias = spec.alias or "serve-spec" })
+  end
   cert.id = res.CertificateId
   return cert
 end
