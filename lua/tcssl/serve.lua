@@ -5,7 +5,7 @@
 --   init_worker_by_lua_block {
 --     require("tcssl.serve").start{
 --       client = { region = "ap-guangzhou" },          -- tcssl.new options, or a client
---       domains = { "shop.example.com", "*.api.example.com" },  -- or a function returning them
+--       domains = { "shop.example.com", "*.api.example.com" },  -- or a function, or "all"
 --       dict = "tcssl_certs", refresh = 300, cache_dir = "/var/cache/tcssl",
 --     }
 --   }
@@ -24,7 +24,10 @@
 --   DescribeCertificates by SearchKey, then SAN and wildcard matching), newest end first, and
 --   takes the first that passes the checks: downloaded (DownloadCertificate) with its private
 --   key, the key matching the certificate, valid now, covering the name, and readable by
---   ngx.ssl. A certificate that fails is logged and not tried again for `retry_bad` seconds;
+--   ngx.ssl. With domains = "all", one DescribeCertificates listing gives every issued
+--   certificate and the names it covers (SAN and Domain), each name served by the one of
+--   them that ends last, and a name none covers any more is dropped (the fallback again).
+--   A certificate that fails is logged and not tried again for `retry_bad` seconds;
 --   the one served before stays. The certificates and keys go into the shared dict; a
 --   generation counter tells the workers that the mapping changed.
 -- * In the handshake (certificate()) nothing calls the API and nothing blocks: the SNI name,
@@ -33,7 +36,8 @@
 --   worker. An unknown name or no SNI leaves nginx's own ssl_certificate (the fallback).
 -- * With cache_dir, what is served is also written there (files 0600 in a 0700 folder, written
 --   whole and renamed) and read back at start, checked again, so that nginx restarted while
---   the API cannot be reached serves the last good certificates.
+--   the API cannot be reached serves the last good certificates; a file that fails the checks
+--   (changed, cut short) is logged and passed over, never served.
 -- * Private keys never appear in a log line, an error or status().
 local certs = require "tcssl.certs"
 local errors = require "tcssl.error"
@@ -135,9 +139,15 @@ local function write_state(dict, st)
 end
 
 -- Puts the checked certificates into the dict: entries[name] = { fingerprint, id, not_after,
--- fullchain, key, source }. Names left out keep what they had.
-local function install(dict, entries, st)
+-- fullchain, key, source }. Names left out keep what they had, but for those in the list
+-- `removed`, which are served no more.
+local function install(dict, entries, st, removed)
   local changed = false
+  for _, name in ipairs(removed or {}) do
+    dict:delete("name:" .. name)
+    st.names[name] = nil
+    changed = true
+  end
   for name, e in pairs(entries) do
     local fp = e.fingerprint
     if dict:get("name:" .. name) ~= fp then
@@ -220,9 +230,13 @@ end
 
 --- load_cache(dir) -> entries (name -> entry) read back from dir and checked again
 local function load_cache(dir)
-  local index = json.decode(read_file(cache_path(dir, "index.json")) or "null")
+  local index_text = read_file(cache_path(dir, "index.json"))
+  local index = index_text and json.decode(index_text)
   local entries, count = {}, 0
-  if type(index) ~= "table" or type(index.names) ~= "table" then return entries, 0 end
+  if type(index) ~= "table" or type(index.names) ~= "table" then
+    if index_text then log("WARN", "the disk cache's index.json cannot be read: the cache is not used") end
+    return entries, 0
+  end
   for name, info in pairs(index.names) do
     local fp = type(info) == "table" and info.fingerprint
     if type(name) == "string" and type(fp) == "string" and fp:find("^%x+$") then
@@ -241,6 +255,9 @@ local function load_cache(dir)
       else
         log("WARN", ("the cached certificate for %s is not used: %s"):format(name, why or "fingerprint differs"))
       end
+    else
+      log("WARN", ("an entry of the disk cache's index.json is not used: %s"):format(
+        type(name) == "string" and #name <= 253 and name:find("^[%w*][%w%-%.*]*$") and name or "(not a name)"))
     end
   end
   return entries, count
@@ -290,10 +307,48 @@ local function describe_error(err)
   return tostring(err)
 end
 
--- The best certificate for one name: entry | nil, why.
-local function best_for(client, dict, name, current, time)
-  local items, err = certs.find(client, name, { time = time })
+-- The account's issued certificates and the names they cover, for domains = "all": names (sorted),
+-- by_name (name -> the items covering it, latest end first) | nil, why. CA certificates (no key
+-- to serve) and those that have ended are left out.
+local function account_certificates(client, time)
+  local items, err = require("tcssl.pages").all(client, "DescribeCertificates", {}, { max_items = 5000 })
   if not items then return nil, "DescribeCertificates: " .. describe_error(err) end
+  local names, by_name, ends = {}, {}, {}
+  for _, item in ipairs(items) do
+    local id = item.CertificateId
+    local until_ = type(item.CertEndTime) == "string" and certs.parse_api_time(item.CertEndTime) or nil
+    if type(id) == "string" and item.Status == 1 and item.CertificateType ~= "CA" and (not until_ or until_ > time) then
+      ends[id] = until_ or 0
+      local seen = {}
+      for _, n in ipairs(certs.api_names(item)) do
+        if type(n) == "string" and n:find("^[%w*][%w%-%.*]*$") then
+          n = canonical(n)
+          if not seen[n] then
+            seen[n] = true
+            if not by_name[n] then
+              by_name[n] = {}
+              names[#names + 1] = n
+            end
+            table.insert(by_name[n], item)
+          end
+        end
+      end
+    end
+  end
+  local function latest_first(a, b)
+    local ea, eb = ends[a.CertificateId], ends[b.CertificateId]
+    if ea ~= eb then return ea > eb end
+    return a.CertificateId < b.CertificateId
+  end
+  for _, list in pairs(by_name) do table.sort(list, latest_first) end
+  table.sort(names)
+  return names, by_name
+end
+
+-- The best certificate for one name among items (certs.find's, or the account's for "all"):
+-- entry | nil, why. downloads keeps this refresh's downloads by id, for certificates that
+-- cover several names.
+local function best_for(client, dict, name, current, time, items, downloads)
   if #items == 0 then return nil, "no issued certificate in the account covers " .. name end
   local reasons = {}
   for _, item in ipairs(items) do
@@ -305,7 +360,13 @@ local function best_for(client, dict, name, current, time)
     if bad then
       reasons[#reasons + 1] = id .. ": " .. bad
     else
-      local dl, derr = certs.download(client, id)
+      local got = downloads[id]
+      if not got then
+        local dl, derr = certs.download(client, id)
+        got = { dl = dl, err = derr }
+        downloads[id] = got
+      end
+      local dl, derr = got.dl, got.err
       local ok, why
       if dl then
         ok, why = M.check(dl.fullchain, dl.key, name, time)
@@ -335,14 +396,35 @@ function M.refresh()
   local ok, result, err = pcall(function()
     local client, cerr = get_client()
     if not client then return nil, "the client cannot be made: " .. describe_error(cerr) end
-    local names, nerr = domain_list(opts.domains)
-    if not names then return nil, nerr end
     local time = now()
+    local names, listed
+    if opts.domains == "all" then
+      names, listed = account_certificates(client, time)
+      if not names then
+        log("ERR", "refresh failed, what is served stays: " .. listed)
+        return nil, listed
+      end
+    else
+      local nerr
+      names, nerr = domain_list(opts.domains)
+      if not names then return nil, nerr end
+    end
     local st = read_state(dict)
-    local entries, failures = {}, {}
+    local entries, failures, downloads = {}, {}, {}
     for _, name in ipairs(names) do
       local current = st.names[name]
-      local e, why = best_for(client, dict, name, current, time)
+      local items, ferr
+      if listed then
+        items = listed[name]
+      else
+        items, ferr = certs.find(client, name, { time = time })
+      end
+      local e, why
+      if items then
+        e, why = best_for(client, dict, name, current, time, items, downloads)
+      else
+        why = "DescribeCertificates: " .. describe_error(ferr)
+      end
       if e and not e.keep then
         entries[name] = e
         log("NOTICE", ("serving certificate %s (%s, until %s) for %s"):format(e.id, e.fingerprint:sub(1, 16),
@@ -352,16 +434,29 @@ function M.refresh()
         log("ERR", ("refresh for %s failed, %s: %s"):format(name,
           current and ("still serving " .. tostring(current.certificate_id)) or "the fallback is served", why))
       end
-      local served = e and not e.keep and e or current
-      local info = st.names[name]
-      local ends = served and (e and e.leaf and e.leaf.not_after or (info and certs.parse_api_time(
-        (info.not_after or ""):gsub("T", " "):gsub("Z$", ""))))
-      if type(ends) == "number" and ends - time < opts.warn_days * 86400 then
-        log("WARN", ("the certificate served for %s ends %s, and the account has no newer one"):format(name,
-          tostring(served.not_after)))
+      -- the warning: what is served after this refresh ends soon, and nothing newer passed
+      local ends
+      if e and e.leaf then
+        ends = e.leaf.not_after
+      elseif current then
+        ends = certs.parse_api_time(tostring(current.not_after))
+      end
+      if ends and ends - time < opts.warn_days * 86400 then
+        log("WARN", ("the certificate served for %s (%s) ends %s, and the account has no newer one"):format(name,
+          tostring(e and e.id or current.certificate_id), certs.format_utc(ends) or "?"))
       end
     end
-    local changed, ierr = install(dict, entries, st)
+    -- with "all", a name no issued certificate covers any more is served no more
+    local removed = {}
+    if listed then
+      for name in pairs(st.names) do
+        if not listed[name] then
+          removed[#removed + 1] = name
+          log("NOTICE", ("no certificate of the account covers %s any more: the fallback is served"):format(name))
+        end
+      end
+    end
+    local changed, ierr = install(dict, entries, st, removed)
     if changed == nil then return nil, ierr end
     st.last_refresh = certs.format_utc(time)
     st.refreshes = (st.refreshes or 0) + 1
@@ -406,7 +501,8 @@ end
 
 --- start(opts) -> true | nil, err (in init_worker_by_lua). opts: dict (a lua_shared_dict
 -- name, required), domains (a list of names, wildcards as "*.example.com", or a function
--- returning one), client (tcssl.new options or a client; default the default credential
+-- returning one, or "all": every issued certificate of the account, for each name it covers),
+-- client (tcssl.new options or a client; default the default credential
 -- chain), refresh (seconds between refreshes, default 300), cache_dir, warn_days (default 14),
 -- retry_bad (seconds before a failed certificate is tried again, default 3600), tick (how
 -- often workers look whether a refresh is due, default min(1, refresh)), lock_timeout
@@ -417,8 +513,8 @@ function M.start(opts)
   if type(opts) ~= "table" then return config_error("start takes a table of options") end
   local dict = type(opts.dict) == "string" and ngx.shared[opts.dict]
   if not dict then return config_error("dict must name a lua_shared_dict") end
-  if type(opts.domains) ~= "table" and type(opts.domains) ~= "function" then
-    return config_error("domains must be a list of names or a function")
+  if type(opts.domains) ~= "table" and type(opts.domains) ~= "function" and opts.domains ~= "all" then
+    return config_error('domains must be a list of names, a function or "all"')
   end
   local ok, err = pcall(function()
     local o = {}

@@ -1,12 +1,13 @@
 -- tcssl.serve in a real nginx against the emulator: certificates picked by SNI (exact and
 -- wildcard, the fallback otherwise), checked with real TLS handshakes (openssl s_client);
 -- a renewed certificate served without a reload while handshakes keep succeeding; bad
--- certificates (key that does not match, expired, no key) never served; status().
+-- certificates (key that does not match, expired, no key) never served; the warning for a
+-- certificate near its end; status().
 local nginx = require "spec.support.nginx"
 local serve = require "spec.support.serve"
 
 describe("tcssl.serve", function()
-  local e, client, n, shop, api
+  local e, client, n, shop, api, soon
 
   setup(function()
     assert(nginx.available())
@@ -14,7 +15,8 @@ describe("tcssl.serve", function()
     client = serve.client(e)
     shop = serve.upload(client, { cn = "shop.serve.test", days = 60 })
     api = serve.upload(client, { cn = "*.api.serve.test", days = 60 })
-    n = serve.nginx(e, { domains = { "shop.serve.test", "*.api.serve.test", "missing.serve.test" } })
+    soon = serve.upload(client, { cn = "soon.serve.test", days = 5 })
+    n = serve.nginx(e, { domains = { "shop.serve.test", "*.api.serve.test", "missing.serve.test", "soon.serve.test" } })
     assert(serve.wait_served(n.tls_port, "shop.serve.test", shop.sha256), "the account's certificate is not served")
   end)
 
@@ -44,6 +46,32 @@ describe("tcssl.serve", function()
     assert.truthy(st.last_refresh)
     assert.truthy(st.refreshes >= 1)
     assert.truthy(tostring(st.last_error):find("missing.serve.test", 1, true))
+  end)
+
+  it("warns of a served certificate near its end while the account has no newer one", function()
+    local function warnings(name)
+      local count = 0
+      for line in n:log():gmatch("[^\n]+") do
+        if line:find("[warn]", 1, true) and line:find("the certificate served for " .. name .. " (", 1, true)
+          and line:find("and the account has no newer one", 1, true) then
+          count = count + 1
+        end
+      end
+      return count
+    end
+    assert.truthy(serve.wait_served(n.tls_port, "soon.serve.test", soon.sha256))
+    assert.truthy(nginx.poll(20, function() return warnings("soon.serve.test") >= 1 end), n:log())
+    assert.truthy(n:log():find("the certificate served for soon.serve.test (" .. soon.id .. ") ends ", 1, true))
+    assert.equal(0, warnings("shop.serve.test"))
+    assert.equal(0, warnings("*.api.serve.test"))
+    -- a newer one: served, and no more warnings
+    local newer = serve.upload(client, { cn = "soon.serve.test", days = 60 })
+    assert.truthy(serve.wait_served(n.tls_port, "soon.serve.test", newer.sha256))
+    assert.truthy(serve.wait_refreshes(n, 1))
+    local count = warnings("soon.serve.test")
+    assert.truthy(serve.wait_refreshes(n, 2))
+    assert.equal(count, warnings("soon.serve.test"))
+    assert.falsy(n:log():find("PRIVATE KEY", 1, true))
   end)
 
   it("serves a renewed certificate from the next refresh on, same master, every handshake succeeding", function()

@@ -78,7 +78,7 @@ local function lua_value(v)
 end
 
 --- nginx(e, opts) -> a running nginx with tcssl.serve (n.tls_port, n.fallback) in front of a
--- TLS server; opts: domains, cache_dir, workers, refresh (default 1), tick, fallback (a certgen
+-- TLS server; opts: domains, cache_dir, workers, refresh (default 1), tick, warn_days, fallback (a certgen
 -- certificate to reuse), http (more configuration text for the http block).
 function M.nginx(e, opts)
   local fallback = opts.fallback or certgen.leaf{ cn = "fallback.serve.test", days = 30 }
@@ -90,7 +90,7 @@ function M.nginx(e, opts)
     client = { secret_id = M.ID, secret_key = M.KEY, endpoint = e.host, scheme = "http", max_retries = 0,
       timeout = 5 },
     domains = opts.domains, dict = "tcssl_certs", refresh = opts.refresh or 1, tick = opts.tick or 0.2,
-    cache_dir = opts.cache_dir, retry_bad = opts.retry_bad,
+    cache_dir = opts.cache_dir, retry_bad = opts.retry_bad, warn_days = opts.warn_days,
   }
   local n = nginx.start{
     workers = opts.workers,
