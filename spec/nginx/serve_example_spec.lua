@@ -14,7 +14,7 @@ describe("examples/openresty/serve.conf", function()
 
   it("serves the account's certificate by SNI and reports it at /tcssl-status", function()
     assert(nginx.available())
-    e = serve.emulator()
+    e = serve.emulator{ plain = true } -- bin/tcssl-emulator, a certificate uploaded with its key
     local shop = serve.upload(serve.client(e), { cn = "shop.example.test", days = 60 })
     dir = util.temp_dir("serve-example")
     assert(os.execute("chmod 777 " .. util.quote(dir)))

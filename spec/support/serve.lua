@@ -19,9 +19,12 @@ local M = {}
 M.ID = "AKIDSERVESPEC0000000000000000000000"
 M.KEY = "serve-spec-secret-key-0123456789abcdef"
 
-function M.emulator()
+--- emulator([opts]) -> a running emulator; opts.plain: bin/tcssl-emulator itself, without the
+-- bad certificates of serve_emulator.lua.
+function M.emulator(opts)
   local log_file = os.tmpname()
-  local e = emu.start{ keys = { [M.ID] = { secret_key = M.KEY } }, command = "lua5.4 spec/nginx/serve_emulator.lua",
+  local e = emu.start{ keys = { [M.ID] = { secret_key = M.KEY } },
+    command = not (opts and opts.plain) and "lua5.4 spec/nginx/serve_emulator.lua" or nil,
     args = { "--verbose" }, stderr = log_file }
   e.log_file = log_file
   return e
