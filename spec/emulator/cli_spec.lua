@@ -457,6 +457,7 @@ describe("tcssl commands", function()
     assert.equal(leaf.cert_pem, read(dir .. "/cert.pem"))
     assert.equal(leaf.chain, read(dir .. "/chain.pem"))
     assert.equal(leaf.key_pem, read(dir .. "/privkey.pem")) -- the key it was uploaded with
+    assert.equal("600", mode(dir .. "/privkey.pem"))
     rc, out = run{ "download", "--id", id, "--service-type", "other", "--output", "json" }
     assert.equal(0, rc)
     assert.same({ "dl.example.com_other/dl.example.com.pem" }, { decode(out).Files[1].Name })
