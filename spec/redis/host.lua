@@ -3,7 +3,8 @@
 -- MODE calls: DescribeCertificates (10/s) through the Redis limiter until SECONDS of wall clock
 -- have passed (at most 200 calls); prints "calls N failed M".
 -- MODE credentials: one call with CVM-role keys from the emulator's metadata service, shared
--- through Redis; prints "calls N failed M".
+-- through Redis; MODE sts: the same with keys from STS AssumeRole. Both print "calls N failed M
+-- account A", A the account digest of the temporary SecretId the call was signed with.
 -- OFFSET is added to this process's monotonic clock, so each host has a different one. The
 -- process says "ready", then waits (bounded) for GO_FILE, so the hosts start together.
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
@@ -15,12 +16,17 @@ local redis = require "tcssl.shared.redis"
 
 local mode, emulator, url, offset, go, seconds = arg[1], arg[2], arg[3], tonumber(arg[4]), arg[5], tonumber(arg[6])
 local cache = assert(redis.new{ url = url, timeout = 0.5, encryption_key = "fleet-spec-encryption-key-0001" })
+local temporary = mode == "credentials" or mode == "sts"
 local config = { endpoint = emulator, scheme = "http", shared_dict = cache, deadline = 10,
   monotonic = function() return runtime.now() + offset end }
 if mode == "credentials" then
   config.credentials = require("tcssl.credentials").cvm_role{
     metadata_url = "http://" .. emulator .. "/latest/meta-data/",
     role = "tcssl-emulator-role", cache = cache }
+elseif mode == "sts" then
+  config.credentials = require("tcssl.credentials").assume_role{ secret_id = "AKIDEMULATOR",
+    secret_key = "tcssl-emulator-demo-secret-key-0", role_arn = "qcs::cam::uin/100000000001:roleName/fleet",
+    endpoint = emulator, scheme = "http", cache = cache }
 else
   config.secret_id, config.secret_key = "AKIDEMULATOR", "tcssl-emulator-demo-secret-key-0"
 end
@@ -36,7 +42,7 @@ end
 
 local calls, failed = 0, 0
 local stop = socket.gettime() + (seconds or 0)
-for _ = 1, mode == "credentials" and 1 or 200 do
+for _ = 1, temporary and 1 or 200 do
   local res, err = client:DescribeCertificates{}
   calls = calls + 1
   if not res then
@@ -45,4 +51,9 @@ for _ = 1, mode == "credentials" and 1 or 200 do
   end
   if socket.gettime() > stop then break end
 end
-io.stdout:write(("calls %d failed %d\n"):format(calls, failed))
+local account = "-"
+if temporary then
+  local creds = config.credentials.get(os.time())
+  account = creds and require("tcssl.ratelimit").account(creds.secret_id) or "none"
+end
+io.stdout:write(("calls %d failed %d account %s\n"):format(calls, failed, account))

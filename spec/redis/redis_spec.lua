@@ -11,6 +11,8 @@ local redis = require "tcssl.shared.redis"
 local credentials = require "tcssl.credentials"
 
 local server, emulator
+-- The hosts run under the interpreter of the specs (test-redis runs them under Lua 5.4 and LuaJIT).
+local INTERPRETER = os.getenv("TCSSL_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
 
 setup(function()
   server = rs.start()
@@ -27,7 +29,7 @@ local function fleet(mode, n, seconds)
   os.remove(go)
   local procs = {}
   for i = 1, n do
-    local cmd = ("%s spec/redis/host.lua %s %s %s %s %s %s 2>&1"):format(os.getenv("TCSSL_LUA") or "lua5.4",
+    local cmd = ("%s spec/redis/host.lua %s %s %s %s %s %s 2>&1"):format(INTERPRETER,
       mode, emulator.host, util.quote(server.url), tostring(i * 1000003.37), util.quote(go), tostring(seconds))
     procs[i] = assert(io.popen(cmd, "r"))
   end
@@ -53,11 +55,14 @@ end
 describe("tcssl.shared.redis", function()
   before_each(function() emulator:reset() end)
 
-  it("loads Debian's lua-redis under Lua 5.4 from its 5.3 folder, package.path unchanged", function()
-    local before = package.path
-    assert.is_table(redis.lua_redis())
-    assert.equal(before, package.path)
-  end)
+  it("loads Debian's lua-redis from its 5.3 folder under Lua 5.4, its 5.1 folder under LuaJIT, package.path unchanged",
+    function()
+      local before = package.path
+      assert.is_table(redis.lua_redis())
+      assert.equal(before, package.path)
+      local folder = _VERSION == "Lua 5.1" and "5.1" or "5.3"
+      assert.equal("/usr/share/lua/" .. folder .. "/redis.lua", redis.lua_redis_file)
+    end)
 
   it("keeps get, set, incr, add and delete in Redis under its prefix", function()
     local c = assert(redis.new{ url = server.url, prefix = "spec:" })
@@ -166,23 +171,89 @@ describe("rate limits through Redis", function()
 end)
 
 describe("temporary credentials through Redis", function()
+  local KEY = "fleet-spec-encryption-key-0001" -- the hosts' (spec/redis/host.lua)
+  local ROLE_ARN = "qcs::cam::uin/100000000001:roleName/fleet"
+  local cache
+
   before_each(function()
     emulator:reset()
     server:command("FLUSHALL")
+    cache = assert(redis.new{ url = server.url, encryption_key = KEY })
   end)
 
-  it("are fetched once for three hosts at their expiry, and stored encrypted", function()
-    local out = fleet("credentials", 3, 0)
-    for i, text in ipairs(out) do
-      assert.truthy(text:find("calls 1 failed 0", 1, true), "host " .. i .. ": " .. text)
+  after_each(function() cache:close() end)
+
+  -- The temporary credentials cached in Redis under the prefix, opened with the hosts' key.
+  local function stored()
+    local list = util.lines(("redis-cli -p %d --scan --pattern 'tcssl:credentials:*' 2>/dev/null"):format(server.port))
+    assert.equal(1, #list, table.concat(list, " "))
+    return list[1]
+  end
+
+  local function cached()
+    local text = assert(cache:unseal(assert(cache:get(stored()))))
+    return assert(require("cjson.safe").decode(text))
+  end
+
+  -- An earlier fetch, made `ago` seconds back: the emulator's clock and the fetching host's
+  -- are both set back, so the keys it hands out expire `duration - ago` seconds from now
+  -- and the host caches them for `duration - margin` seconds.
+  local function fetched_earlier(mode, ago)
+    emulator:fault{ type = "clock", offset = -ago }
+    local clock = function() return os.time() - ago end
+    local provider
+    if mode == "credentials" then
+      provider = credentials.cvm_role{ metadata_url = "http://" .. emulator.host .. "/latest/meta-data/",
+        role = "tcssl-emulator-role", cache = cache, clock = clock }
+    else
+      provider = credentials.assume_role{ secret_id = emu.DEMO_SECRET_ID, secret_key = emu.DEMO_SECRET_KEY,
+        role_arn = ROLE_ARN, endpoint = emulator.host, scheme = "http", cache = cache, clock = clock }
     end
-    local fetches = 0
+    local creds = assert(provider.get(clock()))
+    emulator:control("POST", "reset-faults") -- the clock comes back; the request counts start afresh
+    return ratelimit.account(creds.secret_id), creds.expires
+  end
+
+  -- Requests to the metadata service and to STS since the last reset, from the emulator's log.
+  local function fetches()
+    local n = 0
     for _, row in ipairs(emulator:stats().per_second) do
-      if row.action:find("^metadata:.*/tcssl%-emulator%-role$") then fetches = fetches + row.count end
+      if row.action:find("^metadata:") or row.action == "AssumeRole" then n = n + row.count end
     end
-    assert.equal(1, fetches)
-    local line = server:command("KEYS", "tcssl:credentials:*")
-    assert.truthy(line and line:find("^%*1"), line)
+    return n
+  end
+
+  local cases = {
+    { "CVM-role keys inside the refresh margin", "credentials", 21600 - 120 },
+    { "CVM-role keys already expired", "credentials", 21600 + 60 },
+    { "STS AssumeRole keys inside the refresh margin", "sts", 7200 - 120 },
+  }
+  for _, case in ipairs(cases) do
+    local title, mode, ago = case[1], case[2], case[3]
+    it("are fetched once for three hosts when the " .. title .. " are cached, and stored encrypted", function()
+      local old, expires = fetched_earlier(mode, ago)
+      assert.is_true(expires - os.time() < credentials.REFRESH_MARGIN) -- at expiry, as the hosts see it
+      assert.equal(expires, cached().expires) -- and in Redis, left there by the earlier fetch
+      local out = fleet(mode, 3, 0)
+      local accounts = {}
+      for i, text in ipairs(out) do
+        accounts[i] = text:match("calls 1 failed 0 account (%x+)")
+        assert(accounts[i], "host " .. i .. ": " .. text)
+      end
+      assert.equal(1, fetches()) -- one request to STS or the metadata service between the three hosts
+      assert.are_not.equal(old, accounts[1]) -- new keys, the same for all three
+      assert.same({ accounts[1], accounts[1], accounts[1] }, accounts)
+      assert.is_true(cached().expires - os.time() > credentials.REFRESH_MARGIN)
+    end)
+  end
+
+  it("are stored sealed: no secret in Redis in the clear", function()
+    fleet("credentials", 1, 0)
+    local raw = table.concat(util.lines(("redis-cli -p %d GET %s 2>/dev/null"):format(server.port,
+      util.quote(stored()))), "\n")
+    assert.truthy(raw:find("^v1:"), raw)
+    assert.is_nil(raw:find("secret", 1, true))
+    assert.is_nil(raw:find("AKID", 1, true))
   end)
 end)
 

@@ -104,7 +104,8 @@ end
 --- lua_redis() -> Debian's redis-lua module | nil, message. Debian's own file is taken first
 -- (package.path may hold other files named redis.lua): under Lua 5.4 the package's 5.3 folder
 -- (M.LUA_REDIS_PATH), which 5.4 runs, under LuaJIT its 5.1 folder; then the module redis as
--- package.path finds it, for other installations. package.path is left as it is.
+-- package.path finds it, for other installations. package.path is left as it is;
+-- M.lua_redis_file names the Debian file once it is loaded.
 function M.lua_redis()
   local loaded = package.loaded.redis
   if type(loaded) == "table" and loaded.connect then return loaded end
@@ -120,6 +121,7 @@ function M.lua_redis()
   local ok, mod = pcall(chunk, "redis", path)
   if not ok or type(mod) ~= "table" or not mod.connect then return nil, path .. " is not redis-lua" end
   package.loaded.redis = mod
+  M.lua_redis_file = path
   return mod
 end
 
