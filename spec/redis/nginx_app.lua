@@ -30,4 +30,28 @@ function M.burst()
   ngx.say(cjson.encode{ calls = calls, failed = failed, pid = ngx.worker.pid(), error = last })
 end
 
+-- /tls: tcssl.shared.redis over rediss:// on cosockets (the handshake on lua-resty-redis's
+-- socket, verified against lua_ssl_trusted_certificate): a set and two gets, the second on a
+-- pooled connection (server_name "localhost", a DNS name of the certificate), then a cache
+-- that expects another name and one that checks the address 127.0.0.1, which both fail:
+-- nginx matches the name as a DNS name only, never as an IP address.
+function M.tls()
+  local args = ngx.req.get_uri_args()
+  local redis = require "tcssl.shared.redis"
+  local warnings = {}
+  local function warn(m) warnings[#warnings + 1] = m end
+  local good = assert(redis.new{ url = args.redis, timeout = 1, server_name = "localhost", on_warning = warn })
+  local out = {}
+  out.set, out.set_error = good:set("tcssl:tls", "yes")
+  out.get = good:get("tcssl:tls")
+  out.again = good:get("tcssl:tls")
+  local misnamed = assert(redis.new{ url = args.redis, timeout = 1, server_name = "redis.example.com",
+    on_warning = warn })
+  out.misnamed, out.misnamed_error = misnamed:get("tcssl:tls")
+  local by_address = assert(redis.new{ url = args.redis, timeout = 1, on_warning = warn })
+  out.by_address, out.by_address_error = by_address:get("tcssl:tls")
+  out.warnings = #warnings
+  ngx.say(cjson.encode(out))
+end
+
 return M

@@ -5,6 +5,7 @@ local rs = require "spec.support.redis"
 local emu = require "spec.support.emulator"
 local util = require "spec.support.util"
 local socket = require "socket"
+local runtime = require "tcssl.runtime"
 local tcssl = require "tcssl"
 local ratelimit = require "tcssl.ratelimit"
 local redis = require "tcssl.shared.redis"
@@ -298,6 +299,64 @@ describe("when Redis fails", function()
       end
     end)
     silent:close()
+    assert(ok, err)
+  end)
+
+  -- spec/redis/slow_proxy.lua in front of the spec's redis-server: every answer `delay` late.
+  local function slow_redis(delay)
+    local proc = assert(io.popen(("echo $$; exec %s spec/redis/slow_proxy.lua %d %s 60"):format(INTERPRETER,
+      server.port, tostring(delay)), "r"))
+    local pid = tonumber(proc:read("*l"))
+    local port = tonumber((proc:read("*l") or ""):match("^listening (%d+)$"))
+    local proxy = { url = port and ("redis://127.0.0.1:%d/0"):format(port) }
+    function proxy.stop()
+      if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+      proc:close()
+    end
+    if not port then proxy.stop() end
+    return assert(port and proxy, "the slow proxy did not start")
+  end
+
+  local function counted()
+    local line = server:command("EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', 'tcssl:rate:*')) do "
+      .. "n = n + tonumber(redis.call('GET', k)) end return n", "0")
+    return tonumber(line:match("^:(%d+)"))
+  end
+
+  it("a Redis that answers slowly: past its timeout each call goes on under the local limiter within its deadline;"
+    .. " within it, Redis counts", function()
+    server:command("FLUSHALL")
+    local proxy = slow_redis(0.4)
+    local ok, err = pcall(function()
+      local warnings, hooked = {}, {}
+      local impatient = assert(redis.new{ url = proxy.url, timeout = 0.1, cooldown = 0,
+        on_warning = function(m) warnings[#warnings + 1] = m end })
+      local c = assert(tcssl.new{ endpoint = emulator.host, scheme = "http", secret_id = emu.DEMO_SECRET_ID,
+        secret_key = emu.DEMO_SECRET_KEY, shared_dict = impatient, deadline = 1,
+        on_request = function(info) hooked[#hooked + 1] = info end })
+      for i = 1, 4 do
+        local started = runtime.now()
+        local res, cerr = c:DescribeCertificates{}
+        assert(res, "call " .. i .. ": " .. tostring(cerr and cerr.code))
+        assert.is_true(runtime.now() - started <= 1, "call " .. i .. " passed its deadline")
+        assert.truthy(hooked[#hooked].warning and hooked[#hooked].warning:find("local limiter", 1, true))
+      end
+      assert.is_true(#warnings >= 1)
+      assert.truthy(warnings[1]:find("timeout", 1, true), warnings[1])
+      impatient:close()
+      -- the same slow Redis with a timeout longer than its delay: no fallback, Redis counts each call
+      server:command("FLUSHALL")
+      warnings = {}
+      local patient = assert(redis.new{ url = proxy.url, timeout = 1,
+        on_warning = function(m) warnings[#warnings + 1] = m end })
+      local p = assert(tcssl.new{ endpoint = emulator.host, scheme = "http", secret_id = emu.DEMO_SECRET_ID,
+        secret_key = emu.DEMO_SECRET_KEY, shared_dict = patient, deadline = 5 })
+      for i = 1, 3 do assert(p:DescribeCertificates{}, "patient call " .. i) end
+      patient:close()
+      assert.same({}, warnings)
+      assert.equal(3, counted())
+    end)
+    proxy.stop()
     assert(ok, err)
   end)
 

@@ -252,7 +252,11 @@ local function resty_do(self, timeout, command, ...)
   if not ok then return nil, "connect: " .. tostring(err) end
   if (red:get_reused_times() or 0) == 0 then
     if u.tls then
-      ok, err = red._sock:sslhandshake(nil, self.server_name or u.host, not self.insecure)
+      -- Debian's lua-resty-core (0.1.25) can raise ("assertion failed!") where a refused
+      -- handshake should return nil and a message
+      local ran
+      ran, ok, err = pcall(red._sock.sslhandshake, red._sock, nil, self.server_name or u.host, not self.insecure)
+      if not ran then ok, err = nil, "refused (" .. tostring(ok) .. ")" end
       if not ok then
         red:close()
         return nil, "tls handshake: " .. tostring(err)
@@ -492,9 +496,11 @@ function M.new(opts)
     take_sha = sha1_hex(TAKE), incr_sha = sha1_hex(INCR),
     where = ("%s:%d/%d"):format(url.host, url.port, url.db),
   }, Cache)
-  -- the pool is per server, database and user, so a pooled connection is already set up
+  -- the pool is per server, database and user, and for TLS per name checked and verification,
+  -- so a pooled connection is already set up as this cache would have set it up
   self.pool = ("tcssl:%s:%d:%d:%s:%s"):format(url.host, url.port, url.db, tostring(username),
-    url.tls and "tls" or "tcp")
+    url.tls and ("tls:%s:%s"):format(self.server_name or url.host, self.insecure and "insecure" or "verified")
+    or "tcp")
   return self
 end
 
