@@ -696,6 +696,37 @@ describe("tcssl in tccli's forms", function()
     assert.matches("bad%.credential is not a JSON object", err)
   end)
 
+  it("signs for the region of tccli's .configure, unless --region or TENCENTCLOUD_REGION names another", function()
+    local home = tmp .. "/tccli-region-home"
+    os.execute("mkdir -p " .. quote(home .. "/.tccli"))
+    write(home .. "/.tccli/default.credential", cjson.encode{ secretId = ID, secretKey = KEY })
+    write(home .. "/.tccli/default.configure", cjson.encode{ _sys_param = { region = "ap-shanghai", output = "json" } })
+    write(home .. "/.tccli/west.credential", cjson.encode{ secretId = ID, secretKey = KEY })
+    write(home .. "/.tccli/west.configure", cjson.encode{ _sys_param = { region = "ap-chengdu" } })
+    -- the regions the emulator saw DescribeCertificates signed for since its last reset
+    local function seen()
+      local list = {}
+      for _, row in ipairs(server:stats().per_second) do
+        if row.action == "DescribeCertificates" then list[#list + 1] = row.region end
+      end
+      server:reset()
+      return table.concat(list, " ")
+    end
+    local function call(words, extra)
+      local rc, _, err = run(words, no_env_keys(home, extra))
+      assert.equal(0, rc, err)
+      return seen()
+    end
+    assert.equal("ap-shanghai", call({ "ssl", "DescribeCertificates" }, { TENCENTCLOUD_REGION = "" }))
+    assert.equal("ap-chengdu", call({ "DescribeCertificates", "--profile", "west" }, { TENCENTCLOUD_REGION = "" }))
+    assert.equal("ap-chengdu", call({ "DescribeCertificates" }, { TENCENTCLOUD_REGION = "", TCCLI_PROFILE = "west" }))
+    assert.equal("ap-beijing", call({ "ssl", "DescribeCertificates", "--region", "ap-beijing" },
+      { TENCENTCLOUD_REGION = "" }))
+    assert.equal("ap-nanjing", call({ "DescribeCertificates" }, { TENCENTCLOUD_REGION = "ap-nanjing" }))
+    assert.equal("ap-beijing", call({ "DescribeCertificates", "--region", "ap-beijing" },
+      { TENCENTCLOUD_REGION = "ap-nanjing" }))
+  end)
+
   it("tcssl configure writes ~/.tencentcloud/credentials 0600 from flags or stdin, keeping other sections", function()
     local home = tmp .. "/configure-home"
     os.execute("mkdir -p " .. quote(home .. "/.tencentcloud"))
