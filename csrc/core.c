@@ -336,10 +336,12 @@ TCSSL_EXPORT int luaopen_tcssl_core(lua_State *L)
     *pc = tc_crypto_new();
     if (!*pc)
         return luaL_error(L, "tcssl.core: cannot initialise OpenSSL digests");
+    lua_pushvalue(L, -1); /* the context stays below the module table for session:call */
+    lua_insert(L, -3);
     luaL_setfuncs(L, crypto_funcs, 1);
     lua_pushliteral(L, TCSSL_VERSION);
     lua_setfield(L, -2, "version");
-    tcssl_open_http(L);
+    tcssl_open_http(L, lua_gettop(L) - 1);
     tcssl_open_x509(L);
     tcssl_open_zip(L);
     tcssl_open_json(L);

@@ -1,11 +1,14 @@
 /* tcssl.core sessions: one libcurl easy handle each, so consecutive requests reuse the
- * connection. Knows HTTP, not JSON and not API actions. */
+ * connection. session:request knows HTTP only; session:call is one signed API 3.0 request
+ * (TC3-HMAC-SHA256, POST JSON) with its JSON reply read, in one crossing from Lua. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
 #include "headers.h"
+#include "sign.h"
 #include "tcssl.h"
 
 #define SESSION_MT "tcssl.session"
@@ -25,6 +28,7 @@ typedef struct {
     size_t nodes_cap;
     size_t max_response;
     int too_large, head_too_large;
+    int body_kept;             /* session:call left the last body for session:body */
     long connects, requests;
     char errbuf[CURL_ERROR_SIZE];
 } session;
@@ -304,6 +308,35 @@ static int push_error(lua_State *L, const char *kind, const char *code, const ch
     return push_error_sent(L, kind, code, msg, 0);
 }
 
+/* Appends the line "Name: value" (NUL-terminated) to the session's header lines; "Name;" for
+ * an empty value, curl's way to send one. Returns 0, or -1 out of memory. */
+static int add_line(session *s, const char *name, size_t nl, const char *value, size_t vl)
+{
+    if (buffer_add(&s->lines, name, nl) || buffer_add(&s->lines, vl ? ": " : ";", vl ? 2 : 1) ||
+        buffer_add(&s->lines, value, vl) || buffer_add(&s->lines, "", 1))
+        return -1;
+    return 0;
+}
+
+/* Points the session's list nodes at the `count` complete lines of s->lines: 1, or 0 out of
+ * memory. */
+static int link_lines(session *s, size_t count)
+{
+    size_t i;
+    if (count > s->nodes_cap) {
+        struct curl_slist *nodes = realloc(s->nodes, count * sizeof *nodes);
+        if (!nodes)
+            return 0;
+        s->nodes = nodes;
+        s->nodes_cap = count;
+    }
+    for (i = 0; i < count; i++) {
+        s->nodes[i].data = i ? s->nodes[i - 1].data + strlen(s->nodes[i - 1].data) + 1 : s->lines.data;
+        s->nodes[i].next = i + 1 < count ? &s->nodes[i + 1] : NULL;
+    }
+    return 1;
+}
+
 /* Builds "Name: value" lines from the headers table at index t into the session's list: the
  * lines go end to end into one buffer and the nodes into an array, both kept for the next
  * request, so a request allocates nothing for its headers once the first has run. libcurl only
@@ -311,7 +344,7 @@ static int push_error(lua_State *L, const char *kind, const char *code, const ch
  * list, or NULL with *why set. Raises nothing. */
 static struct curl_slist *build_headers(lua_State *L, session *s, int t, const char **why)
 {
-    size_t count = 1, i;
+    size_t count = 1;
     static const char expect[] = "Expect:"; /* no Expect: 100-continue round trip */
 
     *why = NULL;
@@ -332,9 +365,7 @@ static struct curl_slist *build_headers(lua_State *L, session *s, int t, const c
                 value = lua_tolstring(L, -1, &vl);
                 if (!tc_is_token(name, nl) || !tc_header_value_safe(value, vl))
                     *why = "header names must be HTTP tokens and values free of CR, LF and NUL";
-                /* "Name;" is curl's way to send a header with an empty value */
-                else if (buffer_add(&s->lines, name, nl) || buffer_add(&s->lines, vl ? ": " : ";", vl ? 2 : 1) ||
-                         buffer_add(&s->lines, value, vl) || buffer_add(&s->lines, "", 1))
+                else if (add_line(s, name, nl, value, vl))
                     *why = "out of memory";
                 else
                     count++;
@@ -346,19 +377,9 @@ static struct curl_slist *build_headers(lua_State *L, session *s, int t, const c
             }
         }
     }
-    if (count > s->nodes_cap) {
-        struct curl_slist *nodes = realloc(s->nodes, count * sizeof *nodes);
-        if (!nodes) {
-            *why = "out of memory";
-            return NULL;
-        }
-        s->nodes = nodes;
-        s->nodes_cap = count;
-    }
-    /* the buffer is complete: its lines can be pointed at now */
-    for (i = 0; i < count; i++) {
-        s->nodes[i].data = i ? s->nodes[i - 1].data + strlen(s->nodes[i - 1].data) + 1 : s->lines.data;
-        s->nodes[i].next = i + 1 < count ? &s->nodes[i + 1] : NULL;
+    if (!link_lines(s, count)) {
+        *why = "out of memory";
+        return NULL;
     }
     return s->nodes;
 }
@@ -410,12 +431,12 @@ static void push_headers(lua_State *L, const buffer *hb)
     }
 }
 
-/* A timeout in seconds as milliseconds: 0 when absent (no limit), -1 when not a positive number. */
-static long ms_option(lua_State *L, int t, const char *k)
+/* A timeout in seconds (the value at idx) as milliseconds: 0 when nil (no limit), -1 when not
+ * a positive number. */
+static long ms_value(lua_State *L, int idx)
 {
-    int ty = tcssl_getfield(L, t, k);
-    lua_Number n = lua_tonumber(L, -1);
-    lua_pop(L, 1);
+    int ty = lua_type(L, idx);
+    lua_Number n = lua_tonumber(L, idx);
     if (ty == LUA_TNIL)
         return 0;
     if (ty != LUA_TNUMBER || !(n > 0))
@@ -426,44 +447,27 @@ static long ms_option(lua_State *L, int t, const char *k)
     return ms > 0 ? ms : 1;
 }
 
-static int l_request(lua_State *L)
+static long ms_option(lua_State *L, int t, const char *k)
 {
-    session *s = check_session(L);
-    const char *method, *url, *body = NULL, *why;
-    size_t body_len = 0;
-    struct curl_slist *headers;
-    CURLcode rc = CURLE_OK;
-    long status = 0, connects = 0;
-
-    luaL_checktype(L, 2, LUA_TTABLE);
-    if (!s->h)
-        return push_error(L, "protocol", "SessionClosed", "the session is closed");
-    if (tcssl_getfield(L, 2, "method") != LUA_TSTRING || tcssl_getfield(L, 2, "url") != LUA_TSTRING)
-        return push_error(L, "protocol", "BadRequest", "method and url must be strings");
-    method = lua_tostring(L, -2);
-    url = lua_tostring(L, -1);
-    if (!tc_is_token(method, strlen(method)))
-        return push_error(L, "protocol", "BadRequest", "method must be an HTTP token such as GET");
-    if (tcssl_getfield(L, 2, "body") == LUA_TSTRING)
-        body = lua_tolstring(L, -1, &body_len);
-    else if (!lua_isnil(L, -1))
-        return push_error(L, "protocol", "BadRequest", "body must be a string");
-    /* fresh: a new connection for this request, so that libcurl never sends it twice (it
-     * resends a request on a new connection when a reused one dies before any response
-     * byte: right for reads, wrong for a change the server may have done) */
-    int fresh = tcssl_getfield(L, 2, "fresh") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    tcssl_getfield(L, t, k);
+    long ms = ms_value(L, -1);
     lua_pop(L, 1);
-    long timeout = ms_option(L, 2, "timeout");
-    long connect_timeout = ms_option(L, 2, "connect_timeout");
-    if (timeout < 0 || connect_timeout < 0)
-        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
-    tcssl_getfield(L, 2, "headers"); /* the stack keeps method, url, body and headers alive */
-    headers = build_headers(L, s, lua_gettop(L), &why);
-    if (!headers)
-        return push_error(L, "protocol", "BadHeader", why);
+    return ms;
+}
+
+/* Performs one request on the session's handle with the list of header lines given. Returns 0
+ * with *status set, or pushes nil, err and returns 2; either way nothing libcurl was given
+ * stays on the handle. The response's head and body are left in the session's buffers. */
+static int perform(lua_State *L, session *s, const char *method, const char *url, const char *body,
+                   size_t body_len, struct curl_slist *headers, long timeout, long connect_timeout,
+                   int fresh, long *status)
+{
+    CURLcode rc = CURLE_OK;
+    long connects = 0;
 
     buffer_reset(&s->body);
     buffer_reset(&s->headers);
+    s->body_kept = 0;
     s->too_large = s->head_too_large = 0;
     s->errbuf[0] = '\0';
 
@@ -515,13 +519,236 @@ static int l_request(lua_State *L)
         buffer_reset(&s->headers);
         return push_error_sent(L, e.c.kind, e.c.code, msg, sent);
     }
-    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    *status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, status);
+    return 0;
+}
+
+static int l_request(lua_State *L)
+{
+    session *s = check_session(L);
+    const char *method, *url, *body = NULL, *why;
+    size_t body_len = 0;
+    struct curl_slist *headers;
+    long status = 0;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (!s->h)
+        return push_error(L, "protocol", "SessionClosed", "the session is closed");
+    if (tcssl_getfield(L, 2, "method") != LUA_TSTRING || tcssl_getfield(L, 2, "url") != LUA_TSTRING)
+        return push_error(L, "protocol", "BadRequest", "method and url must be strings");
+    method = lua_tostring(L, -2);
+    url = lua_tostring(L, -1);
+    if (!tc_is_token(method, strlen(method)))
+        return push_error(L, "protocol", "BadRequest", "method must be an HTTP token such as GET");
+    if (tcssl_getfield(L, 2, "body") == LUA_TSTRING)
+        body = lua_tolstring(L, -1, &body_len);
+    else if (!lua_isnil(L, -1))
+        return push_error(L, "protocol", "BadRequest", "body must be a string");
+    /* fresh: a new connection for this request, so that libcurl never sends it twice (it
+     * resends a request on a new connection when a reused one dies before any response
+     * byte: right for reads, wrong for a change the server may have done) */
+    int fresh = tcssl_getfield(L, 2, "fresh") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    long timeout = ms_option(L, 2, "timeout");
+    long connect_timeout = ms_option(L, 2, "connect_timeout");
+    if (timeout < 0 || connect_timeout < 0)
+        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
+    tcssl_getfield(L, 2, "headers"); /* the stack keeps method, url, body and headers alive */
+    headers = build_headers(L, s, lua_gettop(L), &why);
+    if (!headers)
+        return push_error(L, "protocol", "BadHeader", why);
+    if (perform(L, s, method, url, body, body_len, headers, timeout, connect_timeout, fresh, &status))
+        return 2;
     lua_pushinteger(L, (lua_Integer)status);
     push_headers(L, &s->headers);
     lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
     buffer_reset(&s->body);
     buffer_reset(&s->headers);
     return 3;
+}
+
+/* Pushes the value of the response header `name` (lowercase), repeated ones joined with ", "
+ * as push_headers does, or nil when the head has none. */
+static void push_header(lua_State *L, const buffer *hb, const char *name, size_t nl)
+{
+    size_t pos = 0;
+    tc_span n, v;
+    int found = 0;
+    while (tc_header_next(hb->data, hb->len, &pos, &n, &v)) {
+        size_t k = 0;
+        if (n.len != nl)
+            continue;
+        while (k < nl && (n.p[k] >= 'A' && n.p[k] <= 'Z' ? n.p[k] - 'A' + 'a' : n.p[k]) == name[k])
+            k++;
+        if (k < nl)
+            continue;
+        if (found) {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, v.p, v.len);
+            lua_concat(L, 3);
+        } else {
+            lua_pushlstring(L, v.p, v.len);
+        }
+        found = 1;
+    }
+    if (!found)
+        lua_pushnil(L);
+}
+
+/* An optional header value among call's arguments: NULL for nil, else a string that is safe in
+ * a header line (*ok cleared otherwise). */
+static const char *opt_value(lua_State *L, int idx, size_t *len, int *ok)
+{
+    if (lua_isnil(L, idx)) {
+        *len = 0;
+        return NULL;
+    }
+    if (lua_type(L, idx) != LUA_TSTRING) {
+        *ok = 0;
+        return NULL;
+    }
+    const char *v = lua_tolstring(L, idx, len);
+    if (!tc_header_value_safe(v, *len))
+        *ok = 0;
+    return v;
+}
+
+enum {
+    C_URL = 2, C_HOST, C_SERVICE, C_ACTION, C_VERSION, C_REGION, C_TIMESTAMP, C_TOKEN, C_LANGUAGE,
+    C_CLIENT, C_ID, C_KEY, C_PAYLOAD, C_TIMEOUT, C_CONNECT_TIMEOUT, C_FRESH, C_NULL, C_ARRAY_MT, C_TOP
+};
+
+/* session:call(url, host, service, action, version, region, timestamp, token, language,
+ * request_client, secret_id, secret_key, payload, timeout, connect_timeout, fresh, null, array_mt)
+ *   -> status, content_type, date, value | status, content_type, date, nil, body | nil, err
+ * One API 3.0 request: POST `payload` (JSON) to url with the X-TC-* headers, signed with
+ * TC3-HMAC-SHA256 (signed headers content-type;host), exactly as tcssl.request builds it; the
+ * reply's body read by tcssl_json_read when the status is 200 (value: json_decode's result with
+ * null and array_mt), else, or when it is not JSON, returned as it came. Optional arguments
+ * (region, token, language, request_client, the timeouts) may be nil. The body of a decoded reply
+ * stays in the session until its next request, for session:body(). Header values are checked as
+ * session:request checks them (BadHeader); a bad timestamp or service raises, as tc3_sign does. */
+static int l_call(lua_State *L)
+{
+    session *s = check_session(L);
+    tc_crypto **pc = lua_touserdata(L, lua_upvalueindex(1));
+    size_t url_len, host_len, service_len, action_len, version_len, region_len, token_len, lang_len,
+        client_len, id_len, key_len, payload_len;
+    int ok = 1;
+    long status = 0;
+    char sig[2 * TC_SHA256_LEN + 1], request_hex[2 * TC_SHA256_LEN + 1], date[11], stamp[24];
+    static const char ct[] = "application/json";
+
+    lua_settop(L, C_TOP - 1);
+    const char *url = luaL_checklstring(L, C_URL, &url_len);
+    const char *host = luaL_checklstring(L, C_HOST, &host_len);
+    const char *service = luaL_checklstring(L, C_SERVICE, &service_len);
+    const char *action = luaL_checklstring(L, C_ACTION, &action_len);
+    const char *version = luaL_checklstring(L, C_VERSION, &version_len);
+    lua_Number ts = luaL_checknumber(L, C_TIMESTAMP);
+    const char *id = luaL_checklstring(L, C_ID, &id_len);
+    const char *key = luaL_checklstring(L, C_KEY, &key_len);
+    const char *payload = luaL_checklstring(L, C_PAYLOAD, &payload_len);
+    luaL_checktype(L, C_ARRAY_MT, LUA_TTABLE);
+    if (!pc || !*pc)
+        return luaL_error(L, "tcssl.core: crypto context unavailable");
+    if (!(ts >= 0 && ts < TC_MAX_TIMESTAMP))
+        return luaL_error(L, "tcssl.core: timestamp out of range");
+    if (service_len == 0 || service_len > TC_MAX_SERVICE)
+        return luaL_error(L, "tcssl.core: bad service name");
+    if (!s->h)
+        return push_error(L, "protocol", "SessionClosed", "the session is closed");
+    const char *region = opt_value(L, C_REGION, &region_len, &ok);
+    const char *token = opt_value(L, C_TOKEN, &token_len, &ok);
+    const char *lang = opt_value(L, C_LANGUAGE, &lang_len, &ok);
+    const char *client = opt_value(L, C_CLIENT, &client_len, &ok);
+    if (!ok || !tc_header_value_safe(host, host_len) || !tc_header_value_safe(action, action_len) ||
+        !tc_header_value_safe(version, version_len) || !tc_header_value_safe(id, id_len))
+        return push_error(L, "protocol", "BadHeader",
+                          "header names must be HTTP tokens and values free of CR, LF and NUL");
+    long timeout = ms_value(L, C_TIMEOUT), connect_timeout = ms_value(L, C_CONNECT_TIMEOUT);
+    if (timeout < 0 || connect_timeout < 0)
+        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
+    int fresh = lua_toboolean(L, C_FRESH);
+    long long t = (long long)ts;
+    int stamp_len = snprintf(stamp, sizeof stamp, "%lld", t);
+
+    tc_header signed_headers[2] = {{"content-type", 12, ct, sizeof ct - 1}, {"host", 4, host, host_len}};
+    tc3_input in = {key, key_len, service, service_len, "POST", 4, "", 0, payload, payload_len, t,
+                    signed_headers, 2};
+    if (tc3_signature(*pc, &in, sig, request_hex, date) != 0)
+        return luaL_error(L, "tcssl.core: cannot sign (bad timestamp or OpenSSL failure)");
+
+    /* the header lines, in the list kept in the session: nothing is allocated once buffers
+     * have grown to a call's size */
+    static const char expect[] = "Expect:";
+    static const char cred[] = "TC3-HMAC-SHA256 Credential=";
+    static const char scope[] = "/tc3_request, SignedHeaders=content-type;host, Signature=";
+    size_t count = 1;
+    int oom = 0;
+    s->lines.len = 0;
+    oom |= buffer_add(&s->lines, expect, sizeof expect);
+#define LINE(name, v, vl)                                                                        \
+    do {                                                                                         \
+        oom |= add_line(s, name, sizeof name - 1, v, vl);                                        \
+        count++;                                                                                 \
+    } while (0)
+    LINE("Host", host, host_len);
+    LINE("X-TC-Action", action, action_len);
+    LINE("X-TC-Version", version, version_len);
+    LINE("X-TC-Timestamp", stamp, (size_t)stamp_len);
+    if (region)
+        LINE("X-TC-Region", region, region_len);
+    if (token)
+        LINE("X-TC-Token", token, token_len);
+    if (lang)
+        LINE("X-TC-Language", lang, lang_len);
+    if (client)
+        LINE("X-TC-RequestClient", client, client_len);
+    LINE("Content-Type", ct, sizeof ct - 1);
+#undef LINE
+    oom |= buffer_add(&s->lines, "Authorization: ", 15) || buffer_add(&s->lines, cred, sizeof cred - 1) ||
+           buffer_add(&s->lines, id, id_len) || buffer_add(&s->lines, "/", 1) ||
+           buffer_add(&s->lines, date, 10) || buffer_add(&s->lines, "/", 1) ||
+           buffer_add(&s->lines, service, service_len) || buffer_add(&s->lines, scope, sizeof scope - 1) ||
+           buffer_add(&s->lines, sig, 2 * TC_SHA256_LEN) || buffer_add(&s->lines, "", 1);
+    count++;
+    if (oom || !link_lines(s, count)) {
+        buffer_reset(&s->lines);
+        return push_error(L, "protocol", "BadHeader", "out of memory");
+    }
+    if (perform(L, s, "POST", url, payload, payload_len, s->nodes, timeout, connect_timeout, fresh, &status))
+        return 2;
+    (void)url_len;
+
+    lua_pushinteger(L, (lua_Integer)status);
+    push_header(L, &s->headers, "content-type", 12);
+    push_header(L, &s->headers, "date", 4);
+    if (status == 200 &&
+        tcssl_json_read(L, s->body.data ? s->body.data : "", s->body.len, C_NULL, C_ARRAY_MT) == 1) {
+        s->body_kept = 1; /* for session:body(), until the next request */
+        buffer_reset(&s->headers);
+        return 4;
+    }
+    if (status == 200)
+        lua_pop(L, 2); /* the reader's nil and message: the caller reads the body again */
+    lua_pushnil(L);
+    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    buffer_reset(&s->body);
+    buffer_reset(&s->headers);
+    return 5;
+}
+
+/* session:body() -> the body of the last reply session:call decoded, until the session's next
+ * request (nil otherwise): for the rare error message that quotes a reply that was JSON. */
+static int l_body(lua_State *L)
+{
+    session *s = check_session(L);
+    if (!s->body_kept)
+        return 0;
+    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    return 1;
 }
 
 static int l_stats(lua_State *L)
@@ -543,9 +770,9 @@ static int l_tostring(lua_State *L)
 }
 
 static const luaL_Reg session_methods[] = {
-    {"request", l_request}, {"close", l_close}, {"stats", l_stats}, {NULL, NULL}};
+    {"request", l_request}, {"body", l_body}, {"close", l_close}, {"stats", l_stats}, {NULL, NULL}};
 
-void tcssl_open_http(lua_State *L)
+void tcssl_open_http(lua_State *L, int crypto)
 {
     static int initialised = 0;
     if (!initialised) {
@@ -556,6 +783,9 @@ void tcssl_open_http(lua_State *L)
     if (luaL_newmetatable(L, SESSION_MT)) {
         lua_newtable(L);
         luaL_setfuncs(L, session_methods, 0);
+        lua_pushvalue(L, crypto); /* call signs with the module's context */
+        lua_pushcclosure(L, l_call, 1);
+        lua_setfield(L, -2, "call");
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, l_close);
         lua_setfield(L, -2, "__gc");

@@ -31,7 +31,6 @@
 #include "tcssl.h"
 
 #define JSON_MAX_DEPTH 1000
-#define CACHE_IDX 5
 #define KEY_SLOTS 256  /* the key cache's slots (a power of two) */
 #define KEY_MAX 64     /* the longest key it holds */
 #ifndef KEY_AFTER
@@ -50,6 +49,7 @@ typedef struct {
     const char *err;
     size_t err_pos;
     int cache_idx;                      /* stack index of the key cache, 0 until it is made */
+    int cache_slot;                     /* the stack slot kept for it */
     int keys_seen;                      /* keys read before the cache was made */
     struct {
         const unsigned char *at;
@@ -430,8 +430,8 @@ static int parse_object(decoder *d, int depth)
     t = lua_gettop(L);
     if (!d->cache_idx && ++d->keys_seen > KEY_AFTER) {
         lua_createtable(L, KEY_SLOTS, 0);
-        lua_replace(L, CACHE_IDX);
-        d->cache_idx = CACHE_IDX;
+        lua_replace(L, d->cache_slot);
+        d->cache_idx = d->cache_slot;
     }
     for (;;) {
         if (d->p >= d->end || *d->p != '"')
@@ -513,23 +513,20 @@ static int parse_value(decoder *d, int depth)
     }
 }
 
-static int l_json_decode(lua_State *L)
+int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx)
 {
     decoder d;
-    size_t len;
-    const char *text = luaL_checklstring(L, 1, &len);
     const struct lconv *lc = localeconv();
-    luaL_checkany(L, 2);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);
-    lua_pushnil(L); /* 4: the scratch buffer, once a string has escapes */
-    lua_pushnil(L); /* 5 (CACHE_IDX): the key cache, once there are keys enough */
+    int base = lua_gettop(L);
+    lua_pushnil(L); /* base + 1: the scratch buffer, once a string has escapes */
+    lua_pushnil(L); /* base + 2: the key cache, once there are keys enough */
     memset(&d, 0, sizeof d);
     d.L = L;
     d.start = d.p = (const unsigned char *)text;
     d.end = d.start + len;
-    d.mt_idx = 3;
-    d.scratch_idx = 4;
+    d.mt_idx = mt_idx;
+    d.scratch_idx = base + 1;
+    d.cache_slot = base + 2;
     d.decimal_point = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
     skip_ws(&d);
     if (parse_value(&d, 1) == 0) {
@@ -538,13 +535,28 @@ static int l_json_decode(lua_State *L)
             fail(&d, *d.p ? "text after the value" : "NUL byte after the value", d.p);
     }
     if (d.err) {
-        lua_pushnil(L);
         lua_pushfstring(L, "%s at byte %d", d.err, (int)(d.err_pos > 2147483647 ? 2147483647 : d.err_pos));
+        lua_replace(L, base + 2);
+        lua_pushnil(L);
+        lua_replace(L, base + 1);
+        lua_settop(L, base + 2);
         return 2;
     }
     if (lua_isnil(L, -1))
-        lua_pushvalue(L, 2);
+        lua_pushvalue(L, null_idx);
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
     return 1;
+}
+
+static int l_json_decode(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    luaL_checkany(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    return tcssl_json_read(L, text, len, 2, 3);
 }
 
 void tcssl_open_json(lua_State *L)

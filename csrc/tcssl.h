@@ -7,8 +7,9 @@
 #define TCSSL_VERSION "0.1.0"
 #endif
 
-/* http.c: registers the session constructor and metatable into the module table on top. */
-void tcssl_open_http(lua_State *L);
+/* http.c: registers the session constructor and metatable into the module table on top;
+ * crypto is the absolute index of the signing context's userdata (session:call signs). */
+void tcssl_open_http(lua_State *L, int crypto);
 
 /* x509.c: registers the certificate and key helpers into the module table on top. */
 void tcssl_open_x509(lua_State *L);
@@ -18,6 +19,11 @@ void tcssl_open_zip(lua_State *L);
 
 /* json.c: registers json_decode, the JSON reader behind tcssl.json.decode. */
 void tcssl_open_json(lua_State *L);
+
+/* json.c: reads the JSON text into one value pushed on the stack (null_idx and mt_idx are
+ * absolute indexes of the null value and the array metatable): returns 1, or 2 with nil and
+ * the message pushed (json_decode's results). Raises only on a Lua memory error. */
+int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx);
 
 /* tidy.c: registers conform, the type test tcssl.schema runs over a decoded response. */
 void tcssl_open_tidy(lua_State *L);

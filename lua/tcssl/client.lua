@@ -23,6 +23,7 @@ local ratelimit = require "tcssl.ratelimit"
 local clock = require "tcssl.clock"
 local breaker = require "tcssl.breaker"
 local redact = require "tcssl.redact"
+local curl_transport = require("tcssl.transport.curl").Transport
 
 local M = {}
 
@@ -97,6 +98,9 @@ local function define(service)
     local fields, err = conf.assemble(service, config)
     if not fields then return nil, err end
     fields.action_models = {} -- action name -> its model, filled by the calls (Client:call)
+    -- one crossing per call (Client:exchange): tcssl's own libcurl transport and the API 3.0
+    -- envelope; any other transport keeps the request it is handed
+    fields.one_call = getmetatable(fields.transport) == curl_transport and service.envelope == envelope.v3
     return setmetatable(fields, Client)
   end
   return service
@@ -144,6 +148,7 @@ end
 -- The call loop
 
 local judge, backoff, outcome = retry.judge, retry.backoff, breaker.outcome
+local prepare, build_call -- below Client:prepare
 
 --- call(action, params) -> Response contents | nil, err
 -- Retries what is safe to retry (tcssl.retry), waits for the action's rate-limit token, and
@@ -185,7 +190,8 @@ function Client:call(action, params)
     local headers
     local route = self.breaker and self.breaker:route() -- primary or backup endpoint (tcssl.breaker)
     -- fetching credentials counts inside the call's deadline
-    req, failure = self:prepare(action, params, deadline - self.monotonic(), route)
+    req, failure = prepare(self, action, params, deadline - self.monotonic(), route,
+      self.one_call and build_call or request.build)
     if not req then
       if route then self.breaker:record(route, nil) end -- nothing was sent: a probe's place is free again
       break
@@ -249,6 +255,18 @@ end
 -- budget: the seconds left of the call's deadline, which a credentials fetch must keep to;
 -- route (from the breaker) below 0 sends it to the backup endpoint, signed for that host.
 function Client:prepare(action, params, budget, route)
+  return prepare(self, action, params, budget, route, request.build)
+end
+
+-- The call loop's prepare on the one-crossing path: a signed TC3 POST is left for the
+-- transport to sign (tcssl.request.build_call); anything else is built as prepare builds it.
+function build_call(cfg, creds, action, params, now)
+  local req, err = request.build_call(cfg, creds, action, params, now)
+  if req or err then return req, err end
+  return request.build(cfg, creds, action, params, now)
+end
+
+function prepare(self, action, params, budget, route, build)
   local now = clock.signing_time(self)
   if not now then
     return nil, errors.new("config", "InvalidClock", "the clock function must return a Unix time",
@@ -265,7 +283,7 @@ function Client:prepare(action, params, budget, route)
     self.account = ratelimit.account(creds.secret_id) -- the rate keys name the keys in use
   end
   local ran, req
-  ran, req, err = pcall(request.build, route and route < 0 and self.breaker.config or self.config, creds,
+  ran, req, err = pcall(build, route and route < 0 and self.breaker.config or self.config, creds,
     action, params, now)
   if not ran then
     return nil, errors.new("validation", "InvalidParameter", "params could not be encoded: " .. tostring(req),
@@ -285,6 +303,7 @@ end
 function Client:exchange(action, req, timeout, readonly)
   local cfg = self.config
   timeout = timeout or cfg.timeout
+  if req.call then return self:exchange_call(action, req, timeout, readonly) end
   local status, headers, body = transports.send(self.transport, req,
     { timeout = timeout, connect_timeout = math.min(cfg.connect_timeout, timeout), fresh = not readonly })
   if not status then
@@ -299,6 +318,28 @@ function Client:exchange(action, req, timeout, readonly)
     return nil, err, status, headers
   end
   return resp, nil, status, headers
+end
+
+-- The same exchange in one crossing (tcssl.transport.curl's call): the core signs and sends req
+-- and reads a 200 reply's JSON; the errors are those of the path above, made by the same code
+-- (a reply the core did not decode is read again by envelope.decode, which finds the same fault).
+function Client:exchange_call(action, req, timeout, readonly)
+  local transport = self.transport
+  local status, ctype, date, doc, body = transport:call(req, timeout,
+    math.min(self.config.connect_timeout, timeout), not readonly)
+  local err, resp
+  if status then
+    if status % 1 ~= 0 or status < 100 or status > 599 then return nil, transports.bad_result() end
+    if doc == nil or type(doc) ~= "table" then
+      doc, err = envelope.decode(status, { ["content-type"] = ctype }, body or transport:last_body())
+    end
+    if doc then resp, err = envelope.v3(doc, status, body or transport.body_reader) end
+    if resp then return resp, nil, status end
+  else
+    err = transports.failure(ctype)
+  end
+  err.action = action
+  return nil, err, status, status and { ["content-type"] = ctype, date = date }
 end
 
 --- close() releases the connection now rather than at garbage collection; under Lua 5.4

@@ -41,8 +41,10 @@ function M.is(v)
 end
 
 --- A short, printable excerpt of a response body for error messages.
+-- body may be a function that returns it, for a body read only when a message quotes it.
 function M.excerpt(body, max)
   max = max or 160
+  if type(body) == "function" then body = body() end
   if type(body) ~= "string" then return "" end
   local s = body:sub(1, max):gsub("[%c]+", " ")
   if #body > max then s = s .. "…" end

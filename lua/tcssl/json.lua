@@ -149,6 +149,8 @@ local json = {
 }
 
 local array_mt = { __name = "tcssl.json.array" }
+-- the marker itself, for the core's reader when a transport decodes a reply (tcssl.transport.curl)
+json.array_mt = array_mt
 
 function json.array(t)
   if t == nil then

@@ -181,6 +181,19 @@ function M.build(cfg, creds, action, params, now, nonce_value)
   return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
 end
 
+--- build_call(cfg, creds, action, params, now) -> req | nil | nil, err: the request of build for
+-- a signed TC3-HMAC-SHA256 POST, left for the transport to sign and send in one crossing
+-- (tcssl.transport.curl's call): { method, url, body, cfg, creds, action, now, call = true },
+-- without headers. nil alone when the request is another kind (GET, v1, unsigned): build's.
+function M.build_call(cfg, creds, action, params, now)
+  if not creds or cfg.sign_method ~= "TC3-HMAC-SHA256" or cfg.http_method == "GET" then return nil end
+  local body, err = json.encode(params or {})
+  if not body then return bad_params("cannot encode parameters as JSON: " .. err) end
+  if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end
+  return { method = "POST", url = cfg.scheme .. "://" .. cfg.host .. "/", body = body, cfg = cfg, creds = creds,
+    action = action, now = now, call = true }
+end
+
 local function nonce()
   local b = core.random(4)
   local n = ((b:byte(1) * 256 + b:byte(2)) * 256 + b:byte(3)) * 128 + b:byte(4) % 128

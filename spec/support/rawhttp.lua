@@ -17,6 +17,9 @@
 --   http09        a body without status line or headers (HTTP/0.9), then close
 --   garbage       bytes that are not HTTP at all, then close
 --   status000     "HTTP/1.1 000": a status code no server may send
+--   capture       answers by action (CAPTURE below: JSON pages, API errors, HTML, broken JSON, a
+--                 truncated body, no answer at all) and keeps every request's exact bytes,
+--                 which srv:raw() returns in order
 -- The server stops on GET /__stop, or by itself after `lifetime` seconds (default 60).
 
 local socket = require "socket"
@@ -49,6 +52,40 @@ local MODES = {
   http09 = function() return "close", READ_BODY end,
   garbage = function() return "close", "\1\2\3\4 this is not HTTP\r\n\r\n\255\254" end,
   status000 = function() return "close", reply("000 Nothing", READ_BODY) end,
+  capture = function(action)
+    local c = M.CAPTURE[action] or M.CAPTURE.Ok
+    if c == "hang" then return "hang" end
+    return c[3] and "close" or "reply", c[1]
+  end,
+}
+
+-- capture mode's answers by action: { reply bytes, (unused), close after it }
+local function json_reply(body, status, extra)
+  return reply(status or "200 OK", body, extra)
+end
+local PAGE = '{"Response":{"TotalCount":2,"Certificates":[{"CertificateId":"cap1","Domain":"a.example",' ..
+  '"SubjectAltName":[],"Tags":[{"TagKey":"k","TagValue":"v"}],"CertBeginTime":"2026-01-01 00:00:00",' ..
+  '"IsWildcard":false,"Dummy":null},{"CertificateId":"cap2","Domain":"b.example"}],"RequestId":"cap-page"}}'
+M.CAPTURE = {
+  Ok = { json_reply('{"Response":{"Big":9007199254740993,"Small":-12,"F":1.5,"L":[],"N":null,' ..
+    '"S":"caf\\u00e9 \\ud83d\\ude00","RequestId":"cap-ok"}}') },
+  DescribeCertificates = { json_reply(PAGE) },
+  ApiError = { json_reply('{"Response":{"Error":{"Code":"ResourceNotFound","Message":"no such thing"},' ..
+    '"RequestId":"cap-err"}}') },
+  Html500 = { ("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 38\r\n\r\n" ..
+    "<html><body>Bad gateway</body></html>\n") },
+  Html200 = { ("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\n\r\n" ..
+    "<html><body>hi</body></html") },
+  Invalid = { json_reply('{"Response":{"A":1.,"RequestId":"x"}}') },
+  Trailing = { json_reply('{"Response":{"RequestId":"x"}} x') },
+  Scalar = { json_reply('42') },
+  Null = { json_reply('null') },
+  NoResponse = { json_reply('{"Other":{"RequestId":"x"}}') },
+  ArrayResponse = { json_reply('{"Response":[1,2]}') },
+  Status503 = { json_reply('{"Response":{"RequestId":"x"}}', "503 Service Unavailable") },
+  Truncated = { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" ..
+    '{"Response":{"Requ', nil, true },
+  Hang = "hang",
 }
 
 --- answer(mode, action) -> what the server does with a request ("reply", "reset" or "close")
@@ -79,12 +116,13 @@ local function take_request(buf)
   for name, value in head:gmatch("\r\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
     if name:lower() == "x-tc-action" then action = value:match("^%w*") end
   end
-  return { target = target, action = action }, buf:sub(total + 1)
+  return { target = target, action = action, raw = buf:sub(1, total) }, buf:sub(total + 1)
 end
 
 local function serve(mode, log_path, lifetime)
   local decide = assert(MODES[mode], "unknown mode " .. tostring(mode))
   local log = assert(io.open(log_path, "w"))
+  local raw_log = assert(io.open(log_path .. ".raw", "w"))
   local listener = assert(socket.bind("127.0.0.1", 0))
   listener:settimeout(0)
   local _, port = listener:getsockname()
@@ -134,11 +172,15 @@ local function serve(mode, log_path, lifetime)
               s:settimeout(2)
               s:send(reply("200 OK", "{}", "Connection: close\r\n"))
               log:close()
+              raw_log:close()
               os.exit(0)
             end
+            raw_log:write((req.raw:gsub(".", function(ch) return ("%02x"):format(ch:byte()) end)), "\n")
+            raw_log:flush()
             log:write(c.id, " ", req.action, "\n")
             log:flush()
             local what, text = decide(req.action)
+            if what == "hang" then break end -- no answer: the client's timeout ends it
             if what == "reset" then
               drop(c, "reset")
               break
@@ -156,6 +198,7 @@ local function serve(mode, log_path, lifetime)
     end
   end
   log:close()
+  raw_log:close()
 end
 
 if select(1, ...) == "serve" then
@@ -203,6 +246,18 @@ function Server:log()
   return out
 end
 
+--- raw() -> { bytes, ... }: every request the server read (head and body), in order.
+function Server:raw()
+  local out = {}
+  local f = io.open(self.log_path .. ".raw", "r")
+  if not f then return out end
+  for line in f:lines() do
+    out[#out + 1] = (line:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
+  end
+  f:close()
+  return out
+end
+
 --- count(action) -> how many requests for action the server read.
 function Server:count(action)
   local n = 0
@@ -224,6 +279,7 @@ function Server:stop()
   if not stopped then os.execute("kill " .. self.pid .. " 2>/dev/null") end
   self.proc:close() -- waits for the process, which has ended (or ends at its lifetime)
   os.remove(self.log_path)
+  os.remove(self.log_path .. ".raw")
 end
 
 return M

@@ -1,6 +1,7 @@
 -- The libcurl transport: one tcssl.core session (one easy handle, one kept-alive connection)
 -- per transport object, created on first use so that nothing happens at require time.
 local core = require "tcssl.core"
+local json = require "tcssl.json"
 
 local Transport = {}
 Transport.__index = Transport
@@ -9,7 +10,9 @@ local M = {}
 
 --- new{ proxy, ca_file, ca_path, insecure, max_response_size, user_agent }
 function M.new(opts)
-  return setmetatable({ opts = opts or {} }, Transport)
+  local t = setmetatable({ opts = opts or {} }, Transport)
+  t.body_reader = function() return t:last_body() end -- for an error message that quotes a reply
+  return t
 end
 
 -- Failures that happen before a request can have reached the server.
@@ -20,29 +23,67 @@ local not_sent = { ResolveFailed = true, ConnectFailed = true, TLSVerifyFailed =
 -- opts: timeout, connect_timeout (seconds); fresh (true: a new connection for this request,
 -- which libcurl then never sends a second time; see docs/core.md). err: { kind, code,
 -- message, sent }.
+local function open(self)
+  local ok, made = pcall(core.session, self.opts)
+  if not ok then
+    return nil, { kind = "network", code = "SessionFailed", message = tostring(made), sent = false }
+  end
+  self.session = made
+  return made
+end
+
+-- The core's failure, with whether any request bytes left.
+local function failure(err)
+  -- the core says whether any request bytes left; otherwise judge by the failure
+  if err.sent == nil then err.sent = not not_sent[err.code] end
+  return nil, err
+end
+
 function Transport:request(method, url, headers, body, opts)
   local session = self.session
   if not session then
-    local ok, made = pcall(core.session, self.opts)
-    if not ok then
-      return nil, { kind = "network", code = "SessionFailed", message = tostring(made), sent = false }
-    end
-    session = made
-    self.session = session
+    local err
+    session, err = open(self)
+    if not session then return nil, err end
   end
   local status, rheaders, rbody = session:request{
     method = method, url = url, headers = headers, body = body,
     timeout = opts and opts.timeout, connect_timeout = opts and opts.connect_timeout,
     fresh = opts and opts.fresh == true,
   }
-  if not status then
-    local err = rheaders
-    -- the core says whether any request bytes left; otherwise judge by the failure
-    if err.sent == nil then err.sent = not not_sent[err.code] end
-    return nil, err
-  end
+  if not status then return failure(rheaders) end
   return status, rheaders, rbody
 end
+
+local json_null, json_array_mt = json.null, json.array_mt
+
+--- call(req, timeout, connect_timeout, fresh) -> status, content_type, date, doc | status,
+-- content_type, date, nil, body | nil, err (as request's)
+-- The client's one crossing for a signed API 3.0 call (tcssl.request.build_call made req): the
+-- core signs it with TC3-HMAC-SHA256, sends it on the session's connection with the session's
+-- header list, and reads a 200 reply's JSON as tcssl.json.decode does; any other reply, or one
+-- that is not JSON, comes back as its body. docs/core.md, session:call.
+function Transport:call(req, timeout, connect_timeout, fresh)
+  local session = self.session
+  if not session then
+    local err
+    session, err = open(self)
+    if not session then return nil, err end
+  end
+  local cfg, creds = req.cfg, req.creds
+  local status, ctype, date, doc, body = session:call(req.url, cfg.host, cfg.service, req.action, cfg.version,
+    cfg.region, req.now, creds.token, cfg.language, cfg.request_client, creds.secret_id, creds.secret_key,
+    req.body, timeout, connect_timeout, fresh, json_null, json_array_mt)
+  if not status then return failure(ctype) end
+  return status, ctype, date, doc, body
+end
+
+--- last_body() -> the body of the reply call last decoded (for an error message quoting it).
+function Transport:last_body()
+  return self.session and self.session:body() or ""
+end
+
+M.Transport = Transport
 
 function Transport:stats()
   return self.session and self.session:stats() or { connects = 0, requests = 0 }

@@ -25,6 +25,19 @@ end
 -- connect_timeout, fresh). A custom transport may raise or answer nonsense: either is an
 -- error object here, never a raise or a bad value further on. err.sent says whether the
 -- request may have left (false: it did not), as the transports report it.
+--- failure(terr) -> the error object of a transport's failure { kind, code, message, sent }.
+local function failure(terr)
+  return errors.new(terr.kind or "network", terr.code or "NetworkError", terr.message or "transport failure",
+    { sent = terr.sent, retryable = terr.sent == false, maybe_applied = terr.sent ~= false })
+end
+M.failure = failure
+
+--- bad_result() -> the error object of a transport that answered no usable status and body.
+function M.bad_result()
+  return errors.new("protocol", "BadTransportResult",
+    "the transport returned no HTTP status (an integer 100-599) and body (a string)", { maybe_applied = true })
+end
+
 function M.send(transport, req, opts)
   local ran, status, headers, body = pcall(transport.request, transport, req.method, req.url, req.headers,
     req.body, opts)
@@ -35,14 +48,9 @@ function M.send(transport, req, opts)
     headers = { code = "TransportFailed", message = "the transport returned neither a response nor an error" }
   elseif status and (type(status) ~= "number" or status % 1 ~= 0 or status < 100 or status > 599
       or type(body) ~= "string") then
-    return nil, errors.new("protocol", "BadTransportResult",
-      "the transport returned no HTTP status (an integer 100-599) and body (a string)", { maybe_applied = true })
+    return nil, M.bad_result()
   end
-  if not status then
-    local terr = headers
-    return nil, errors.new(terr.kind or "network", terr.code or "NetworkError", terr.message or "transport failure",
-      { sent = terr.sent, retryable = terr.sent == false, maybe_applied = terr.sent ~= false })
-  end
+  if not status then return nil, failure(headers) end
   if type(headers) ~= "table" then headers = {} end
   return status, headers, body
 end
