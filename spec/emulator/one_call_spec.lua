@@ -88,7 +88,8 @@ describe("one crossing per call", function()
     assert.is_true(res.L["(array)"])
     assert.is_nil(res.N)
     assert.equal("caf\195\169 \240\159\152\128", res.S)
-    if math.type then assert.equal(9007199254740993, res.Big) else assert.equal("9007199254740993", res.Big) end
+    -- an Integer beyond 2^53: exact under Lua 5.4, its digits under LuaJIT
+    assert.equal(rawget(math, "type") and 9007199254740993 or "9007199254740993", res.Big)
     assert.equal("POST / HTTP/1.1", shape(raw).first)
     assert.equal("Ok", header(raw, "X%-TC%-Action"))
     assert.equal("1700000000", header(raw, "X%-TC%-Timestamp"))

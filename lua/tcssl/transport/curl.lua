@@ -19,11 +19,9 @@ end
 local not_sent = { ResolveFailed = true, ConnectFailed = true, TLSVerifyFailed = true,
   TLSHandshakeFailed = true, BadURL = true, BadHeader = true }
 
---- request(method, url, headers, body, opts) -> status, headers, body | nil, err
--- opts: timeout, connect_timeout (seconds); fresh (true: a new connection for this request,
--- which libcurl then never sends a second time; see docs/core.md). err: { kind, code,
--- message, sent }.
-local function open(self)
+-- The transport's session, made on first use.
+local function session_of(self)
+  if self.session then return self.session end
   local ok, made = pcall(core.session, self.opts)
   if not ok then
     return nil, { kind = "network", code = "SessionFailed", message = tostring(made), sent = false }
@@ -32,20 +30,20 @@ local function open(self)
   return made
 end
 
--- The core's failure, with whether any request bytes left.
+-- The core's failure as the transport reports it.
 local function failure(err)
   -- the core says whether any request bytes left; otherwise judge by the failure
   if err.sent == nil then err.sent = not not_sent[err.code] end
   return nil, err
 end
 
+--- request(method, url, headers, body, opts) -> status, headers, body | nil, err
+-- opts: timeout, connect_timeout (seconds); fresh (true: a new connection for this request,
+-- which libcurl then never sends a second time; see docs/core.md). err: { kind, code,
+-- message, sent }.
 function Transport:request(method, url, headers, body, opts)
-  local session = self.session
-  if not session then
-    local err
-    session, err = open(self)
-    if not session then return nil, err end
-  end
+  local session, err = session_of(self)
+  if not session then return nil, err end
   local status, rheaders, rbody = session:request{
     method = method, url = url, headers = headers, body = body,
     timeout = opts and opts.timeout, connect_timeout = opts and opts.connect_timeout,
@@ -64,12 +62,8 @@ local json_null, json_array_mt = json.null, json.array_mt
 -- header list, and reads a 200 reply's JSON as tcssl.json.decode does; any other reply, or one
 -- that is not JSON, comes back as its body. docs/core.md, session:call.
 function Transport:call(req, timeout, connect_timeout, fresh)
-  local session = self.session
-  if not session then
-    local err
-    session, err = open(self)
-    if not session then return nil, err end
-  end
+  local session, err = session_of(self)
+  if not session then return nil, err end
   local cfg, creds = req.cfg, req.creds
   local status, ctype, date, doc, body = session:call(req.url, cfg.host, cfg.service, req.action, cfg.version,
     cfg.region, req.now, creds.token, cfg.language, cfg.request_client, creds.secret_id, creds.secret_key,
