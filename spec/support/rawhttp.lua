@@ -85,6 +85,8 @@ M.CAPTURE = {
   Status503 = { json_reply('{"Response":{"RequestId":"x"}}', "503 Service Unavailable") },
   Truncated = { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" ..
     '{"Response":{"Requ', nil, true },
+  Expired = { json_reply('{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},' ..
+    '"RequestId":"cap-exp"}}', nil, "Date: Tue, 14 Nov 2023 22:23:20 GMT\r\n") },
   Hang = "hang",
 }
 
