@@ -626,7 +626,7 @@ enum {
  * TC3-HMAC-SHA256 (signed headers content-type;host), exactly as tcssl.request builds it; the
  * reply's body read by tcssl_json_read when the status is 200 (value: json_decode's result with
  * null and array_mt), else, or when it is not JSON, returned as it came. Optional arguments
- * (region, token, language, request_client, the timeouts) may be nil. The body of a decoded reply
+ * (version, region, token, language, request_client, the timeouts) may be nil. The body of a decoded reply
  * stays in the session until its next request, for session:body(). Header values are checked as
  * session:request checks them (BadHeader); a bad timestamp or service raises, as tc3_sign does. */
 static int l_call(lua_State *L)
@@ -645,7 +645,6 @@ static int l_call(lua_State *L)
     const char *host = luaL_checklstring(L, C_HOST, &host_len);
     const char *service = luaL_checklstring(L, C_SERVICE, &service_len);
     const char *action = luaL_checklstring(L, C_ACTION, &action_len);
-    const char *version = luaL_checklstring(L, C_VERSION, &version_len);
     lua_Number ts = luaL_checknumber(L, C_TIMESTAMP);
     const char *id = luaL_checklstring(L, C_ID, &id_len);
     const char *key = luaL_checklstring(L, C_KEY, &key_len);
@@ -659,12 +658,13 @@ static int l_call(lua_State *L)
         return luaL_error(L, "tcssl.core: bad service name");
     if (!s->h)
         return push_error(L, "protocol", "SessionClosed", "the session is closed");
+    const char *version = opt_value(L, C_VERSION, &version_len, &ok);
     const char *region = opt_value(L, C_REGION, &region_len, &ok);
     const char *token = opt_value(L, C_TOKEN, &token_len, &ok);
     const char *lang = opt_value(L, C_LANGUAGE, &lang_len, &ok);
     const char *client = opt_value(L, C_CLIENT, &client_len, &ok);
     if (!ok || !tc_header_value_safe(host, host_len) || !tc_header_value_safe(action, action_len) ||
-        !tc_header_value_safe(version, version_len) || !tc_header_value_safe(id, id_len))
+        !tc_header_value_safe(id, id_len))
         return push_error(L, "protocol", "BadHeader",
                           "header names must be HTTP tokens and values free of CR, LF and NUL");
     long timeout = ms_value(L, C_TIMEOUT), connect_timeout = ms_value(L, C_CONNECT_TIMEOUT);
@@ -696,7 +696,8 @@ static int l_call(lua_State *L)
     } while (0)
     LINE("Host", host, host_len);
     LINE("X-TC-Action", action, action_len);
-    LINE("X-TC-Version", version, version_len);
+    if (version)
+        LINE("X-TC-Version", version, version_len);
     LINE("X-TC-Timestamp", stamp, (size_t)stamp_len);
     if (region)
         LINE("X-TC-Region", region, region_len);

@@ -325,18 +325,21 @@ end
 -- (a reply the core did not decode is read again by envelope.decode, which finds the same fault).
 function Client:exchange_call(action, req, timeout, readonly)
   local transport = self.transport
-  local status, ctype, date, doc, body = transport:call(req, timeout,
+  local ran, status, ctype, date, doc, body = pcall(transport.call, transport, req, timeout,
     math.min(self.config.connect_timeout, timeout), not readonly)
   local err, resp
-  if status then
-    if status % 1 ~= 0 or status < 100 or status > 599 then return nil, transports.bad_result() end
+  if not ran then -- as transport.send takes a transport that raises (build_call left out what the core refuses)
+    err, status = transports.failure{ code = "TransportFailed", message = "the transport raised: " .. tostring(status) }
+  elseif not status then
+    err = transports.failure(ctype)
+  elseif status % 1 ~= 0 or status < 100 or status > 599 then
+    err, status = transports.bad_result(), nil
+  else
     if doc == nil or type(doc) ~= "table" then
       doc, err = envelope.decode(status, { ["content-type"] = ctype }, body or transport:last_body())
     end
     if doc then resp, err = envelope.v3(doc, status, body or transport.body_reader) end
     if resp then return resp, nil, status end
-  else
-    err = transports.failure(ctype)
   end
   err.action = action
   return nil, err, status, status and { ["content-type"] = ctype, date = date }

@@ -187,6 +187,8 @@ end
 -- without headers. nil alone when the request is another kind (GET, v1, unsigned): build's.
 function M.build_call(cfg, creds, action, params, now)
   if not creds or cfg.sign_method ~= "TC3-HMAC-SHA256" or cfg.http_method == "GET" then return nil end
+  -- a service name the signer refuses: build raises, as before
+  if type(cfg.service) ~= "string" or #cfg.service == 0 or #cfg.service > 64 then return nil end
   local body, err = json.encode(params or {})
   if not body then return bad_params("cannot encode parameters as JSON: " .. err) end
   if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end

@@ -61,10 +61,11 @@ describe("one crossing per call", function()
   after_each(function() srv:stop() end)
 
   -- both paths, one after the other, against the same server: results, errors, requests
-  local function both(action, params, extra)
+  local function both(action, params, extra, tweak)
     local outcomes = {}
     for i, one_call in ipairs{ true, false } do
       local c = client(srv.host, one_call, extra)
+      if tweak then tweak(c.config) end
       local res, err = c:call(action, params)
       err = plain(err)
       -- libcurl's message counts the milliseconds it waited, which no two runs share
@@ -74,7 +75,7 @@ describe("one crossing per call", function()
     end
     local raw = srv:raw()
     local half = math.floor(#raw / 2)
-    assert.is_true(half >= 1 and #raw == 2 * half)
+    assert.is_true(#raw == 2 * half)
     for i = 1, half do assert.same(shape(raw[half + i]), shape(raw[i])) end
     assert.same(outcomes[2], outcomes[1])
     return outcomes[1][1], outcomes[1][2], raw[1], raw
@@ -139,6 +140,20 @@ describe("one crossing per call", function()
     assert.equal("AuthFailure.SignatureExpire", err.code)
     assert.equal(4, #raw)
     assert.equal("1700000600", header(raw[2], "X%-TC%-Timestamp"))
+  end)
+
+  it("a service without a version sends no X-TC-Version, as the Lua path", function()
+    local res, _, raw = both("Ok", {}, nil, function(cfg) cfg.version = nil end)
+    assert.equal("cap-ok", res.RequestId)
+    assert.is_nil(header(raw, "X%-TC%-Version"))
+  end)
+
+  it("a service name the signer refuses: the same error, nothing sent", function()
+    local res, err = both("Ok", {}, nil, function(cfg) cfg.service = ("s"):rep(65) end)
+    assert.is_nil(res)
+    assert.equal("InvalidParameter", err.code)
+    assert.equal(1, err.attempts)
+    assert.equal(0, #srv:raw())
   end)
 
   it("a reply that never comes: the same timeout error", function()
