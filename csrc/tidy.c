@@ -40,6 +40,17 @@ typedef struct {
     conform_step path[TIDY_MAX_DEPTH + 2];
 } conform_state;
 
+/* lua_rawget, returning the type of the value it pushed (which Lua 5.3+ does itself). */
+#if LUA_VERSION_NUM >= 503
+#define tidy_rawget(L, t) lua_rawget((L), (t))
+#else
+static int tidy_rawget(lua_State *L, int t)
+{
+    lua_rawget(L, t);
+    return lua_type(L, -1);
+}
+#endif
+
 static int scalar_ok(lua_State *L, int v, int type, int kind)
 {
     lua_Number n;
@@ -183,9 +194,8 @@ static void walk_object(lua_State *L, conform_state *st, int t, int plan, int de
     for (i = 1; i <= n; i++) {
         int code = (unsigned char)codes[i - 1], kind = code & ~K_ARRAY, sub = 0, v, type;
         lua_rawgeti(L, plan, (int)i + 2);
-        lua_rawget(L, t);
-        v = lua_gettop(L);
-        type = lua_type(L, v);
+        type = tidy_rawget(L, t);
+        v = subs + 1;
         if (type != LUA_TNIL) {
             st->path[depth + 1].plan = plan;
             st->path[depth + 1].pos = (int)i;
