@@ -3,6 +3,7 @@
 #include "tcssl.h"
 
 #define TIDY_MAX_DEPTH 1000 /* as deep as tcssl.json reads; a table that contains itself stops here */
+#define TIDY_MAX_FIELDS 10000 /* fields one plan may name (the model's structs have far fewer) */
 
 /* tcssl.core.conform: the type test of a decoded response against a plan that tcssl.schema
  * builds from the model. It changes nothing; it lists what Lua must look at.
@@ -176,12 +177,14 @@ static void walk_items(lua_State *L, conform_state *st, int a, int kind, int sub
     }
 }
 
-/* The fields that the plan at index plan names, of the object at index t at level `depth`. */
+/* The fields that the plan at index plan names, of the object at index t at level `depth`.
+ * Each field's value stays on the stack until the object is done (one slot per name, room made
+ * once), rather than being popped field by field. */
 static void walk_object(lua_State *L, conform_state *st, int t, int plan, int depth)
 {
     size_t n, i;
     const char *codes;
-    int subs;
+    int subs, v;
     if (depth + 1 > TIDY_MAX_DEPTH)
         luaL_error(L, "tcssl.core.conform: tables nested deeper than %d levels", TIDY_MAX_DEPTH);
     luaL_checkstack(L, 6, "tcssl.core.conform: tables nested too deeply");
@@ -189,39 +192,42 @@ static void walk_object(lua_State *L, conform_state *st, int t, int plan, int de
     codes = lua_tolstring(L, -1, &n); /* stays on the stack while it is read */
     if (!codes)
         luaL_error(L, "tcssl.core.conform: a plan's first item must be its codes string");
+    if (n > TIDY_MAX_FIELDS)
+        luaL_error(L, "tcssl.core.conform: a plan names more than %d fields", TIDY_MAX_FIELDS);
     lua_rawgeti(L, plan, 2);
     subs = lua_gettop(L);
-    for (i = 1; i <= n; i++) {
-        int code = (unsigned char)codes[i - 1], kind = code & ~K_ARRAY, sub = 0, v, type;
+    luaL_checkstack(L, (int)n + 6, "tcssl.core.conform: tables nested too deeply");
+    for (i = 1, v = subs + 1; i <= n; i++, v++) {
+        int code = (unsigned char)codes[i - 1], kind = code & ~K_ARRAY, sub = 0, type;
         lua_rawgeti(L, plan, (int)i + 2);
-        type = tidy_rawget(L, t);
-        v = subs + 1;
-        if (type != LUA_TNIL) {
-            st->path[depth + 1].plan = plan;
-            st->path[depth + 1].pos = (int)i;
-            if (kind == K_STRUCT && lua_type(L, subs) == LUA_TTABLE) {
-                lua_rawgeti(L, subs, (int)i);
-                sub = lua_type(L, -1) == LUA_TTABLE ? lua_gettop(L) : 0;
-            }
-            if (kind == K_STRUCT && !sub) {
-                /* a struct without a plan is not checked */
-            } else if (code & K_ARRAY) {
-                if (type == LUA_TTABLE && has_marker(L, st, v))
-                    walk_items(L, st, v, kind, sub, depth + 2);
-                else
-                    suspect(L, st, t, code, sub, depth + 1);
-            } else if (kind == K_STRUCT) {
-                if (type == LUA_TTABLE && is_plain(L, v))
-                    walk_object(L, st, v, sub, depth + 1);
-                else
-                    suspect(L, st, t, code, sub, depth + 1);
-            } else if (!scalar_ok(L, v, type, kind)) {
-                suspect(L, st, t, code, 0, depth + 1);
-            }
+        type = tidy_rawget(L, t); /* the value takes slot v */
+        if (type == LUA_TNIL)
+            continue;
+        st->path[depth + 1].plan = plan;
+        st->path[depth + 1].pos = (int)i;
+        if (kind == K_STRUCT && lua_type(L, subs) == LUA_TTABLE) {
+            lua_rawgeti(L, subs, (int)i);
+            sub = lua_type(L, -1) == LUA_TTABLE ? lua_gettop(L) : 0;
         }
-        lua_settop(L, subs);
+        if (kind == K_STRUCT && !sub) {
+            /* a struct without a plan is not checked */
+        } else if (code & K_ARRAY) {
+            if (type == LUA_TTABLE && has_marker(L, st, v))
+                walk_items(L, st, v, kind, sub, depth + 2);
+            else
+                suspect(L, st, t, code, sub, depth + 1);
+        } else if (kind == K_STRUCT) {
+            if (type == LUA_TTABLE && is_plain(L, v))
+                walk_object(L, st, v, sub, depth + 1);
+            else
+                suspect(L, st, t, code, sub, depth + 1);
+        } else if (!scalar_ok(L, v, type, kind)) {
+            suspect(L, st, t, code, 0, depth + 1);
+        }
+        if (kind == K_STRUCT)
+            lua_settop(L, v); /* the struct's plan */
     }
-    lua_pop(L, 2);
+    lua_settop(L, subs - 2);
 }
 
 static int l_conform(lua_State *L)
