@@ -82,14 +82,7 @@ for r = 1, ROUNDS do
   end
 end
 
-local function median(list)
-  local s = {}
-  for i, v in ipairs(list) do s[i] = v end
-  table.sort(s)
-  local n = #s
-  if n % 2 == 1 then return s[(n + 1) / 2] end
-  return (s[n / 2] + s[n / 2 + 1]) / 2
-end
+local median = require("bench.stats").median
 
 for _, p in ipairs(programs) do
   local final

@@ -2,8 +2,9 @@
 -- certificate from the shared dict) against the same nginx serving the same certificate from
 -- static ssl_certificate files, in the same run: interleaved rounds, the median of each with
 -- its min–max, and their ratio. A third server, static ssl_certificate plus an empty
--- ssl_certificate_by_lua_block, shows what the Lua phase itself costs, whatever it does. Run from the repository root by `make bench-serve` (mk/serve.mk),
--- which builds build/bench/handshakes (bench/handshakes.c, the client) first.
+-- ssl_certificate_by_lua_block, shows what the Lua phase itself costs, whatever it does. Run
+-- from the repository root by `make bench-serve` (mk/serve.mk), which builds
+-- build/bench/handshakes (bench/handshakes.c, the client) first.
 --   lua5.4 bench/serve.lua [ROUNDS [SECONDS]]     (default 9 rounds of 1 s each server)
 package.path = "lua/?.lua;lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = "lua/?.so;" .. package.cpath
@@ -27,13 +28,7 @@ local function rate(port)
   return tonumber(count) / tonumber(elapsed)
 end
 
-local function median(list)
-  local s = {}
-  for i, v in ipairs(list) do s[i] = v end
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) / 2] or (s[n / 2] + s[n / 2 + 1]) / 2, s[1], s[n]
-end
+local median = require("bench.stats").median
 
 local e, n
 local ok, err = pcall(function()
