@@ -5,6 +5,7 @@
 -- certificate near its end; status().
 local nginx = require "spec.support.nginx"
 local serve = require "spec.support.serve"
+local gettime = require("socket").gettime
 
 describe("tcssl.serve", function()
   local e, client, n, shop, api, soon
@@ -132,7 +133,12 @@ describe("tcssl.serve with several workers", function()
     local shop = serve.upload(serve.client(e), { cn = "shop.serve.test", days = 60 })
     n = serve.nginx(e, { domains = { "shop.serve.test" }, workers = 4, tick = 0.1 })
     assert(serve.wait_served(n.tls_port, "shop.serve.test", shop.sha256))
+    -- the workers refresh each second (refresh = 1) between them: n refreshes need at least
+    -- n - 1 whole seconds, where four workers refreshing alone would do four in one second
+    local t0 = gettime()
     local st = assert(serve.wait_refreshes(n, 3))
+    local elapsed = gettime() - t0
+    assert.truthy(3 <= elapsed + 1.5, ("3 refreshes in %.2f s"):format(elapsed))
     local calls = serve.count(e, "DescribeCertificates")
     local refreshes = serve.status(n).refreshes
     assert.truthy(refreshes >= st.refreshes)
