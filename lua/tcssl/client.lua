@@ -335,7 +335,7 @@ function Client:exchange_call(action, req, timeout, readonly)
   elseif status % 1 ~= 0 or status < 100 or status > 599 then
     err, status = transports.bad_result(), nil
   else
-    if doc == nil or type(doc) ~= "table" then
+    if type(doc) ~= "table" then
       doc, err = envelope.decode(status, { ["content-type"] = ctype }, body or transport:last_body())
     end
     if doc then resp, err = envelope.v3(doc, status, body or transport.body_reader) end

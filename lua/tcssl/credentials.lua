@@ -62,8 +62,8 @@ setmetatable(M, {
   end,
 })
 
--- A provider made on first use: the default chain names the CVM role and TKE's OIDC, and only
--- a chain that gets that far loads their code.
+--- deferred(source, make) -> a provider made by make() on first use: the default chain names
+-- the CVM role and TKE's OIDC, and only a chain that gets that far loads their code.
 local function deferred(source, make)
   local inner
   local self = provider(source)
@@ -76,6 +76,7 @@ local function deferred(source, make)
   end
   return self
 end
+M.deferred = deferred
 
 --- static(secret_id, secret_key [, token])
 function M.static(secret_id, secret_key, token)

@@ -120,6 +120,14 @@ local function bad_params(msg)
 end
 
 local tc3_sign = core.tc3_sign
+
+-- The JSON body of a TC3 POST, within the API's size limit.
+local function post_body(params)
+  local body, err = json.encode(params or {})
+  if not body then return bad_params("cannot encode parameters as JSON: " .. err) end
+  if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end
+  return body
+end
 local SIGN = {}
 
 --- build(cfg, creds, action, params, now [, nonce]) -> { method, url, headers, body } | nil, err
@@ -156,9 +164,8 @@ function M.build(cfg, creds, action, params, now, nonce_value)
     if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
   else
     local err
-    body, err = json.encode(params or {})
-    if not body then return bad_params("cannot encode parameters as JSON: " .. err) end
-    if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end
+    body, err = post_body(params)
+    if not body then return nil, err end
     query = ""
     content_type = "application/json"
     method = "POST"
@@ -189,9 +196,8 @@ function M.build_call(cfg, creds, action, params, now)
   if not creds or cfg.sign_method ~= "TC3-HMAC-SHA256" or cfg.http_method == "GET" then return nil end
   -- a service name the signer refuses: build raises, as before
   if type(cfg.service) ~= "string" or #cfg.service == 0 or #cfg.service > 64 then return nil end
-  local body, err = json.encode(params or {})
-  if not body then return bad_params("cannot encode parameters as JSON: " .. err) end
-  if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end
+  local body, err = post_body(params)
+  if not body then return nil, err end
   return { method = "POST", url = cfg.scheme .. "://" .. cfg.host .. "/", body = body, cfg = cfg, creds = creds,
     action = action, now = now, call = true }
 end

@@ -75,17 +75,8 @@ function M.credentials_for(profile_option, getenv, default_chain)
     return credentials.chain{ credentials.profile{ profile = profile_option, getenv = getenv },
       M.provider(name, getenv) }
   end
-  local rest
-  local later = credentials.provider("default")
-  later.get = function(now, opts)
-    rest = rest or default_chain()
-    return rest.get(now, opts)
-  end
-  later.invalidate = function()
-    if rest and rest.invalidate then rest.invalidate() end
-  end
   return credentials.chain{ credentials.environment{ getenv = getenv }, credentials.profile{ getenv = getenv },
-    M.provider(name, getenv), later }
+    M.provider(name, getenv), credentials.deferred("default", default_chain) }
 end
 
 return M

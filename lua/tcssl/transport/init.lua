@@ -20,11 +20,6 @@ function M.default(opts)
   return require("tcssl.transport.curl").new(opts)
 end
 
---- send(transport, req, opts) -> status, headers, body | nil, err
--- One request through the transport (req: method, url, headers, body; opts: timeout,
--- connect_timeout, fresh). A custom transport may raise or answer nonsense: either is an
--- error object here, never a raise or a bad value further on. err.sent says whether the
--- request may have left (false: it did not), as the transports report it.
 --- failure(terr) -> the error object of a transport's failure { kind, code, message, sent }.
 local function failure(terr)
   return errors.new(terr.kind or "network", terr.code or "NetworkError", terr.message or "transport failure",
@@ -38,6 +33,11 @@ function M.bad_result()
     "the transport returned no HTTP status (an integer 100-599) and body (a string)", { maybe_applied = true })
 end
 
+--- send(transport, req, opts) -> status, headers, body | nil, err
+-- One request through the transport (req: method, url, headers, body; opts: timeout,
+-- connect_timeout, fresh). A custom transport may raise or answer nonsense: either is an
+-- error object here, never a raise or a bad value further on. err.sent says whether the
+-- request may have left (false: it did not), as the transports report it.
 function M.send(transport, req, opts)
   local ran, status, headers, body = pcall(transport.request, transport, req.method, req.url, req.headers,
     req.body, opts)
