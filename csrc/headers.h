@@ -21,4 +21,10 @@ int tc_header_value_safe(const char *p, size_t n);
  * (pointing into buf), 0 at the end. */
 int tc_header_next(const char *buf, size_t len, size_t *pos, tc_span *name, tc_span *value);
 
+/* The ASCII lowercase of ch: header names compare without case. */
+static inline char tc_lower(char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
 #endif

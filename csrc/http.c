@@ -403,18 +403,14 @@ static void push_headers(lua_State *L, const buffer *hb)
     while (tc_header_next(hb->data, hb->len, &pos, &name, &value)) {
         /* the lowercase name: in a stack buffer, pushed once (names are short) */
         if (name.len <= sizeof small) {
-            for (size_t k = 0; k < name.len; k++) {
-                char ch = name.p[k];
-                small[k] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-            }
+            for (size_t k = 0; k < name.len; k++)
+                small[k] = tc_lower(name.p[k]);
             lua_pushlstring(L, small, name.len);
         } else {
             luaL_Buffer b;
             luaL_buffinit(L, &b);
-            for (size_t k = 0; k < name.len; k++) {
-                char ch = name.p[k];
-                luaL_addchar(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch);
-            }
+            for (size_t k = 0; k < name.len; k++)
+                luaL_addchar(&b, tc_lower(name.p[k]));
             luaL_pushresult(&b);
         }
         lua_pushvalue(L, -1);
@@ -579,7 +575,7 @@ static void push_header(lua_State *L, const buffer *hb, const char *name, size_t
         size_t k = 0;
         if (n.len != nl)
             continue;
-        while (k < nl && (n.p[k] >= 'A' && n.p[k] <= 'Z' ? n.p[k] - 'A' + 'a' : n.p[k]) == name[k])
+        while (k < nl && tc_lower(n.p[k]) == name[k])
             k++;
         if (k < nl)
             continue;
