@@ -1,11 +1,13 @@
 /* tcssl.core sessions: one libcurl easy handle each, so consecutive requests reuse the
  * connection. session:request knows HTTP only; session:call is one signed API 3.0 request
- * (TC3-HMAC-SHA256, POST JSON) with its JSON reply read, in one crossing from Lua. */
+ * (TC3-HMAC-SHA256, POST JSON or GET) and session:call_v1 one signed with signature v1 (GET or
+ * POST form), each with its JSON reply read in one crossing from Lua, by one tail (call_tail). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "headers.h"
 #include "sign.h"
@@ -610,16 +612,58 @@ static const char *opt_value(lua_State *L, int idx, size_t *len, int *ok)
     return v;
 }
 
+/* An out-of-memory failure while the header lines were written. */
+static int call_failed(lua_State *L, session *s)
+{
+    buffer_reset(&s->lines);
+    return push_error(L, "protocol", "BadHeader", "out of memory");
+}
+
+/* What session:call and session:call_v1 share once a request is signed and its `count` header
+ * lines are in s->lines: the list linked, the request performed, and the reply returned as
+ * status, content_type, date, value (a 200 reply read by tcssl_json_read with the null and
+ * array_mt at those stack indexes, its body kept for session:body) or status, content_type,
+ * date, nil, body; nil, err when it failed. */
+static int call_tail(lua_State *L, session *s, const char *method, const char *url, const char *body,
+                     size_t body_len, size_t count, long timeout, long connect_timeout, int fresh,
+                     int null_idx, int mt_idx)
+{
+    long status = 0;
+    if (!link_lines(s, count))
+        return call_failed(L, s);
+    if (perform(L, s, method, url, body, body_len, s->nodes, timeout, connect_timeout, fresh, &status))
+        return 2;
+    lua_pushinteger(L, (lua_Integer)status);
+    push_header(L, &s->headers, "content-type", 12);
+    push_header(L, &s->headers, "date", 4);
+    if (status == 200 &&
+        tcssl_json_read(L, s->body.data ? s->body.data : "", s->body.len, null_idx, mt_idx) == 1) {
+        s->body_kept = 1; /* for session:body(), until the next request */
+        buffer_reset(&s->headers);
+        return 4;
+    }
+    if (status == 200)
+        lua_pop(L, 2); /* the reader's nil and message: the caller reads the body again */
+    lua_pushnil(L);
+    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    buffer_reset(&s->body);
+    buffer_reset(&s->headers);
+    return 5;
+}
+
 enum {
     C_URL = 2, C_HOST, C_SERVICE, C_ACTION, C_VERSION, C_REGION, C_TIMESTAMP, C_TOKEN, C_LANGUAGE,
-    C_CLIENT, C_ID, C_KEY, C_PAYLOAD, C_TIMEOUT, C_CONNECT_TIMEOUT, C_FRESH, C_NULL, C_ARRAY_MT, C_TOP
+    C_CLIENT, C_ID, C_KEY, C_PAYLOAD, C_TIMEOUT, C_CONNECT_TIMEOUT, C_FRESH, C_METHOD, C_NULL, C_ARRAY_MT, C_TOP
 };
 
 /* session:call(url, host, service, action, version, region, timestamp, token, language,
- * request_client, secret_id, secret_key, payload, timeout, connect_timeout, fresh, null, array_mt)
+ * request_client, secret_id, secret_key, payload, timeout, connect_timeout, fresh, method, null,
+ * array_mt)
  *   -> status, content_type, date, value | status, content_type, date, nil, body | nil, err
  * One API 3.0 request: POST `payload` (JSON) to url with the X-TC-* headers, signed with
- * TC3-HMAC-SHA256 (signed headers content-type;host), exactly as tcssl.request builds it; the
+ * TC3-HMAC-SHA256 (signed headers content-type;host), exactly as tcssl.request builds it; or, when
+ * method is "GET", `payload` is the encoded query: signed as the canonical query, sent on the URL
+ * (url?payload, url alone when empty) with Content-Type application/x-www-form-urlencoded; the
  * reply's body read by tcssl_json_read when the status is 200 (value: json_decode's result with
  * null and array_mt), else, or when it is not JSON, returned as it came. Optional arguments
  * (version, region, token, language, request_client, the timeouts) may be nil. The body of a decoded reply
@@ -632,9 +676,8 @@ static int l_call(lua_State *L)
     size_t url_len, host_len, service_len, action_len, version_len, region_len, token_len, lang_len,
         client_len, id_len, key_len, payload_len;
     int ok = 1;
-    long status = 0;
     char sig[2 * TC_SHA256_LEN + 1], request_hex[2 * TC_SHA256_LEN + 1], date[11], stamp[24];
-    static const char ct[] = "application/json";
+    static const char json_ct[] = "application/json", form_ct[] = "application/x-www-form-urlencoded";
 
     lua_settop(L, C_TOP - 1);
     const char *url = luaL_checklstring(L, C_URL, &url_len);
@@ -646,6 +689,12 @@ static int l_call(lua_State *L)
     const char *key = luaL_checklstring(L, C_KEY, &key_len);
     const char *payload = luaL_checklstring(L, C_PAYLOAD, &payload_len);
     luaL_checktype(L, C_ARRAY_MT, LUA_TTABLE);
+    const char *m = luaL_optstring(L, C_METHOD, "POST");
+    int get = strcmp(m, "GET") == 0;
+    if (!get && strcmp(m, "POST") != 0)
+        return luaL_argerror(L, C_METHOD, "GET or POST");
+    const char *ct = get ? form_ct : json_ct;
+    size_t ct_len = get ? sizeof form_ct - 1 : sizeof json_ct - 1;
     if (!pc || !*pc)
         return luaL_error(L, "tcssl.core: crypto context unavailable");
     if (!(ts >= 0 && ts < TC_MAX_TIMESTAMP))
@@ -670,9 +719,9 @@ static int l_call(lua_State *L)
     long long t = (long long)ts;
     int stamp_len = snprintf(stamp, sizeof stamp, "%lld", t);
 
-    tc_header signed_headers[2] = {{"content-type", 12, ct, sizeof ct - 1}, {"host", 4, host, host_len}};
-    tc3_input in = {key, key_len, service, service_len, "POST", 4, "", 0, payload, payload_len, t,
-                    signed_headers, 2};
+    tc_header signed_headers[2] = {{"content-type", 12, ct, ct_len}, {"host", 4, host, host_len}};
+    tc3_input in = {key, key_len, service, service_len, m, strlen(m), get ? payload : "", get ? payload_len : 0,
+                    get ? "" : payload, get ? 0 : payload_len, t, signed_headers, 2};
     if (tc3_signature(*pc, &in, sig, request_hex, date) != 0)
         return luaL_error(L, "tcssl.core: cannot sign (bad timestamp or OpenSSL failure)");
 
@@ -703,7 +752,7 @@ static int l_call(lua_State *L)
         LINE("X-TC-Language", lang, lang_len);
     if (client)
         LINE("X-TC-RequestClient", client, client_len);
-    LINE("Content-Type", ct, sizeof ct - 1);
+    LINE("Content-Type", ct, ct_len);
 #undef LINE
     oom |= buffer_add(&s->lines, "Authorization: ", 15) || buffer_add(&s->lines, cred, sizeof cred - 1) ||
            buffer_add(&s->lines, id, id_len) || buffer_add(&s->lines, "/", 1) ||
@@ -711,30 +760,122 @@ static int l_call(lua_State *L)
            buffer_add(&s->lines, service, service_len) || buffer_add(&s->lines, scope, sizeof scope - 1) ||
            buffer_add(&s->lines, sig, 2 * TC_SHA256_LEN) || buffer_add(&s->lines, "", 1);
     count++;
-    if (oom || !link_lines(s, count)) {
-        buffer_reset(&s->lines);
-        return push_error(L, "protocol", "BadHeader", "out of memory");
+    if (oom)
+        return call_failed(L, s);
+    if (get) {
+        /* the query goes on the URL, as tcssl.request.build writes it */
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addlstring(&b, url, url_len);
+        if (payload_len) {
+            luaL_addchar(&b, '?');
+            luaL_addlstring(&b, payload, payload_len);
+        }
+        luaL_pushresult(&b);
+        url = lua_tostring(L, -1); /* kept on the stack until the call returns */
+        payload = NULL;
+        payload_len = 0;
     }
-    if (perform(L, s, "POST", url, payload, payload_len, s->nodes, timeout, connect_timeout, fresh, &status))
-        return 2;
-    (void)url_len;
+    return call_tail(L, s, get ? "GET" : "POST", url, payload, payload_len, count, timeout, connect_timeout,
+                     fresh, C_NULL, C_ARRAY_MT);
+}
 
-    lua_pushinteger(L, (lua_Integer)status);
-    push_header(L, &s->headers, "content-type", 12);
-    push_header(L, &s->headers, "date", 4);
-    if (status == 200 &&
-        tcssl_json_read(L, s->body.data ? s->body.data : "", s->body.len, C_NULL, C_ARRAY_MT) == 1) {
-        s->body_kept = 1; /* for session:body(), until the next request */
-        buffer_reset(&s->headers);
-        return 4;
+enum {
+    V_URL = 2, V_METHOD, V_HOST, V_SIGN_METHOD, V_KEY, V_TO_SIGN, V_WIRE, V_CLIENT, V_TIMEOUT,
+    V_CONNECT_TIMEOUT, V_FRESH, V_NULL, V_ARRAY_MT, V_TOP
+};
+
+/* session:call_v1(url, method, host, sign_method, secret_key, to_sign, wire, request_client,
+ * timeout, connect_timeout, fresh, null, array_mt) -> as session:call
+ * One request signed with signature v1, as tcssl.request.build_v1 makes it: the HMAC
+ * (sign_method "HmacSHA1" or "HmacSHA256") of to_sign under secret_key, in base64, URL-encoded and
+ * appended to wire (the sorted, encoded parameters) as "&Signature=..."; method "GET" sends that
+ * on the URL (url?wire), "POST" as a form body with Content-Type
+ * application/x-www-form-urlencoded. The headers are Host and X-TC-RequestClient (when not nil).
+ * The reply is read as session:call reads it, by the same code. */
+static int l_call_v1(lua_State *L)
+{
+    session *s = check_session(L);
+    tc_crypto **pc = lua_touserdata(L, lua_upvalueindex(1));
+    static const char *const names[] = {"HmacSHA1", "HmacSHA256", NULL};
+    static const char *const methods[] = {"GET", "POST", NULL};
+    static const char form_ct[] = "application/x-www-form-urlencoded";
+    size_t url_len, host_len, key_len, to_sign_len, wire_len, client_len, mac_len = 0;
+    unsigned char mac[TC_SHA256_LEN];
+    char b64[4 * ((TC_SHA256_LEN + 2) / 3) + 1];
+    int ok = 1;
+
+    lua_settop(L, V_TOP - 1);
+    const char *url = luaL_checklstring(L, V_URL, &url_len);
+    int get = luaL_checkoption(L, V_METHOD, NULL, methods) == 0;
+    const char *host = luaL_checklstring(L, V_HOST, &host_len);
+    enum tc_alg alg = luaL_checkoption(L, V_SIGN_METHOD, NULL, names) == 0 ? TC_SHA1 : TC_SHA256;
+    const char *key = luaL_checklstring(L, V_KEY, &key_len);
+    const char *to_sign = luaL_checklstring(L, V_TO_SIGN, &to_sign_len);
+    const char *wire = luaL_checklstring(L, V_WIRE, &wire_len);
+    luaL_checktype(L, V_ARRAY_MT, LUA_TTABLE);
+    if (!pc || !*pc)
+        return luaL_error(L, "tcssl.core: crypto context unavailable");
+    if (!s->h)
+        return push_error(L, "protocol", "SessionClosed", "the session is closed");
+    const char *client = opt_value(L, V_CLIENT, &client_len, &ok);
+    if (!ok || !tc_header_value_safe(host, host_len))
+        return push_error(L, "protocol", "BadHeader",
+                          "header names must be HTTP tokens and values free of CR, LF and NUL");
+    long timeout = ms_value(L, V_TIMEOUT), connect_timeout = ms_value(L, V_CONNECT_TIMEOUT);
+    if (timeout < 0 || connect_timeout < 0)
+        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
+    int fresh = lua_toboolean(L, V_FRESH);
+
+    if (tc_hmac(*pc, alg, key, key_len, to_sign, to_sign_len, mac, &mac_len) != 0)
+        return luaL_error(L, "tcssl.core: cannot sign (OpenSSL failure)");
+    size_t b64_len = tc_base64(mac, mac_len, b64);
+    OPENSSL_cleanse(mac, sizeof mac);
+
+    /* the URL (GET) or the body (POST): the parameters, then the signature percent-encoded as
+     * tcssl.request.urlencode does (of base64's alphabet, '+', '/' and '=' are encoded) */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    if (get) {
+        luaL_addlstring(&b, url, url_len);
+        luaL_addchar(&b, '?');
     }
-    if (status == 200)
-        lua_pop(L, 2); /* the reader's nil and message: the caller reads the body again */
-    lua_pushnil(L);
-    lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
-    buffer_reset(&s->body);
-    buffer_reset(&s->headers);
-    return 5;
+    luaL_addlstring(&b, wire, wire_len);
+    luaL_addstring(&b, "&Signature=");
+    for (size_t i = 0; i < b64_len; i++) {
+        char ch = b64[i];
+        if (ch == '+')
+            luaL_addstring(&b, "%2B");
+        else if (ch == '/')
+            luaL_addstring(&b, "%2F");
+        else if (ch == '=')
+            luaL_addstring(&b, "%3D");
+        else
+            luaL_addchar(&b, ch);
+    }
+    luaL_pushresult(&b);
+    size_t out_len;
+    const char *out = lua_tolstring(L, -1, &out_len); /* kept on the stack until the call returns */
+
+    size_t count = 1;
+    int oom = 0;
+    static const char expect[] = "Expect:";
+    s->lines.len = 0;
+    oom |= buffer_add(&s->lines, expect, sizeof expect);
+    oom |= add_line(s, "Host", 4, host, host_len);
+    count++;
+    if (client) {
+        oom |= add_line(s, "X-TC-RequestClient", 18, client, client_len);
+        count++;
+    }
+    if (!get) {
+        oom |= add_line(s, "Content-Type", 12, form_ct, sizeof form_ct - 1);
+        count++;
+    }
+    if (oom)
+        return call_failed(L, s);
+    return call_tail(L, s, get ? "GET" : "POST", get ? out : url, get ? NULL : out, get ? 0 : out_len, count,
+                     timeout, connect_timeout, fresh, V_NULL, V_ARRAY_MT);
 }
 
 /* session:body() -> the body of the last reply session:call decoded, until the session's next
@@ -783,6 +924,9 @@ void tcssl_open_http(lua_State *L, int crypto)
         lua_pushvalue(L, crypto); /* call signs with the module's context */
         lua_pushcclosure(L, l_call, 1);
         lua_setfield(L, -2, "call");
+        lua_pushvalue(L, crypto);
+        lua_pushcclosure(L, l_call_v1, 1);
+        lua_setfield(L, -2, "call_v1");
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, l_close);
         lua_setfield(L, -2, "__gc");

@@ -188,18 +188,33 @@ function M.build(cfg, creds, action, params, now, nonce_value)
   return { method = method, url = url, headers = headers, body = method == "POST" and body or nil }
 end
 
---- build_call(cfg, creds, action, params, now) -> req | nil | nil, err: the request of build for
--- a signed TC3-HMAC-SHA256 POST, left for the transport to sign and send in one crossing
--- (tcssl.transport.curl's call): { method, url, body, cfg, creds, action, now, call = true },
--- without headers. nil alone when the request is another kind (GET, v1, unsigned): build's.
-function M.build_call(cfg, creds, action, params, now)
-  if not creds or cfg.sign_method ~= "TC3-HMAC-SHA256" or cfg.http_method == "GET" then return nil end
+--- build_call(cfg, creds, action, params, now [, nonce]) -> req | nil | nil, err: the request of
+-- build for a signed call, left for the transport to sign and send in one crossing
+-- (tcssl.transport.curl's call): { method, url, body, cfg, creds, action, now, call = kind } without
+-- headers, kind being "tc3" (body: the JSON of a POST, or the encoded query of a GET) or "v1" (then
+-- also to_sign and wire, the parameters joined raw and encoded). nil alone when build should make
+-- it instead: unsigned, a service name the signer refuses, or a request so near its size limit
+-- that only the signature tells.
+function M.build_call(cfg, creds, action, params, now, nonce_value)
+  if not creds then return nil end
+  local base = cfg.scheme .. "://" .. cfg.host .. "/"
+  if cfg.sign_method ~= "TC3-HMAC-SHA256" then return M.build_v1_call(cfg, creds, action, params, now, nonce_value) end
   -- a service name the signer refuses: build raises, as before
   if type(cfg.service) ~= "string" or #cfg.service == 0 or #cfg.service > 64 then return nil end
+  if cfg.http_method == "GET" then
+    local flat, err = M.flatten(params)
+    if not flat then return bad_params(err) end
+    table.sort(flat, by_name)
+    local query = join(flat, true)
+    local url = query == "" and base or base .. "?" .. query
+    if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
+    return { method = "GET", url = url, base = base, body = query, cfg = cfg, creds = creds, action = action,
+      now = now, call = "tc3" }
+  end
   local body, err = post_body(params)
   if not body then return nil, err end
-  return { method = "POST", url = cfg.scheme .. "://" .. cfg.host .. "/", body = body, cfg = cfg, creds = creds,
-    action = action, now = now, call = true }
+  return { method = "POST", url = base, base = base, body = body, cfg = cfg, creds = creds,
+    action = action, now = now, call = "tc3" }
 end
 
 local function nonce()
@@ -212,7 +227,8 @@ end
 local V1_COMMON = { Action = true, Version = true, Timestamp = true, Nonce = true, SecretId = true,
   SignatureMethod = true, Region = true, Token = true, Language = true, Signature = true }
 
-function M.build_v1(cfg, creds, action, params, now, nonce_value)
+-- v1's parameters with the common ones, sorted: what build_v1 and build_v1_call sign.
+local function v1_params(cfg, creds, action, params, now, nonce_value)
   if not creds then return bad_params("an unsigned request needs TC3-HMAC-SHA256, not " .. cfg.sign_method) end
   local flat, err = M.flatten(params)
   if not flat then return bad_params(err) end
@@ -227,6 +243,12 @@ function M.build_v1(cfg, creds, action, params, now, nonce_value)
   }
   for k, v in pairs(common) do flat[#flat + 1] = { k, v } end
   table.sort(flat, by_name)
+  return flat
+end
+
+function M.build_v1(cfg, creds, action, params, now, nonce_value)
+  local flat, err = v1_params(cfg, creds, action, params, now, nonce_value)
+  if not flat then return nil, err end
   local method = cfg.http_method
   local path = cfg.path or "/"
   local to_sign = method .. cfg.host .. path .. "?" .. join(flat, false)
@@ -242,6 +264,27 @@ function M.build_v1(cfg, creds, action, params, now, nonce_value)
   if #wire > M.V1_POST_LIMIT then return too_large("request body", #wire, M.V1_POST_LIMIT) end
   headers["Content-Type"] = "application/x-www-form-urlencoded"
   return { method = "POST", url = base, headers = headers, body = wire }
+end
+
+-- The longest "&Signature=" part: base64 of a SHA-256 MAC (44 characters), each encoded.
+local V1_SIGNATURE_MAX = #"&Signature=" + 44 * 3
+
+-- build_call's request for signature v1: the core signs to_sign and appends the signature to wire.
+function M.build_v1_call(cfg, creds, action, params, now, nonce_value)
+  if cfg.sign_method ~= "HmacSHA1" and cfg.sign_method ~= "HmacSHA256" then return nil end
+  if cfg.http_method ~= "GET" and cfg.http_method ~= "POST" then return nil end
+  local flat, err = v1_params(cfg, creds, action, params, now, nonce_value)
+  if not flat then return nil, err end
+  local method, path = cfg.http_method, cfg.path or "/"
+  local wire = join(flat, true)
+  local base = cfg.scheme .. "://" .. cfg.host .. path
+  local size, limit = #wire + V1_SIGNATURE_MAX, M.V1_POST_LIMIT
+  if method == "GET" then size, limit = size + #base + 1, M.GET_LIMIT end
+  -- near the limit, build_v1 (which sees the signature) decides
+  if size > limit then return M.build_v1(cfg, creds, action, params, now, nonce_value) end
+  local url = method == "GET" and base .. "?" .. wire or base
+  return { method = method, url = url, base = base, to_sign = method .. cfg.host .. path .. "?" .. join(flat, false),
+    wire = wire, cfg = cfg, creds = creds, action = action, now = now, call = "v1" }
 end
 
 return M

@@ -118,6 +118,10 @@ local function take_request(buf)
   for name, value in head:gmatch("\r\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
     if name:lower() == "x-tc-action" then action = value:match("^%w*") end
   end
+  if action == "" then -- signature v1: Action among the query's or the form body's parameters
+    local params = "&" .. (target:match("%?(.*)$") or "") .. "&" .. buf:sub(head_end + 4, total)
+    action = params:match("&Action=(%w*)") or ""
+  end
   return { target = target, action = action, raw = buf:sub(1, total) }, buf:sub(total + 1)
 end
 
