@@ -240,6 +240,47 @@ describe("session:call", function()
     end)
   end
 
+  -- test-vectors.md, signature v1 (both hashes; computed independently of tcssl)
+  local V1_PARAMS = "Action=DescribeCertificates&Limit=10&Nonce=11886&SecretId=" .. ID .. "&SignatureMethod="
+  for _, v in ipairs{ { "HmacSHA256", "F9lqrrKMeXFjJkyeeoLjxnCHBgwmarZG0tD0I19SmJQ%3D" },
+      { "HmacSHA1", "qXtCGCQbYPs8nkAjgwBQgZBKd90%3D" } } do
+    for _, method in ipairs{ "GET", "POST" } do
+      it("call_v1 signs as the independent vectors say (" .. v[1] .. ", " .. method .. ")", function()
+        local params = V1_PARAMS .. v[1] .. "&Timestamp=1700000000&Version=2019-12-05"
+        local s = core.session()
+        local status, _, _, doc = s:call_v1("http://" .. srv.host .. "/", method, "ssl.tencentcloudapi.com", v[1],
+          KEY, "GETssl.tencentcloudapi.com/?" .. params, params, nil, 10, nil, false, json.null, json.array_mt)
+        s:close()
+        assert.equal(200, status)
+        assert.equal("cap-page", doc.Response.RequestId)
+        local raw = srv:raw()[1]
+        local wire = params .. "&Signature=" .. v[2]
+        if method == "GET" then
+          assert.equal("GET /?" .. wire .. " HTTP/1.1", shape(raw).first)
+        else
+          assert.equal(wire, raw:match("\r\n\r\n(.*)$"))
+          assert.equal("application/x-www-form-urlencoded", header(raw, "Content%-Type"))
+        end
+      end)
+    end
+  end
+
+  it("call_v1 refuses a bad header value and a closed session, sending nothing", function()
+    local s = core.session()
+    local function v1(client)
+      return s:call_v1("http://" .. srv.host .. "/", "POST", "h", "HmacSHA1", KEY, "x", "A=1", client, 10, nil,
+        false, json.null, json.array_mt)
+    end
+    local status, err = v1("bad\r\nX-Evil: 1")
+    assert.is_nil(status)
+    assert.equal("BadHeader", err.code)
+    assert.is_nil(err.message:find(KEY, 1, true))
+    s:close()
+    status, err = v1(nil)
+    assert.equal("SessionClosed", err.code)
+    assert.equal(0, #srv:raw())
+  end)
+
   it("returns the body of a reply it did not decode, and keeps a decoded one for body()", function()
     local s = core.session()
     local status, ctype, date, doc, body = call(s, "{}", { action = "Html500" })
