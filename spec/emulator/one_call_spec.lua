@@ -267,8 +267,8 @@ describe("session:call", function()
 
   it("call_v1 refuses a bad header value and a closed session, sending nothing", function()
     local s = core.session()
-    local function v1(client)
-      return s:call_v1("http://" .. srv.host .. "/", "POST", "h", "HmacSHA1", KEY, "x", "A=1", client, 10, nil,
+    local function v1(request_client)
+      return s:call_v1("http://" .. srv.host .. "/", "POST", "h", "HmacSHA1", KEY, "x", "A=1", request_client, 10, nil,
         false, json.null, json.array_mt)
     end
     local status, err = v1("bad\r\nX-Evil: 1")
@@ -277,6 +277,7 @@ describe("session:call", function()
     assert.is_nil(err.message:find(KEY, 1, true))
     s:close()
     status, err = v1(nil)
+    assert.is_nil(status)
     assert.equal("SessionClosed", err.code)
     assert.equal(0, #srv:raw())
   end)
