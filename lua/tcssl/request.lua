@@ -282,7 +282,9 @@ function M.build_v1_call(cfg, creds, action, params, now, nonce_value)
   if method == "GET" then size, limit = size + #base + 1, M.GET_LIMIT end
   -- near the limit, build_v1 (which sees the signature) decides
   if size > limit then return M.build_v1(cfg, creds, action, params, now, nonce_value) end
-  local url = method == "GET" and base .. "?" .. wire or base
+  -- url is what hooks and messages show, as build_v1's after redaction: the core appends the
+  -- signature itself (req.base and req.wire go on the wire)
+  local url = method == "GET" and base .. "?" .. wire .. "&Signature=***" or base
   return { method = method, url = url, base = base, to_sign = method .. cfg.host .. path .. "?" .. join(flat, false),
     wire = wire, cfg = cfg, creds = creds, action = action, now = now, call = "v1" }
 end

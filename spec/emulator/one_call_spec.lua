@@ -62,9 +62,14 @@ describe("one crossing per call", function()
 
   -- both paths, one after the other, against the same server: results, errors, requests
   local function both(action, params, extra, tweak)
-    local outcomes = {}
+    local outcomes, hooks = {}, {}
     for i, one_call in ipairs{ true, false } do
-      local c = client(srv.host, one_call, extra)
+      -- what the on_request hook sees (the URL redacted, as the Lua path shows it) is the same too
+      local cfg = { on_request = function(info)
+        hooks[i] = { url = info.url, method = info.method, status = info.status, error = info.error }
+      end }
+      for k, v in pairs(extra or {}) do cfg[k] = v end
+      local c = client(srv.host, one_call, cfg)
       if tweak then tweak(c.config) end
       local res, err = c:call(action, params)
       err = plain(err)
@@ -78,6 +83,7 @@ describe("one crossing per call", function()
     assert.is_true(#raw == 2 * half)
     for i = 1, half do assert.same(shape(raw[half + i]), shape(raw[i])) end
     assert.same(outcomes[2], outcomes[1])
+    assert.same(hooks[2], hooks[1])
     return outcomes[1][1], outcomes[1][2], raw[1], raw
   end
 
