@@ -34,7 +34,7 @@
 #define KEY_SLOTS 256  /* the key cache's slots (a power of two) */
 #define KEY_MAX 64     /* the longest key it holds */
 #ifndef KEY_AFTER
-#define KEY_AFTER 64 /* objects read before the cache is made: small documents go without */
+#define KEY_AFTER 16 /* objects read before the cache is made: small documents go without */
 #endif
 #define HINT_MAX 1024 /* the largest size a table is made with before its items are read */
 #define TWO53 9007199254740992.0
@@ -54,23 +54,42 @@ typedef struct {
     struct {
         const unsigned char *at;
         size_t len;
+        int hint; /* the size of the last array or object that was this key's value */
     } keys[KEY_SLOTS];
+    int key_slot; /* the cache slot of the key just read, -1 when it did not come from the cache */
     int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes, by depth */
 } decoder;
 
 /* A byte that stands for itself in a string literal: not '"', not '\\', not a control character. */
 #define PLAIN(c) ((c) >= 0x20 && (c) != '"' && (c) != '\\')
 
-/* Whether any of the 8 bytes at p is not PLAIN (a word at a time: a byte below 0x20, or one
- * equal to '"' or '\\', sets its high bit in the result; exact for "any"). */
-static int special8(const unsigned char *p)
+/* The bytes at p that are not PLAIN, as a mask of 8 high bits, one per byte (a byte below 0x20,
+ * or one equal to '"' or '\\'). A bit above the lowest set one may be wrong (the borrow of a
+ * subtraction runs on), the lowest is exact: its byte, found with a count of trailing zeros on
+ * a little-endian word, is the first special one. */
+static uint64_t special8(const unsigned char *p)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
     uint64_t x, q, b;
     memcpy(&x, p, 8);
     q = x ^ (ones * '"');
     b = x ^ (ones * '\\');
-    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs ? 1 : 0;
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* The offset of the first special byte of the 8 at p, given their nonzero special8 mask. */
+static unsigned first_special(const unsigned char *p, uint64_t m)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)p;
+    return (unsigned)__builtin_ctzll(m) >> 3;
+#else
+    unsigned i = 0;
+    (void)m; /* the exact lowest bit is the last byte in memory on other byte orders */
+    while (i < 7 && PLAIN(p[i]))
+        i++;
+    return i;
+#endif
 }
 
 static int fail(decoder *d, const char *msg, const unsigned char *at)
@@ -138,6 +157,7 @@ static void push_key(decoder *d, const unsigned char *s, size_t n)
     unsigned slot = ((unsigned)n * 31u + s[0] * 7u + s[n - 1] * 3u + s[n / 2]) & (KEY_SLOTS - 1);
     if (d->keys[slot].len == n && memcmp(d->keys[slot].at, s, n) == 0) {
         lua_rawgeti(d->L, d->cache_idx, (int)slot + 1);
+        d->key_slot = (int)slot;
         return;
     }
     lua_pushlstring(d->L, (const char *)s, n);
@@ -145,6 +165,8 @@ static void push_key(decoder *d, const unsigned char *s, size_t n)
     lua_rawseti(d->L, d->cache_idx, (int)slot + 1);
     d->keys[slot].at = s;
     d->keys[slot].len = n;
+    d->keys[slot].hint = -1;
+    d->key_slot = (int)slot;
 }
 
 /* The string literal at d->p (its opening quote) is pushed. A key (is_key) without escapes
@@ -155,10 +177,17 @@ static int parse_string(decoder *d, int is_key)
     unsigned char *o;
     /* the common case: no escape, pushed straight from the text */
     for (;;) {
-        while (e - p >= 8 && !special8(p))
+        while (e - p >= 8) {
+            uint64_t m = special8(p);
+            if (m) {
+                p += first_special(p, m);
+                goto found;
+            }
             p += 8;
+        }
         while (p < e && PLAIN(*p))
             p++;
+    found:
         if (p >= e)
             return fail(d, "unterminated string", d->p);
         if (*p == '"') {
@@ -355,6 +384,31 @@ static int parse_number(decoder *d)
 
 static int parse_value(decoder *d, int depth);
 
+/* The size to make the array or object about to be read with: what the last value of the same
+ * key had (the items of a page are alike), else the last one at the same depth. *slot is set to
+ * the key's cache slot and *at to its text, for remember(). */
+static int size_hint(decoder *d, const int *by_depth, int depth, int *slot, const unsigned char **at)
+{
+    int k = d->key_slot;
+    d->key_slot = -1;
+    *slot = k;
+    *at = k >= 0 ? d->keys[k].at : NULL;
+    if (k >= 0 && d->keys[k].hint >= 0)
+        return d->keys[k].hint;
+    return by_depth[depth];
+}
+
+/* Remembers a container's size n for its key (when its cache slot still holds that key) and
+ * its depth. */
+static void remember(decoder *d, int *by_depth, int depth, int slot, const unsigned char *at, int n)
+{
+    if (n > HINT_MAX)
+        n = HINT_MAX;
+    if (slot >= 0 && d->keys[slot].at == at)
+        d->keys[slot].hint = n;
+    by_depth[depth] = n;
+}
+
 static int literal(decoder *d, const char *word, size_t n)
 {
     if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
@@ -387,18 +441,23 @@ static int next_item(decoder *d, unsigned char close, const char *unterminated, 
 static int parse_array(decoder *d, int depth)
 {
     lua_State *L = d->L;
-    int t, n = 0, more;
+    int t, n = 0, more, slot;
+    const unsigned char *at;
+    int hint = size_hint(d, d->hint_arr, depth, &slot, &at);
     d->p++; /* [ */
     skip_ws(d);
-    lua_createtable(L, d->hint_arr[depth], 0);
+    lua_createtable(L, hint, 0);
     lua_pushvalue(L, d->mt_idx);
     lua_setmetatable(L, -2);
     if (d->p < d->end && *d->p == ']') {
         d->p++;
+        if (slot >= 0 && d->keys[slot].at == at)
+            d->keys[slot].hint = 0;
         return 0;
     }
     t = lua_gettop(L);
     for (;;) {
+        d->key_slot = -1;
         if (parse_value(d, depth + 1))
             return -1;
         n++;
@@ -412,17 +471,19 @@ static int parse_array(decoder *d, int depth)
         if (!more)
             break;
     }
-    d->hint_arr[depth] = n < HINT_MAX ? n : HINT_MAX;
+    remember(d, d->hint_arr, depth, slot, at, n);
     return 0;
 }
 
 static int parse_object(decoder *d, int depth)
 {
     lua_State *L = d->L;
-    int t, n = 0, more;
+    int t, n = 0, more, slot;
+    const unsigned char *at;
+    int hint = size_hint(d, d->hint_obj, depth, &slot, &at);
     d->p++; /* { */
     skip_ws(d);
-    lua_createtable(L, 0, d->hint_obj[depth]);
+    lua_createtable(L, 0, hint);
     if (d->p < d->end && *d->p == '}') {
         d->p++;
         return 0;
@@ -436,6 +497,7 @@ static int parse_object(decoder *d, int depth)
     for (;;) {
         if (d->p >= d->end || *d->p != '"')
             return fail(d, "expected a string key", d->p);
+        d->key_slot = -1;
         if (parse_string(d, 1))
             return -1;
         skip_ws(d);
@@ -445,6 +507,7 @@ static int parse_object(decoder *d, int depth)
         skip_ws(d);
         if (parse_value(d, depth + 1))
             return -1;
+        d->key_slot = -1;
         if (!lua_isnil(L, -1)) {
             lua_rawset(L, t);
             n++;
@@ -465,7 +528,7 @@ static int parse_object(decoder *d, int depth)
         if (!more)
             break;
     }
-    d->hint_obj[depth] = n < HINT_MAX ? n : HINT_MAX;
+    remember(d, d->hint_obj, depth, slot, at, n);
     return 0;
 }
 
@@ -521,6 +584,7 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
     lua_pushnil(L); /* base + 1: the scratch buffer, once a string has escapes */
     lua_pushnil(L); /* base + 2: the key cache, once there are keys enough */
     memset(&d, 0, sizeof d);
+    d.key_slot = -1;
     d.L = L;
     d.start = d.p = (const unsigned char *)text;
     d.end = d.start + len;

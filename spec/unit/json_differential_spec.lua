@@ -150,4 +150,20 @@ describe("json.decode against the reader it replaced", function()
     end
     same_as_reference('["' .. concat(bytes) .. '"]')
   end)
+
+  -- the reader scans strings 8 bytes at a time and finds the first quote, backslash or control
+  -- character of a word by its bit position: each at every offset of strings up to 24 bytes
+  it("agrees on a quote, an escape or a control character at every offset of a string", function()
+    for len = 0, 24 do
+      for at = 0, len do
+        local head, tail = ("a"):rep(at), ("b"):rep(len - at)
+        same_as_reference('["' .. head .. '\\n' .. tail .. '","' .. head .. '"]')
+        same_as_reference('{"' .. head .. tail .. '":"' .. head .. '\\"' .. tail .. '"}')
+        local text = '["' .. head .. "\1" .. tail .. '"]'
+        local got, err = json.decode(text)
+        assert(got == nil and tostring(err):find("control character in a string at byte " .. (at + 3), 1, true),
+          text .. ": " .. tostring(err))
+      end
+    end
+  end)
 end)
