@@ -594,6 +594,22 @@ static void push_header(lua_State *L, const buffer *hb, const char *name, size_t
         lua_pushnil(L);
 }
 
+/* The checks both call entries end their arguments with: the header values (ok is 0 when one
+ * was refused), the timeouts at t_idx and t_idx + 1 and fresh at t_idx + 2. 0, or the number
+ * of values pushed for the error. */
+static int call_options(lua_State *L, int ok, int t_idx, long *timeout, long *connect_timeout, int *fresh)
+{
+    if (!ok)
+        return push_error(L, "protocol", "BadHeader",
+                          "header names must be HTTP tokens and values free of CR, LF and NUL");
+    *timeout = ms_value(L, t_idx);
+    *connect_timeout = ms_value(L, t_idx + 1);
+    if (*timeout < 0 || *connect_timeout < 0)
+        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
+    *fresh = lua_toboolean(L, t_idx + 2);
+    return 0;
+}
+
 /* An optional header value among call's arguments: NULL for nil, else a string that is safe in
  * a header line (*ok cleared otherwise). */
 static const char *opt_value(lua_State *L, int idx, size_t *len, int *ok)
@@ -708,14 +724,12 @@ static int l_call(lua_State *L)
     const char *token = opt_value(L, C_TOKEN, &token_len, &ok);
     const char *lang = opt_value(L, C_LANGUAGE, &lang_len, &ok);
     const char *client = opt_value(L, C_CLIENT, &client_len, &ok);
-    if (!ok || !tc_header_value_safe(host, host_len) || !tc_header_value_safe(action, action_len) ||
-        !tc_header_value_safe(id, id_len))
-        return push_error(L, "protocol", "BadHeader",
-                          "header names must be HTTP tokens and values free of CR, LF and NUL");
-    long timeout = ms_value(L, C_TIMEOUT), connect_timeout = ms_value(L, C_CONNECT_TIMEOUT);
-    if (timeout < 0 || connect_timeout < 0)
-        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
-    int fresh = lua_toboolean(L, C_FRESH);
+    ok = ok && tc_header_value_safe(host, host_len) && tc_header_value_safe(action, action_len) &&
+         tc_header_value_safe(id, id_len);
+    long timeout, connect_timeout;
+    int fresh, refused = call_options(L, ok, C_TIMEOUT, &timeout, &connect_timeout, &fresh);
+    if (refused)
+        return refused;
     long long t = (long long)ts;
     int stamp_len = snprintf(stamp, sizeof stamp, "%lld", t);
 
@@ -819,13 +833,11 @@ static int l_call_v1(lua_State *L)
     if (!s->h)
         return push_error(L, "protocol", "SessionClosed", "the session is closed");
     const char *client = opt_value(L, V_CLIENT, &client_len, &ok);
-    if (!ok || !tc_header_value_safe(host, host_len))
-        return push_error(L, "protocol", "BadHeader",
-                          "header names must be HTTP tokens and values free of CR, LF and NUL");
-    long timeout = ms_value(L, V_TIMEOUT), connect_timeout = ms_value(L, V_CONNECT_TIMEOUT);
-    if (timeout < 0 || connect_timeout < 0)
-        return push_error(L, "protocol", "BadRequest", "timeouts must be positive numbers of seconds");
-    int fresh = lua_toboolean(L, V_FRESH);
+    ok = ok && tc_header_value_safe(host, host_len);
+    long timeout, connect_timeout;
+    int fresh, refused = call_options(L, ok, V_TIMEOUT, &timeout, &connect_timeout, &fresh);
+    if (refused)
+        return refused;
 
     if (tc_hmac(*pc, alg, key, key_len, to_sign, to_sign_len, mac, &mac_len) != 0)
         return luaL_error(L, "tcssl.core: cannot sign (OpenSSL failure)");
