@@ -271,6 +271,20 @@ describe("session:call", function()
     end
   end
 
+  -- the documents' own v1 example (seed 004, "生成签名串"): the CVM DescribeInstances request
+  -- whose SecretId and SecretKey are printed masked, 32 asterisks each, signs to 7RAM2x…
+  it("call_v1 signs the documents' HmacSHA1 example as they print it", function()
+    local stars = ("*"):rep(32)
+    local params = "Action=DescribeInstances&InstanceIds.0=ins-09dx96dg&Limit=20&Nonce=11886&Offset=0"
+      .. "&Region=ap-guangzhou&SecretId=AKID" .. stars .. "&Timestamp=1465185768&Version=2017-03-12"
+    local s = core.session()
+    local status = s:call_v1("http://" .. srv.host .. "/", "GET", "cvm.tencentcloudapi.com", "HmacSHA1", stars,
+      "GETcvm.tencentcloudapi.com/?" .. params, params, nil, 10, nil, false, json.null, json.array_mt)
+    s:close()
+    assert.equal(200, status)
+    assert.equal("GET /?" .. params .. "&Signature=7RAM2xfNMO9EiVTNmPg06MRnCvQ%3D HTTP/1.1", shape(srv:raw()[1]).first)
+  end)
+
   it("call_v1 refuses a bad header value and a closed session, sending nothing", function()
     local s = core.session()
     local function v1(request_client)
