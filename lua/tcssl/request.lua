@@ -128,6 +128,17 @@ local function post_body(params)
   if #body > M.TC3_POST_LIMIT then return too_large("request body", #body, M.TC3_POST_LIMIT) end
   return body
 end
+
+-- The encoded, sorted query of a TC3 GET and its URL, within the API's size limit.
+local function get_query(params, base)
+  local flat, err = M.flatten(params)
+  if not flat then return bad_params(err) end
+  table.sort(flat, by_name)
+  local query = join(flat, true)
+  local url = query == "" and base or base .. "?" .. query
+  if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
+  return query, url
+end
 local SIGN = {}
 
 --- build(cfg, creds, action, params, now [, nonce]) -> { method, url, headers, body } | nil, err
@@ -153,15 +164,11 @@ function M.build(cfg, creds, action, params, now, nonce_value)
   }
   local method, url, body, query, content_type
   if cfg.http_method == "GET" then
-    local flat, err = M.flatten(params)
-    if not flat then return bad_params(err) end
-    table.sort(flat, by_name)
-    query = join(flat, true)
+    query, url = get_query(params, base)
+    if not query then return nil, url end
     body = ""
     content_type = "application/x-www-form-urlencoded"
     method = "GET"
-    url = query == "" and base or base .. "?" .. query
-    if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
   else
     local err
     body, err = post_body(params)
@@ -197,17 +204,13 @@ end
 -- that only the signature tells.
 function M.build_call(cfg, creds, action, params, now, nonce_value)
   if not creds then return nil end
-  local base = cfg.scheme .. "://" .. cfg.host .. "/"
   if cfg.sign_method ~= "TC3-HMAC-SHA256" then return M.build_v1_call(cfg, creds, action, params, now, nonce_value) end
   -- a service name the signer refuses: build raises, as before
   if type(cfg.service) ~= "string" or #cfg.service == 0 or #cfg.service > 64 then return nil end
+  local base = cfg.scheme .. "://" .. cfg.host .. "/"
   if cfg.http_method == "GET" then
-    local flat, err = M.flatten(params)
-    if not flat then return bad_params(err) end
-    table.sort(flat, by_name)
-    local query = join(flat, true)
-    local url = query == "" and base or base .. "?" .. query
-    if #url > M.GET_LIMIT then return too_large("GET request", #url, M.GET_LIMIT) end
+    local query, url = get_query(params, base)
+    if not query then return nil, url end
     return { method = "GET", url = url, base = base, body = query, cfg = cfg, creds = creds, action = action,
       now = now, call = "tc3" }
   end
@@ -246,15 +249,18 @@ local function v1_params(cfg, creds, action, params, now, nonce_value)
   return flat
 end
 
-function M.build_v1(cfg, creds, action, params, now, nonce_value)
-  local flat, err = v1_params(cfg, creds, action, params, now, nonce_value)
-  if not flat then return nil, err end
-  local method = cfg.http_method
-  local path = cfg.path or "/"
-  local to_sign = method .. cfg.host .. path .. "?" .. join(flat, false)
+-- What a v1 request of those parameters is made of: its method, its URL without the query, the
+-- string to sign (parameters raw) and the parameters as they go on the wire (encoded).
+local function v1_parts(cfg, flat)
+  local method, path = cfg.http_method, cfg.path or "/"
+  return method, cfg.scheme .. "://" .. cfg.host .. path, method .. cfg.host .. path .. "?" .. join(flat, false),
+    join(flat, true)
+end
+
+-- The signed v1 request of build_v1 from its parts.
+local function v1_signed(cfg, creds, method, base, to_sign, wire)
   local signature = core.v1_sign(cfg.sign_method, creds.secret_key, to_sign)
-  local wire = join(flat, true) .. "&Signature=" .. M.urlencode(signature)
-  local base = cfg.scheme .. "://" .. cfg.host .. path
+  wire = wire .. "&Signature=" .. M.urlencode(signature)
   local headers = { Host = cfg.host, ["X-TC-RequestClient"] = cfg.request_client }
   if method == "GET" then
     local url = base .. "?" .. wire
@@ -266,6 +272,12 @@ function M.build_v1(cfg, creds, action, params, now, nonce_value)
   return { method = "POST", url = base, headers = headers, body = wire }
 end
 
+function M.build_v1(cfg, creds, action, params, now, nonce_value)
+  local flat, err = v1_params(cfg, creds, action, params, now, nonce_value)
+  if not flat then return nil, err end
+  return v1_signed(cfg, creds, v1_parts(cfg, flat))
+end
+
 -- The longest "&Signature=" part: base64 of a SHA-256 MAC (44 characters), each encoded.
 local V1_SIGNATURE_MAX = #"&Signature=" + 44 * 3
 
@@ -275,18 +287,16 @@ function M.build_v1_call(cfg, creds, action, params, now, nonce_value)
   if cfg.http_method ~= "GET" and cfg.http_method ~= "POST" then return nil end
   local flat, err = v1_params(cfg, creds, action, params, now, nonce_value)
   if not flat then return nil, err end
-  local method, path = cfg.http_method, cfg.path or "/"
-  local wire = join(flat, true)
-  local base = cfg.scheme .. "://" .. cfg.host .. path
+  local method, base, to_sign, wire = v1_parts(cfg, flat)
   local size, limit = #wire + V1_SIGNATURE_MAX, M.V1_POST_LIMIT
   if method == "GET" then size, limit = size + #base + 1, M.GET_LIMIT end
-  -- near the limit, build_v1 (which sees the signature) decides
-  if size > limit then return M.build_v1(cfg, creds, action, params, now, nonce_value) end
+  -- near the limit, build_v1's request (which sees the signature) decides
+  if size > limit then return v1_signed(cfg, creds, method, base, to_sign, wire) end
   -- url is what hooks and messages show, as build_v1's after redaction: the core appends the
   -- signature itself (req.base and req.wire go on the wire)
   local url = method == "GET" and base .. "?" .. wire .. "&Signature=***" or base
-  return { method = method, url = url, base = base, to_sign = method .. cfg.host .. path .. "?" .. join(flat, false),
-    wire = wire, cfg = cfg, creds = creds, action = action, now = now, call = "v1" }
+  return { method = method, url = url, base = base, to_sign = to_sign, wire = wire, cfg = cfg, creds = creds,
+    action = action, now = now, call = "v1" }
 end
 
 return M

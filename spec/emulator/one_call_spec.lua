@@ -190,6 +190,27 @@ describe("one crossing per call", function()
     end)
   end
 
+  -- a v1 request whose size only the signature settles goes as build_v1 makes it: the same
+  -- bytes just under the limit, the same refusal just over it
+  it("v1 GET within a signature's length of the 32 KB limit: the same request or refusal", function()
+    fixed_nonce()
+    local extra = { http_method = "GET", sign_method = "HmacSHA256" }
+    local probe = client(srv.host, false, extra)
+    local function url_len(n)
+      local req = assert(probe:prepare("Ok", { SearchKey = ("x"):rep(n) }))
+      return #req.url
+    end
+    local n = 32768 - url_len(0) - 20
+    probe:close()
+    local res, err, raw = both("Ok", { SearchKey = ("x"):rep(n) }, extra)
+    assert.is_nil(err)
+    assert.equal("cap-ok", res.RequestId)
+    assert.equal("GET /?", shape(raw).first:sub(1, 6))
+    res, err = both("Ok", { SearchKey = ("x"):rep(n + 40) }, extra)
+    assert.is_nil(res)
+    assert.equal("RequestSizeLimitExceeded", err.code)
+  end)
+
   it("a service without a version sends no X-TC-Version, as the Lua path", function()
     local res, _, raw = both("Ok", {}, nil, function(cfg) cfg.version = nil end)
     assert.equal("cap-ok", res.RequestId)
