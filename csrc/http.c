@@ -642,8 +642,9 @@ static int call_failed(lua_State *L, session *s)
  * date, nil, body; nil, err when it failed. */
 static int call_tail(lua_State *L, session *s, const char *method, const char *url, const char *body,
                      size_t body_len, size_t count, long timeout, long connect_timeout, int fresh,
-                     int null_idx, int mt_idx)
+                     int null_idx, int mt_idx, int plan_idx)
 {
+    int n;
     long status = 0;
     if (!link_lines(s, count))
         return call_failed(L, s);
@@ -653,10 +654,11 @@ static int call_tail(lua_State *L, session *s, const char *method, const char *u
     push_header(L, &s->headers, "content-type", 12);
     push_header(L, &s->headers, "date", 4);
     if (status == 200 &&
-        tcssl_json_read(L, s->body.data ? s->body.data : "", s->body.len, null_idx, mt_idx) == 1) {
+        (n = tcssl_json_read(L, s->body.data ? s->body.data : "", s->body.len, null_idx, mt_idx, plan_idx),
+         !lua_isnil(L, -n))) {
         s->body_kept = 1; /* for session:body(), until the next request */
         buffer_reset(&s->headers);
-        return 4;
+        return 3 + n;
     }
     if (status == 200)
         lua_pop(L, 2); /* the reader's nil and message: the caller reads the body again */
@@ -669,7 +671,7 @@ static int call_tail(lua_State *L, session *s, const char *method, const char *u
 
 enum {
     C_URL = 2, C_HOST, C_SERVICE, C_ACTION, C_VERSION, C_REGION, C_TIMESTAMP, C_TOKEN, C_LANGUAGE,
-    C_CLIENT, C_ID, C_KEY, C_PAYLOAD, C_TIMEOUT, C_CONNECT_TIMEOUT, C_FRESH, C_METHOD, C_NULL, C_ARRAY_MT, C_TOP
+    C_CLIENT, C_ID, C_KEY, C_PAYLOAD, C_TIMEOUT, C_CONNECT_TIMEOUT, C_FRESH, C_METHOD, C_NULL, C_ARRAY_MT, C_PLAN, C_TOP
 };
 
 /* session:call(url, host, service, action, version, region, timestamp, token, language,
@@ -705,6 +707,7 @@ static int l_call(lua_State *L)
     const char *key = luaL_checklstring(L, C_KEY, &key_len);
     const char *payload = luaL_checklstring(L, C_PAYLOAD, &payload_len);
     luaL_checktype(L, C_ARRAY_MT, LUA_TTABLE);
+    int plan = tcssl_json_plan_arg(L, C_PLAN);
     const char *m = luaL_optstring(L, C_METHOD, "POST");
     int get = strcmp(m, "GET") == 0;
     if (!get && strcmp(m, "POST") != 0)
@@ -791,12 +794,12 @@ static int l_call(lua_State *L)
         payload_len = 0;
     }
     return call_tail(L, s, get ? "GET" : "POST", url, payload, payload_len, count, timeout, connect_timeout,
-                     fresh, C_NULL, C_ARRAY_MT);
+                     fresh, C_NULL, C_ARRAY_MT, plan);
 }
 
 enum {
     V_URL = 2, V_METHOD, V_HOST, V_SIGN_METHOD, V_KEY, V_TO_SIGN, V_WIRE, V_CLIENT, V_TIMEOUT,
-    V_CONNECT_TIMEOUT, V_FRESH, V_NULL, V_ARRAY_MT, V_TOP
+    V_CONNECT_TIMEOUT, V_FRESH, V_NULL, V_ARRAY_MT, V_PLAN, V_TOP
 };
 
 /* session:call_v1(url, method, host, sign_method, secret_key, to_sign, wire, request_client,
@@ -828,6 +831,7 @@ static int l_call_v1(lua_State *L)
     const char *to_sign = luaL_checklstring(L, V_TO_SIGN, &to_sign_len);
     const char *wire = luaL_checklstring(L, V_WIRE, &wire_len);
     luaL_checktype(L, V_ARRAY_MT, LUA_TTABLE);
+    int plan = tcssl_json_plan_arg(L, V_PLAN);
     if (!pc || !*pc)
         return luaL_error(L, "tcssl.core: crypto context unavailable");
     if (!s->h)
@@ -887,7 +891,7 @@ static int l_call_v1(lua_State *L)
     if (oom)
         return call_failed(L, s);
     return call_tail(L, s, get ? "GET" : "POST", get ? out : url, get ? NULL : out, get ? 0 : out_len, count,
-                     timeout, connect_timeout, fresh, V_NULL, V_ARRAY_MT);
+                     timeout, connect_timeout, fresh, V_NULL, V_ARRAY_MT, plan);
 }
 
 /* session:body() -> the body of the last reply session:call decoded, until the session's next

@@ -26,8 +26,10 @@
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "plan.h"
 #include "tcssl.h"
 
 #define JSON_MAX_DEPTH 1000
@@ -38,6 +40,8 @@
 #endif
 #define HINT_MAX 1024 /* the largest size a table is made with before its items are read */
 #define TWO53 9007199254740992.0
+
+enum { OK_INT = 1, OK_FLOAT = 2 }; /* what the number just read may stand for as it is */
 
 typedef struct {
     lua_State *L;
@@ -55,9 +59,21 @@ typedef struct {
         const unsigned char *at;
         size_t len;
         int hint; /* the size of the last array or object that was this key's value */
+        int plan; /* 1 + the plan this key was last looked up in (0: none), and the field found */
+        int field;
     } keys[KEY_SLOTS];
     int key_slot; /* the cache slot of the key just read, -1 when it did not come from the cache */
     int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes, by depth */
+    /* with a plan (json_decode's fourth argument): */
+    const tc_plan *plan;
+    int plans_idx;    /* stack index of the compiled plan's table */
+    int suspects_idx; /* stack index of the suspects list (nil until the first) */
+    int nsuspects;
+    int again;        /* a field a plan names came twice in one object: the walk must be redone */
+    int num_ok;       /* OK_INT and OK_FLOAT for the number just read */
+    /* for a value at depth n read under a plan: the stack index of its container and of its
+     * key, or minus its index in an array */
+    int path_tab[JSON_MAX_DEPTH + 2], path_key[JSON_MAX_DEPTH + 2];
 } decoder;
 
 /* A byte that stands for itself in a string literal: not '"', not '\\', not a control character. */
@@ -154,7 +170,7 @@ static unsigned char *put_utf8(unsigned char *o, unsigned cp)
  * Lua hashing the key and looking it up among its strings). */
 static void push_key(decoder *d, const unsigned char *s, size_t n)
 {
-    unsigned slot = ((unsigned)n * 31u + s[0] * 7u + s[n - 1] * 3u + s[n / 2]) & (KEY_SLOTS - 1);
+    unsigned slot = tc_name_hash(s, n) & (KEY_SLOTS - 1);
     if (d->keys[slot].len == n && memcmp(d->keys[slot].at, s, n) == 0) {
         lua_rawgeti(d->L, d->cache_idx, (int)slot + 1);
         d->key_slot = (int)slot;
@@ -166,6 +182,7 @@ static void push_key(decoder *d, const unsigned char *s, size_t n)
     d->keys[slot].at = s;
     d->keys[slot].len = n;
     d->keys[slot].hint = -1;
+    d->keys[slot].plan = 0;
     d->key_slot = (int)slot;
 }
 
@@ -342,6 +359,7 @@ static int parse_number(decoder *d)
     d->p = p;
     if (is_int && !overflow) {
 #if LUA_VERSION_NUM >= 503
+        d->num_ok = OK_INT;
         if (!neg && u <= (uint64_t)INT64_MAX) {
             lua_pushinteger(d->L, (lua_Integer)u);
             return 0;
@@ -351,38 +369,45 @@ static int parse_number(decoder *d)
             return 0;
         }
         if (neg && u == 0) {
+            d->num_ok = OK_FLOAT;
             lua_pushnumber(d->L, -0.0);
             return 0;
         }
 #else
         if (u <= (uint64_t)TWO53) {
+            d->num_ok = OK_INT | OK_FLOAT;
             lua_pushnumber(d->L, neg ? -(double)u : (double)u);
             return 0;
         }
+        d->num_ok = 0;
         lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
         return 0;
 #endif
     }
 #if LUA_VERSION_NUM < 503
     if (is_int) { /* beyond 64 bits: keep the digits */
+        d->num_ok = 0;
         lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
         return 0;
     }
 #endif
     v = to_double(d, s, (size_t)(p - s));
+    d->num_ok = isfinite(v) ? OK_FLOAT : 0;
 #if LUA_VERSION_NUM >= 503
     /* an integer literal beyond int64 stays a float, even where it rounds into the range */
     if (!is_int && v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0 &&
         (v != 0 || !signbit(v))) {
+        d->num_ok = OK_INT;
         lua_pushinteger(d->L, (lua_Integer)v);
         return 0;
     }
+#else
+    if (v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0)
+        d->num_ok |= OK_INT; /* as tcssl.core.conform tests an Integer under LuaJIT */
 #endif
     lua_pushnumber(d->L, v);
     return 0;
 }
-
-static int parse_value(decoder *d, int depth);
 
 /* The size to make the array or object about to be read with: what the last value of the same
  * key had (the items of a page are alike), else the last one at the same depth. *slot is set to
@@ -436,9 +461,68 @@ static int next_item(decoder *d, unsigned char close, const char *unterminated, 
     return fail(d, expected, d->p);
 }
 
-/* Arrays and objects are made with the size the last one at the same depth had (the items
- * of a page are alike), and filled as they are read. */
-static int parse_array(decoder *d, int depth)
+/* Adds the value just read at `depth` to the suspects, as tcssl.core.conform lists them:
+ * container, key, code, the struct's Lua plan or false, and the path from the top-level
+ * object's member down ("Response.Certificates[3].CertEndTime", indexes from 1). */
+static void suspect(decoder *d, int depth, int code, int sub)
+{
+    lua_State *L = d->L;
+    luaL_Buffer b;
+    int i, key = d->path_key[depth];
+    luaL_checkstack(L, 4, "tcssl.core.json_decode: no room for a suspect");
+    if (lua_isnil(L, d->suspects_idx)) {
+        lua_newtable(L);
+        lua_replace(L, d->suspects_idx);
+    }
+    lua_pushvalue(L, d->path_tab[depth]);
+    lua_rawseti(L, d->suspects_idx, ++d->nsuspects);
+    if (key > 0)
+        lua_pushvalue(L, key);
+    else
+        lua_pushinteger(L, -key);
+    lua_rawseti(L, d->suspects_idx, ++d->nsuspects);
+    lua_pushinteger(L, code);
+    lua_rawseti(L, d->suspects_idx, ++d->nsuspects);
+    if (sub >= 0)
+        lua_rawgeti(L, d->plans_idx, sub + 2);
+    else
+        lua_pushboolean(L, 0);
+    lua_rawseti(L, d->suspects_idx, ++d->nsuspects);
+    luaL_buffinit(L, &b);
+    for (i = 2; i <= depth; i++) {
+        key = d->path_key[i];
+        if (key > 0) {
+            size_t n;
+            const char *k = lua_tolstring(L, key, &n);
+            if (i > 2)
+                luaL_addchar(&b, '.');
+            luaL_addlstring(&b, k, n);
+        } else {
+            char index[24];
+            snprintf(index, sizeof index, "[%d]", -key);
+            luaL_addstring(&b, index);
+        }
+    }
+    luaL_pushresult(&b);
+    lua_rawseti(L, d->suspects_idx, ++d->nsuspects);
+}
+
+static int parse_value(decoder *d, int depth, int code, int sub);
+
+/* Room for an array or object at `depth`: 0, or -1 when it is nested too deeply. */
+static int room(decoder *d, int depth)
+{
+    if (depth > JSON_MAX_DEPTH)
+        return fail(d, "nested deeper than 1000 levels", d->p);
+    if (!lua_checkstack(d->L, 8))
+        return fail(d, "no room on the Lua stack", d->p);
+    return 0;
+}
+
+/* Arrays and objects are made with the size their key's last value had, else the last one at
+ * the same depth (the items of a page are alike), and filled as they are read. An array read
+ * under a plan has items of `kind` (0: none), objects of plan `sub` when that is STRUCT. */
+static int parse_array(decoder *d, int depth, int kind, int sub)
 {
     lua_State *L = d->L;
     int t, n = 0, more, slot;
@@ -458,7 +542,11 @@ static int parse_array(decoder *d, int depth)
     t = lua_gettop(L);
     for (;;) {
         d->key_slot = -1;
-        if (parse_value(d, depth + 1))
+        if (kind) {
+            d->path_tab[depth + 1] = t;
+            d->path_key[depth + 1] = -(n + 1);
+        }
+        if (parse_value(d, depth + 1, kind, sub))
             return -1;
         n++;
         if (lua_isnil(L, -1))
@@ -475,10 +563,32 @@ static int parse_array(decoder *d, int depth)
     return 0;
 }
 
-static int parse_object(decoder *d, int depth)
+/* The field of plan p that the key on top of the stack names, or -1: from the key cache's
+ * slot when the key came from it and was looked up in p before, else from p's names. */
+static int plan_field(decoder *d, int p)
+{
+    int k = d->key_slot, f;
+    size_t n;
+    const unsigned char *s;
+    if (k >= 0 && d->keys[k].plan == p + 1)
+        return d->keys[k].field;
+    s = (const unsigned char *)lua_tolstring(d->L, -1, &n);
+    f = tc_plan_find(d->plan, p, s, n);
+    if (k >= 0) {
+        d->keys[k].plan = p + 1;
+        d->keys[k].field = f;
+    }
+    return f;
+}
+
+/* An object; under plan number `plan` (-1: none) each field the plan names is read under its
+ * code. A field named twice (a null after a value included) makes d->again: a suspect listed
+ * for the first value could name the second. */
+static int parse_object(decoder *d, int depth, int plan)
 {
     lua_State *L = d->L;
     int t, n = 0, more, slot;
+    uint64_t seen = 0; /* the plan's fields read, by number modulo 64 */
     const unsigned char *at;
     int hint = size_hint(d, d->hint_obj, depth, &slot, &at);
     d->p++; /* { */
@@ -495,21 +605,33 @@ static int parse_object(decoder *d, int depth)
         d->cache_idx = d->cache_slot;
     }
     for (;;) {
+        int code = 0, sub = -1, f = -1;
+        uint64_t bit = 0;
         if (d->p >= d->end || *d->p != '"')
             return fail(d, "expected a string key", d->p);
         d->key_slot = -1;
         if (parse_string(d, 1))
             return -1;
+        if (plan >= 0 && (f = plan_field(d, plan)) >= 0) {
+            code = d->plan->fields[f].code;
+            sub = d->plan->fields[f].sub;
+            bit = (uint64_t)1 << ((unsigned)(f - d->plan->plans[plan].first) & 63u);
+            if (seen & bit)
+                d->again = 1;
+            d->path_tab[depth + 1] = t;
+            d->path_key[depth + 1] = t + 1;
+        }
         skip_ws(d);
         if (d->p >= d->end || *d->p != ':')
             return fail(d, "expected ':'", d->p);
         d->p++;
         skip_ws(d);
-        if (parse_value(d, depth + 1))
+        if (parse_value(d, depth + 1, code, sub))
             return -1;
         d->key_slot = -1;
         if (!lua_isnil(L, -1)) {
             lua_rawset(L, t);
+            seen |= bit;
             n++;
         } else {
             /* a null: the member is absent, even when an earlier one of the same name was not */
@@ -533,7 +655,7 @@ static int parse_object(decoder *d, int depth)
 }
 
 /* Pushes the value at d->p (no whitespace before it); a null pushes nil. */
-static int parse_value(decoder *d, int depth)
+static int parse_plain(decoder *d, int depth)
 {
     if (d->p >= d->end)
         return fail(d, "expected a value", d->p);
@@ -541,17 +663,9 @@ static int parse_value(decoder *d, int depth)
     case '"':
         return parse_string(d, 0);
     case '{':
-        if (depth > JSON_MAX_DEPTH)
-            return fail(d, "nested deeper than 1000 levels", d->p);
-        if (!lua_checkstack(d->L, 8))
-            return fail(d, "no room on the Lua stack", d->p);
-        return parse_object(d, depth);
+        return room(d, depth) ? -1 : parse_object(d, depth, -1);
     case '[':
-        if (depth > JSON_MAX_DEPTH)
-            return fail(d, "nested deeper than 1000 levels", d->p);
-        if (!lua_checkstack(d->L, 8))
-            return fail(d, "no room on the Lua stack", d->p);
-        return parse_array(d, depth);
+        return room(d, depth) ? -1 : parse_array(d, depth, 0, -1);
     case 't':
         if (literal(d, "true", 4))
             return -1;
@@ -576,14 +690,60 @@ static int parse_value(decoder *d, int depth)
     }
 }
 
-int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx)
+/* Pushes the value at d->p as parse_plain does; under a plan's code (0: none) it is read
+ * with its struct's plan or its items' kind when it has the shape the code names, and is a
+ * suspect when it holds anything else (a null never is one). */
+static int parse_value(decoder *d, int depth, int code, int sub)
+{
+    int c, kind = code & ~K_ARRAY, bad;
+    if (!code || d->p >= d->end)
+        return parse_plain(d, depth);
+    c = *d->p;
+    if (code & K_ARRAY) {
+        if (c == '[')
+            return room(d, depth) ? -1 : parse_array(d, depth, kind, sub);
+        bad = c != 'n';
+    } else if (kind == K_STRUCT) {
+        if (c == '{')
+            return room(d, depth) ? -1 : parse_object(d, depth, sub);
+        bad = c != 'n';
+    } else if (kind == K_STRING) {
+        if (c == '"')
+            return parse_string(d, 0);
+        bad = c != 'n';
+    } else if (kind == K_BOOLEAN) {
+        bad = c != 't' && c != 'f' && c != 'n';
+    } else {
+        bad = -1; /* a number is known once it is read */
+    }
+    if (parse_plain(d, depth))
+        return -1;
+    if (bad < 0)
+        bad = c == '-' || (c >= '0' && c <= '9') ? !(d->num_ok & (kind == K_INTEGER ? OK_INT : OK_FLOAT))
+                                                 : c != 'n';
+    if (bad)
+        suspect(d, depth, code, sub);
+    return 0;
+}
+
+int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx, int plan_idx)
 {
     decoder d;
     const struct lconv *lc = localeconv();
-    int base = lua_gettop(L);
+    int base = lua_gettop(L), rc;
     lua_pushnil(L); /* base + 1: the scratch buffer, once a string has escapes */
     lua_pushnil(L); /* base + 2: the key cache, once there are keys enough */
     memset(&d, 0, sizeof d);
+    if (plan_idx) {
+        lua_pushnil(L); /* base + 3: the suspects, once there is one */
+        d.suspects_idx = base + 3;
+        d.plans_idx = plan_idx;
+        lua_rawgeti(L, plan_idx, 1);
+        d.plan = luaL_testudata(L, -1, PLAN_MT); /* tcssl_json_plan_arg checked it */
+        lua_pop(L, 1);                           /* the plans' table holds it */
+        if (!d.plan)
+            return luaL_error(L, "tcssl.core.json_decode: the plan must come from json_plan");
+    }
     d.key_slot = -1;
     d.L = L;
     d.start = d.p = (const unsigned char *)text;
@@ -593,7 +753,11 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
     d.cache_slot = base + 2;
     d.decimal_point = lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
     skip_ws(&d);
-    if (parse_value(&d, 1) == 0) {
+    if (d.plan && d.p < d.end && *d.p == '{')
+        rc = room(&d, 1) ? -1 : parse_object(&d, 1, 0);
+    else
+        rc = parse_plain(&d, 1);
+    if (rc == 0) {
         skip_ws(&d);
         if (d.p < d.end)
             fail(&d, *d.p ? "text after the value" : "NUL byte after the value", d.p);
@@ -609,18 +773,46 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
     if (lua_isnil(L, -1))
         lua_pushvalue(L, null_idx);
     lua_replace(L, base + 1);
-    lua_settop(L, base + 1);
-    return 1;
+    if (!d.plan) {
+        lua_settop(L, base + 1);
+        return 1;
+    }
+    if (d.again)
+        lua_pushboolean(L, 1);
+    else if (lua_isnil(L, base + 3))
+        lua_pushboolean(L, 0);
+    else
+        lua_pushvalue(L, base + 3);
+    lua_replace(L, base + 2);
+    lua_settop(L, base + 2);
+    return 2;
 }
 
+int tcssl_json_plan_arg(lua_State *L, int idx)
+{
+    int ok;
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_rawgeti(L, idx, 1);
+    ok = luaL_testudata(L, -1, PLAN_MT) != NULL;
+    lua_pop(L, 1);
+    if (!ok)
+        return luaL_argerror(L, idx, "a plan made by tcssl.core.json_plan");
+    return idx;
+}
+
+/* json_decode(text, null, array_mt [, plan]) -> value | value, checked | nil, message */
 static int l_json_decode(lua_State *L)
 {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
+    int plan;
     luaL_checkany(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);
-    return tcssl_json_read(L, text, len, 2, 3);
+    lua_settop(L, 4);
+    plan = tcssl_json_plan_arg(L, 4);
+    return tcssl_json_read(L, text, len, 2, 3, plan);
 }
 
 void tcssl_open_json(lua_State *L)

@@ -22,8 +22,14 @@ void tcssl_open_json(lua_State *L);
 
 /* json.c: reads the JSON text into one value pushed on the stack (null_idx and mt_idx are
  * absolute indexes of the null value and the array metatable): returns 1, or 2 with nil and
- * the message pushed (json_decode's results). Raises only on a Lua memory error. */
-int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx);
+ * the message pushed (json_decode's results). With plan_idx, the absolute index of a compiled
+ * plan (tidy.c's json_plan; 0 for none), a value is followed by what the plan's test found
+ * (json_decode's checked) and 2 is returned. Raises only on a Lua memory error. */
+int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx, int plan_idx);
+
+/* json.c: idx when the argument there is a compiled plan, 0 when it is nil or absent; raises
+ * an argument error for anything else. */
+int tcssl_json_plan_arg(lua_State *L, int idx);
 
 /* tidy.c: registers conform, the type test tcssl.schema runs over a decoded response. */
 void tcssl_open_tidy(lua_State *L);

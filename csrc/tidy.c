@@ -1,5 +1,6 @@
 #include <math.h>
 
+#include "plan.h"
 #include "tcssl.h"
 
 #define TIDY_MAX_DEPTH 1000 /* as deep as tcssl.json reads; a table that contains itself stops here */
@@ -25,8 +26,6 @@
  * It looks up the plan's names in each object rather than traversing the object with
  * lua_next: a lookup by a name the plan holds costs less than a traversal step followed by a
  * lookup in the plan, and the kinds are read from a string, not from Lua values. */
-enum { K_STRING = 1, K_BOOLEAN = 2, K_INTEGER = 3, K_FLOAT = 4, K_STRUCT = 5, K_ARRAY = 8 };
-
 #define TWO63 9223372036854775808.0
 
 typedef struct {
@@ -246,8 +245,162 @@ static int l_conform(lua_State *L)
     return lua_isnil(L, 4) ? 0 : 1;
 }
 
+/* tcssl.core.json_plan: the same plans made into arrays for json_decode, which then tests the
+ * types as it reads (see csrc/json.c).
+ *
+ *   json_plan(plan) -> compiled
+ *
+ * compiled is a table: [1] a userdata holding a tc_plan (plan.h), [k + 2] the Lua plan whose
+ * number is k (0 for the root, then in the order they are first met), for the suspects' plans.
+ * A plan is read as conform reads it; a struct field without a plan, and a kind no walk knows,
+ * are not checked. Each plan gets a hash table of its names, twice as large as it has fields. */
+#define PLAN_MAX 100000 /* plans one root may reach */
+
+/* Numbers the plan on top (popped) unless the index table already has it; returns its number. */
+static int number_plan(lua_State *L, int index, int list, int *nplans)
+{
+    int k;
+    lua_pushvalue(L, -1);
+    lua_rawget(L, index);
+    if (!lua_isnil(L, -1)) {
+        k = (int)lua_tointeger(L, -1);
+        lua_pop(L, 2);
+        return k;
+    }
+    lua_pop(L, 1);
+    if (*nplans >= PLAN_MAX)
+        luaL_error(L, "tcssl.core.json_plan: more than %d plans", PLAN_MAX);
+    k = (*nplans)++;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, list, k + 2);
+    lua_pushinteger(L, k);
+    lua_rawset(L, index);
+    return k;
+}
+
+/* Pushes codes and subs of plan number k (the plan itself below them); returns codes. */
+static const char *open_plan(lua_State *L, int list, int k, size_t *n)
+{
+    const char *codes;
+    luaL_checkstack(L, 6, "tcssl.core.json_plan");
+    lua_rawgeti(L, list, k + 2);
+    if (lua_type(L, -1) != LUA_TTABLE)
+        luaL_error(L, "tcssl.core.json_plan: a plan must be a table");
+    lua_rawgeti(L, -1, 1);
+    codes = lua_tolstring(L, -1, n);
+    if (!codes || lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "tcssl.core.json_plan: a plan's first item must be its codes string");
+    if (*n > TIDY_MAX_FIELDS)
+        luaL_error(L, "tcssl.core.json_plan: a plan names more than %d fields", TIDY_MAX_FIELDS);
+    lua_rawgeti(L, -2, 2);
+    return codes;
+}
+
+/* The number of field i's struct plan (subs on top), numbering it when new, or -1. */
+static int field_sub(lua_State *L, int index, int list, int *nplans, int code, size_t i)
+{
+    int k = -1;
+    if ((code & ~K_ARRAY) != K_STRUCT || lua_type(L, -1) != LUA_TTABLE)
+        return -1;
+    lua_rawgeti(L, -1, (int)i);
+    if (lua_type(L, -1) == LUA_TTABLE)
+        k = number_plan(L, index, list, nplans);
+    else
+        lua_pop(L, 1);
+    return k;
+}
+
+static unsigned table_size(size_t n)
+{
+    unsigned size = 1;
+    while (size < 2 * n)
+        size <<= 1;
+    return size;
+}
+
+static int l_json_plan(lua_State *L)
+{
+    int nplans = 0, k, nfields = 0, index, list;
+    size_t nslots = 0, bytes = 0, n, i, size;
+    tc_plan *cp;
+    int *slots;
+    char *names;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_newtable(L);
+    index = lua_gettop(L);
+    lua_newtable(L);
+    list = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    number_plan(L, index, list, &nplans);
+    /* first pass: every plan numbered, the sizes counted */
+    for (k = 0; k < nplans; k++) {
+        const char *codes = open_plan(L, list, k, &n);
+        for (i = 1; i <= n; i++) {
+            size_t len;
+            lua_rawgeti(L, -3, (int)i + 2);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "tcssl.core.json_plan: a plan's names must be strings");
+            lua_tolstring(L, -1, &len);
+            bytes += len;
+            lua_pop(L, 1);
+            field_sub(L, index, list, &nplans, (unsigned char)codes[i - 1], i);
+        }
+        nfields += (int)n;
+        nslots += table_size(n);
+        lua_pop(L, 3);
+    }
+    size = sizeof *cp + (size_t)nplans * sizeof(tc_plan_info) + (size_t)nfields * sizeof(tc_plan_field) +
+           nslots * sizeof(int) + bytes;
+    cp = lua_newuserdata(L, size);
+    memset(cp, 0, size);
+    luaL_newmetatable(L, PLAN_MT);
+    lua_setmetatable(L, -2);
+    cp->nplans = nplans;
+    cp->nfields = nfields;
+    cp->plans = (tc_plan_info *)(cp + 1);
+    cp->fields = (tc_plan_field *)(cp->plans + nplans);
+    slots = (int *)(cp->fields + nfields);
+    names = (char *)(slots + nslots);
+    lua_rawseti(L, list, 1);
+    /* second pass: the arrays filled */
+    nfields = 0;
+    for (k = 0; k < nplans; k++) {
+        const char *codes = open_plan(L, list, k, &n);
+        tc_plan_info *pi = &cp->plans[k];
+        pi->first = nfields;
+        pi->count = (int)n;
+        pi->mask = table_size(n) - 1;
+        pi->slots = slots;
+        slots += pi->mask + 1;
+        for (i = 1; i <= n; i++) {
+            tc_plan_field *f = &cp->fields[nfields];
+            int code = (unsigned char)codes[i - 1], kind = code & ~K_ARRAY;
+            const char *name;
+            unsigned h;
+            lua_rawgeti(L, -3, (int)i + 2);
+            name = lua_tolstring(L, -1, &f->len);
+            memcpy(names, name, f->len);
+            f->name = names;
+            names += f->len;
+            lua_pop(L, 1);
+            f->sub = field_sub(L, index, list, &nplans, code, i);
+            f->code = kind < K_STRING || kind > K_STRUCT || (kind == K_STRUCT && f->sub < 0) ? 0 : code;
+            h = tc_name_hash((const unsigned char *)f->name, f->len) & pi->mask;
+            while (pi->slots[h])
+                h = (h + 1) & pi->mask;
+            pi->slots[h] = ++nfields;
+        }
+        lua_pop(L, 3);
+    }
+    lua_pushvalue(L, list);
+    return 1;
+}
+
 void tcssl_open_tidy(lua_State *L)
 {
     lua_pushcfunction(L, l_conform);
     lua_setfield(L, -2, "conform");
+    lua_pushcfunction(L, l_json_plan);
+    lua_setfield(L, -2, "json_plan");
 }

@@ -1,13 +1,19 @@
 /* libFuzzer target: core.json_decode (csrc/json.c) over any bytes. It returns a value or
  * nil, message and never raises on bad text, so a Lua error is a finding; a decoded value is
- * walked once, so every table it built is read. */
+ * walked once, so every table it built is read. The same text is read again under a plan that
+ * names every kind (and contains itself), which must fail or succeed alike. */
 #include "lua_harness.h"
 
 static const char SCRIPT[] =
     "local core, data = ...\n"
     "local null, mt = {}, {}\n"
     "local v, err = core.json_decode(data, null, mt)\n"
-    "if v == nil then assert(type(err) == 'string' and err:find('at byte %d+$')) return end\n"
+    "local P = { '\\1\\2\\3\\4\\5\\9\\13\\12', false, 's', 'b', 'i', 'f', 'o', 'a', 'ao', 'af' }\n"
+    "P[2] = { [5] = P, [7] = P }\n"
+    "local v2, checked = core.json_decode(data, null, mt, core.json_plan({ '\\5', { P }, 'Response' }))\n"
+    "assert((v == nil) == (v2 == nil))\n"
+    "if v == nil then assert(type(err) == 'string' and err:find('at byte %d+$') and checked == err) return end\n"
+    "assert(type(checked) == 'boolean' or (type(checked) == 'table' and #checked % 5 == 0))\n"
     "local function walk(t, depth)\n"
     "  assert(depth <= 1001)\n"
     "  for _, x in pairs(t) do\n"

@@ -119,7 +119,7 @@ end
 M.SSL = define{
   name = "v3", service = "ssl", version = "2019-12-05", endpoint = "ssl.tencentcloudapi.com",
   sign_method = "TC3-HMAC-SHA256", regional = true, failover = true, unsigned = false, decode = schema.decode,
-  actions = function() return schema.model().actions end,
+  read_plan = schema.read_plan, actions = function() return schema.model().actions end,
 }
 
 -- The legacy 2017 API: v1 signatures only, on its own path; results are the `data` of its envelope.
@@ -167,6 +167,9 @@ function Client:call(action, params)
   if err then return nil, err end
   -- actions the model does not know are treated as changing state: never retried once sent
   local readonly = action_model and action_model.readonly or false
+  -- the reply's types are tested as it is read (tcssl.schema.read_plan), where the service has them
+  local plan = action_model and service.read_plan and service.read_plan(action_model) or nil
+  local checked
   local started = clock.monotonic(self)
   if not started then
     return nil, errors.new("config", "InvalidClock", "the monotonic function must return a number of seconds",
@@ -203,7 +206,8 @@ function Client:call(action, params)
         { action = action, retryable = true, sent = false })
       break
     end
-    resp, failure, status, headers = self:exchange(action, req, math.min(cfg.timeout, remaining), readonly)
+    resp, failure, status, headers, checked = self:exchange(action, req, math.min(cfg.timeout, remaining),
+      readonly, plan)
     if route then self.breaker:record(route, outcome(resp, failure, readonly)) end
     if resp then break end
     if failure.code == "AuthFailure.SignatureExpire" and not skew_fixed then
@@ -230,7 +234,7 @@ function Client:call(action, params)
   end
   -- a reply whose fields do not hold the model's types is a protocol error (schema.decode)
   if resp and action_model and service.decode then
-    resp, failure = service.decode(action_model, resp)
+    resp, failure = service.decode(action_model, resp, nil, checked)
     if failure then failure.http_status = status end
   end
   local duration = self.monotonic() - started
@@ -297,37 +301,39 @@ function prepare(self, action, params, budget, route, build)
   return req
 end
 
--- One HTTP exchange: Response contents | nil, err; then the HTTP status and response headers.
--- Anything but a read goes out on a fresh connection (opts.fresh): libcurl resends a request
--- by itself when a reused connection dies before the answer, and a change must not be.
-function Client:exchange(action, req, timeout, readonly)
+-- One HTTP exchange: Response contents | nil, err; then the HTTP status, the response headers
+-- and, given a plan (tcssl.schema.read_plan), what reading the reply under it found (checked,
+-- for schema.decode). Anything but a read goes out on a fresh connection (opts.fresh): libcurl
+-- resends a request by itself when a reused connection dies before the answer, and a change
+-- must not be.
+function Client:exchange(action, req, timeout, readonly, plan)
   local cfg = self.config
   timeout = timeout or cfg.timeout
-  if req.call then return self:exchange_call(action, req, timeout, readonly) end
+  if req.call then return self:exchange_call(action, req, timeout, readonly, plan) end
   local status, headers, body = transports.send(self.transport, req,
     { timeout = timeout, connect_timeout = math.min(cfg.connect_timeout, timeout), fresh = not readonly })
   if not status then
     headers.action = action
     return nil, headers
   end
-  local doc, err = envelope.decode(status, headers, body)
+  local doc, err, checked = envelope.decode(status, headers, body, plan)
   local resp
   if doc then resp, err = self.service.envelope(doc, status, body) end
   if not resp then
     err.action = action
     return nil, err, status, headers
   end
-  return resp, nil, status, headers
+  return resp, nil, status, headers, checked
 end
 
 -- The same exchange in one crossing (tcssl.transport.curl's call): the core signs and sends req
 -- and reads a 200 reply's JSON; the errors are those of the path above, made by the same code
 -- (a reply the core did not decode is read again by envelope.decode, which finds the same fault).
-function Client:exchange_call(action, req, timeout, readonly)
+function Client:exchange_call(action, req, timeout, readonly, plan)
   local transport = self.transport
   local ran, status, ctype, date, doc, body = pcall(transport.call, transport, req, timeout,
-    math.min(self.config.connect_timeout, timeout), not readonly)
-  local err, resp
+    math.min(self.config.connect_timeout, timeout), not readonly, plan)
+  local err, resp, checked
   if not ran then -- as transport.send takes a transport that raises (build_call left out what the core refuses)
     err, status = transports.failure{ code = "TransportFailed", message = "the transport raised: " .. tostring(status) }
   elseif not status then
@@ -335,11 +341,13 @@ function Client:exchange_call(action, req, timeout, readonly)
   elseif status % 1 ~= 0 or status < 100 or status > 599 then
     err, status = transports.bad_result(), nil
   else
-    if type(doc) ~= "table" then
-      doc, err = envelope.decode(status, { ["content-type"] = ctype }, body or transport:last_body())
+    if type(doc) == "table" then
+      checked, body = body, nil -- a decoded reply comes with what its plan found
+    else
+      doc, err, checked = envelope.decode(status, { ["content-type"] = ctype }, body or transport:last_body(), plan)
     end
     if doc then resp, err = envelope.v3(doc, status, body or transport.body_reader) end
-    if resp then return resp, nil, status end
+    if resp then return resp, nil, status, nil, checked end
   end
   err.action = action
   return nil, err, status, status and { ["content-type"] = ctype, date = date }

@@ -9,8 +9,10 @@ local M = {}
 
 local excerpt = errors.excerpt
 
---- decode(status, headers, body) -> doc | nil, err: a 200 reply whose body is a JSON object.
-function M.decode(status, headers, body)
+--- decode(status, headers, body [, plan]) -> doc, nil, checked | nil, err: a 200 reply whose
+-- body is a JSON object; with a plan (tcssl.schema.read_plan), what tcssl.json.decode found
+-- reading it under the plan.
+function M.decode(status, headers, body, plan)
   local ctype = headers["content-type"]
   if type(ctype) ~= "string" then ctype = "" end
   if status ~= 200 then
@@ -22,7 +24,7 @@ function M.decode(status, headers, body)
       ("expected JSON, got %s: %s"):format(ctype ~= "" and ctype or "no content type",
       excerpt(body)), { http_status = status })
   end
-  local doc, jerr = json.decode(body)
+  local doc, jerr = json.decode(body, plan)
   if doc == nil then
     return nil, errors.new("protocol", "InvalidJSON",
       ("response is not valid JSON (%s): %s"):format(jerr, excerpt(body)),
@@ -32,7 +34,7 @@ function M.decode(status, headers, body)
     return nil, errors.new("protocol", "MissingResponse",
       "response JSON is not an object: " .. excerpt(body), { http_status = status })
   end
-  return doc
+  return doc, nil, jerr
 end
 
 --- v3(doc, status, body) -> the Response contents | nil, err. API 3.0 wraps every result as

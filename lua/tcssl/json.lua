@@ -12,6 +12,9 @@
 --                          order, and order[key] is the order inside the value
 --                          at that key (for an array, inside each element)
 --   json.decode(text)   -> value | nil, message
+--   json.decode(text, plan) -> value, checked | nil, message: the types a
+--                          compiled plan (tcssl.schema.read_plan) names are
+--                          tested as the text is read (see tcssl.schema.decode)
 --   json.null           -> the value that encodes as `null` (cjson.null)
 --   json.array(t)       -> t, marked so that it always encodes as an array
 --                          (json.array() gives a new empty one)
@@ -461,13 +464,19 @@ end
 -- decoding
 ---------------------------------------------------------------------------
 
-function json.decode(text)
+function json.decode(text, plan)
   if type(text) ~= "string" then
     return nil, "json.decode: expected a string, got " .. type(text)
   end
-  local v, err = core_decode(text, null, array_mt)
-  if v == nil then return nil, "json.decode: " .. err end
-  return v
+  if plan == nil then
+    local v, err = core_decode(text, null, array_mt)
+    if v == nil then return nil, "json.decode: " .. err end
+    return v
+  end
+  local ran, v, checked = pcall(core_decode, text, null, array_mt, plan)
+  if not ran then return nil, "json.decode: " .. tostring(v) end -- not a compiled plan
+  if v == nil then return nil, "json.decode: " .. checked end
+  return v, checked
 end
 
 return json

@@ -456,13 +456,40 @@ M.as_integer = as_integer
 M.conformers = { lua = conform_lua, c = require("tcssl.core").conform }
 M.plan_of = plan_of
 
---- decode(action_model, response [, fields]) -> response | nil, err
+-- read_plan(action_model) -> the plan of the whole reply, {"Response": the output's plan},
+-- compiled for tcssl.json.decode (tcssl.core.json_plan), which then runs the same test as it
+-- reads the text: no walk afterwards. What it gives back (checked) is false when every value
+-- passed, the suspects as conform lists them (their paths begin "Response."), or true when a
+-- field the plan names came twice in one object, so that only a walk of the final tables can
+-- tell. Made once per field list.
+local read_plans = setmetatable({}, { __mode = "k" })
+local json_plan = require("tcssl.core").json_plan
+function M.read_plan(action_model)
+  local fields = action_model.output
+  local compiled = read_plans[fields]
+  if not compiled then
+    compiled = json_plan({ string.char(STRUCT), { plan_of(fields, "Response") }, "Response" })
+    read_plans[fields] = compiled
+  end
+  return compiled
+end
+
+--- decode(action_model, response [, fields [, checked]]) -> response | nil, err
 -- Checks a decoded Response table against the action's output fields and converts it in place
 -- (see above). A value of another type gives a `protocol` error UnexpectedType with `path`, the
 -- response's `request_id` and, for an action that changes state, `maybe_applied = true`: the
 -- server answered, so it did act. `fields` are copied onto the error (http_status, say).
-function M.decode(action_model, response, fields)
-  local ok, suspects = pcall(conform, response, plan_of(action_model.output, "Response"), array_mt)
+-- checked is what tcssl.json.decode found reading the reply under read_plan's plan: then only
+-- its suspects are looked at (none when it is false); without it the tables are walked.
+function M.decode(action_model, response, fields, checked)
+  if checked == false then return response end
+  local ok, suspects
+  if type(checked) == "table" then
+    ok, suspects = true, checked
+    for i = 5, #suspects, 5 do suspects[i] = suspects[i]:match("^Response%.(.*)") or suspects[i] end
+  else
+    ok, suspects = pcall(conform, response, plan_of(action_model.output, "Response"), array_mt)
+  end
   if not ok then -- deeper than any JSON text tcssl.json reads: a table built by hand
     return nil, errors.new("protocol", "UnexpectedType", "response nested too deeply: " .. tostring(suspects))
   end

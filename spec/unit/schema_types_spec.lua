@@ -164,10 +164,22 @@ end)
 local DESCRIBE = schema.model().actions.DescribeCertificates
 local array_mt = getmetatable(json.array())
 
--- decode(text) -> what schema.decode makes of the Response of a DescribeCertificates answer
+-- decode(text) -> what schema.decode makes of the Response of a DescribeCertificates answer.
+-- It is made twice, with the test run on the decoded tables (the walk) and run while the text
+-- is read (read_plan), and the two must agree: every case below holds both forms to each other.
 local function decode(response_json, action)
-  local doc = assert(json.decode('{"Response":' .. response_json .. '}'))
-  return schema.decode(action or DESCRIBE, doc.Response)
+  action = action or DESCRIBE
+  local text = '{"Response":' .. response_json .. '}'
+  local doc = assert(json.decode(text))
+  local res, err = schema.decode(action, doc.Response)
+  local read, checked = json.decode(text, schema.read_plan(action))
+  assert.is_not_nil(checked, text)
+  local res2, err2 = schema.decode(action, read.Response, nil, checked)
+  assert.same(res, res2, text)
+  if err then
+    assert.same({ err.kind, err.code, err.path, err.message }, { err2.kind, err2.code, err2.path, err2.message }, text)
+  end
+  return res, err
 end
 
 local function wrong(response_json, path, action)

@@ -55,14 +55,15 @@ end
 
 local json_null, json_array_mt = json.null, json.array_mt
 
---- call(req, timeout, connect_timeout, fresh) -> status, content_type, date, doc | status,
--- content_type, date, nil, body | nil, err (as request's)
+--- call(req, timeout, connect_timeout, fresh [, plan]) -> status, content_type, date, doc
+-- [, checked] | status, content_type, date, nil, body | nil, err (as request's); checked, with a
+-- plan (tcssl.schema.read_plan), is what reading the reply under it found.
 -- The client's one crossing for a signed API 3.0 call (tcssl.request.build_call made req): the
 -- core signs it (TC3-HMAC-SHA256 for a POST or GET, or signature v1), sends it on the session's
 -- connection with the session's header list, and reads a 200 reply's JSON as tcssl.json.decode
 -- does; any other reply, or one that is not JSON, comes back as its body. docs/core.md,
 -- session:call.
-function Transport:call(req, timeout, connect_timeout, fresh)
+function Transport:call(req, timeout, connect_timeout, fresh, plan)
   local session, err = session_of(self)
   if not session then return nil, err end
   local cfg, creds = req.cfg, req.creds
@@ -70,11 +71,11 @@ function Transport:call(req, timeout, connect_timeout, fresh)
   if req.call == "v1" then
     status, ctype, date, doc, body = session:call_v1(req.base, req.method, cfg.host, cfg.sign_method,
       creds.secret_key, req.to_sign, req.wire, cfg.request_client, timeout, connect_timeout, fresh,
-      json_null, json_array_mt)
+      json_null, json_array_mt, plan)
   else
     status, ctype, date, doc, body = session:call(req.base, cfg.host, cfg.service, req.action, cfg.version,
       cfg.region, req.now, creds.token, cfg.language, cfg.request_client, creds.secret_id, creds.secret_key,
-      req.body, timeout, connect_timeout, fresh, req.method, json_null, json_array_mt)
+      req.body, timeout, connect_timeout, fresh, req.method, json_null, json_array_mt, plan)
   end
   if not status then return failure(ctype) end
   return status, ctype, date, doc, body
