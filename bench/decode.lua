@@ -2,7 +2,8 @@
 -- of the round protocol (bench/lib.lua), under Lua 5.4 or LuaJIT, one decoder a process:
 --   cjson   bare cjson.decode (the floor)
 --   tcssl   tcssl.json.decode (nulls out, integers exact, arrays marked), whatever it is built on
---   full    tcssl.json.decode then tcssl.schema.decode with the action's model: what a call does
+--   full    tcssl.json.decode under the action's plan, then tcssl.schema.decode: what a call does
+--           (the types tested while the text is read, tcssl.schema.read_plan)
 --   lua5.4|luajit bench/decode.lua cjson|tcssl|full [N]
 local B = require "bench.lib"
 local F = require "fixtures"
@@ -16,7 +17,10 @@ local action = schema.model().actions.DescribeCertificates
 local decoders = {
   cjson = cjson.decode,
   tcssl = json.decode,
-  full = function(s) return schema.decode(action, assert(json.decode(s)).Response) end,
+  full = function(s)
+    local doc, checked = json.decode(s, schema.read_plan(action))
+    return schema.decode(action, assert(doc).Response, nil, checked)
+  end,
 }
 local decode = decoders[which] or B.fail("usage: decode.lua cjson|tcssl|full [N]")
 

@@ -23,6 +23,7 @@
  * objects are already shared. A Lua memory error raises, as any allocation in the core does;
  * every other failure is a return value. */
 #include <errno.h>
+#include <stddef.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -33,7 +34,7 @@
 #include "tcssl.h"
 
 #define JSON_MAX_DEPTH 1000
-#define KEY_SLOTS 256  /* the key cache's slots (a power of two) */
+#define KEY_SLOTS 256  /* the key cache's slots (a power of two), in pairs */
 #define KEY_MAX 64     /* the longest key it holds */
 #ifndef KEY_AFTER
 #define KEY_AFTER 16 /* objects read before the cache is made: small documents go without */
@@ -62,6 +63,7 @@ typedef struct {
         int plan; /* 1 + the plan this key was last looked up in (0: none), and the field found */
         int field;
     } keys[KEY_SLOTS];
+    unsigned char recent[KEY_SLOTS / 2]; /* which slot of each pair was used last */
     int key_slot; /* the cache slot of the key just read, -1 when it did not come from the cache */
     int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes, by depth */
     /* with a plan (json_decode's fourth argument): */
@@ -165,17 +167,28 @@ static unsigned char *put_utf8(unsigned char *o, unsigned cp)
     return o;
 }
 
-/* Pushes the key of n bytes at s through the cache: a slot by length and three bytes, whose
- * Lua string is in the cache table (the same bytes make the same string, so a slot hit spares
- * Lua hashing the key and looking it up among its strings). */
+/* Whether cache slot i holds the key of n bytes at s. */
+static int holds(const decoder *d, unsigned i, const unsigned char *s, size_t n)
+{
+    return d->keys[i].len == n && memcmp(d->keys[i].at, s, n) == 0;
+}
+
+/* Pushes the key of n bytes at s through the cache: a pair of slots by length and three bytes,
+ * whose Lua strings are in the cache table (the same bytes make the same string, so a hit
+ * spares Lua hashing the key and looking it up among its strings). A new key takes an empty
+ * slot of its pair, else the one used less recently: two keys of one pair, which a page's
+ * items would otherwise make evict each other item by item, both stay. */
 static void push_key(decoder *d, const unsigned char *s, size_t n)
 {
-    unsigned slot = tc_name_hash(s, n) & (KEY_SLOTS - 1);
-    if (d->keys[slot].len == n && memcmp(d->keys[slot].at, s, n) == 0) {
+    unsigned pair = tc_name_hash(s, n) & (KEY_SLOTS - 2), slot;
+    if (holds(d, slot = pair, s, n) || holds(d, slot = pair + 1, s, n)) {
+        d->recent[pair / 2] = (unsigned char)(slot & 1);
         lua_rawgeti(d->L, d->cache_idx, (int)slot + 1);
         d->key_slot = (int)slot;
         return;
     }
+    slot = !d->keys[pair].len ? pair : !d->keys[pair + 1].len ? pair + 1 : pair + (d->recent[pair / 2] ^ 1u);
+    d->recent[pair / 2] = (unsigned char)(slot & 1);
     lua_pushlstring(d->L, (const char *)s, n);
     lua_pushvalue(d->L, -1);
     lua_rawseti(d->L, d->cache_idx, (int)slot + 1);
@@ -572,7 +585,12 @@ static int plan_field(decoder *d, int p)
     const unsigned char *s;
     if (k >= 0 && d->keys[k].plan == p + 1)
         return d->keys[k].field;
-    s = (const unsigned char *)lua_tolstring(d->L, -1, &n);
+    if (k >= 0) {
+        s = d->keys[k].at;
+        n = d->keys[k].len;
+    } else {
+        s = (const unsigned char *)lua_tolstring(d->L, -1, &n);
+    }
     f = tc_plan_find(d->plan, p, s, n);
     if (k >= 0) {
         d->keys[k].plan = p + 1;
@@ -733,7 +751,7 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
     int base = lua_gettop(L), rc;
     lua_pushnil(L); /* base + 1: the scratch buffer, once a string has escapes */
     lua_pushnil(L); /* base + 2: the key cache, once there are keys enough */
-    memset(&d, 0, sizeof d);
+    memset(&d, 0, offsetof(decoder, path_tab)); /* the paths are written before they are read */
     if (plan_idx) {
         lua_pushnil(L); /* base + 3: the suspects, once there is one */
         d.suspects_idx = base + 3;

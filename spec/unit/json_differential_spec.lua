@@ -126,6 +126,20 @@ describe("json.decode against the reader it replaced", function()
     same_as_reference(string.rep('[{"a":', 500) .. "1" .. string.rep("}]", 500))
   end)
 
+  it("agrees when the key cache's slots are filled, shared and evicted", function()
+    -- 200 objects of 40 keys out of 600 names: every pair of slots takes more keys than it holds
+    local objects, rand = {}, generator(7)
+    for i = 1, 200 do
+      local fields = {}
+      for j = 1, 40 do
+        local k = (i * 37 + j * rand(600)) % 600
+        fields[j] = format('"name%d":{"n%d":%d}', k, k % 3, j)
+      end
+      objects[i] = "{" .. concat(fields, ",") .. "}"
+    end
+    same_as_reference("[" .. concat(objects, ",") .. "]")
+  end)
+
   it("agrees on DescribeCertificates-like pages", function()
     local function certificate(i)
       return format('{"CertificateId":"c%04d","OwnerUin":"100012345678","PackageType":%s,'
