@@ -2,6 +2,11 @@
  * returns, in one pass over the text and without a second walk over the tables.
  *
  *   json_decode(text, null, array_mt) -> value | nil, message
+ *   json_decode(text, null, array_mt, compiled) -> value, checked | nil, message
+ *
+ * With a plan compiled by tcssl.core.json_plan (csrc/tidy.c) the types it names are tested as
+ * the values are read; checked is false, the suspects, or true (docs/core.md, "Checking types
+ * against a plan").
  *
  * The shape it builds (tcssl.json documents the decisions):
  *   - objects are tables without metatable; arrays are tables with metatable array_mt;
@@ -757,10 +762,8 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
         d.suspects_idx = base + 3;
         d.plans_idx = plan_idx;
         lua_rawgeti(L, plan_idx, 1);
-        d.plan = luaL_testudata(L, -1, PLAN_MT); /* tcssl_json_plan_arg checked it */
-        lua_pop(L, 1);                           /* the plans' table holds it */
-        if (!d.plan)
-            return luaL_error(L, "tcssl.core.json_decode: the plan must come from json_plan");
+        d.plan = lua_touserdata(L, -1); /* a tc_plan: the caller checked (tcssl_json_plan_arg) */
+        lua_pop(L, 1);                  /* the plans' table holds it */
     }
     d.key_slot = -1;
     d.L = L;

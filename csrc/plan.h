@@ -19,13 +19,12 @@ typedef struct {
 } tc_plan_field;
 
 typedef struct {
-    int first, count; /* its fields: fields[first .. first + count - 1] */
-    unsigned mask;    /* its hash table's size less one (a power of two less one) */
-    int *slots;       /* field number + 1 by hash, 0 for an empty slot */
+    int first;     /* the number of its first field in fields */
+    unsigned mask; /* its hash table's size less one (a power of two less one) */
+    int *slots;    /* field number + 1 by hash, 0 for an empty slot */
 } tc_plan_info;
 
 typedef struct {
-    int nplans, nfields;
     tc_plan_info *plans;
     tc_plan_field *fields;
 } tc_plan;

@@ -23,7 +23,7 @@ void tcssl_open_json(lua_State *L);
 /* json.c: reads the JSON text into one value pushed on the stack (null_idx and mt_idx are
  * absolute indexes of the null value and the array metatable): returns 1, or 2 with nil and
  * the message pushed (json_decode's results). With plan_idx, the absolute index of a compiled
- * plan (tidy.c's json_plan; 0 for none), a value is followed by what the plan's test found
+ * plan (tidy.c's json_plan, checked by tcssl_json_plan_arg; 0 for none), a value is followed by what the plan's test found
  * (json_decode's checked) and 2 is returned. Raises only on a Lua memory error. */
 int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx, int plan_idx);
 

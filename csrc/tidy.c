@@ -356,8 +356,6 @@ static int l_json_plan(lua_State *L)
     memset(cp, 0, size);
     luaL_newmetatable(L, PLAN_MT);
     lua_setmetatable(L, -2);
-    cp->nplans = nplans;
-    cp->nfields = nfields;
     cp->plans = (tc_plan_info *)(cp + 1);
     cp->fields = (tc_plan_field *)(cp->plans + nplans);
     slots = (int *)(cp->fields + nfields);
@@ -369,7 +367,6 @@ static int l_json_plan(lua_State *L)
         const char *codes = open_plan(L, list, k, &n);
         tc_plan_info *pi = &cp->plans[k];
         pi->first = nfields;
-        pi->count = (int)n;
         pi->mask = table_size(n) - 1;
         pi->slots = slots;
         slots += pi->mask + 1;

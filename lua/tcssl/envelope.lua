@@ -24,7 +24,7 @@ function M.decode(status, headers, body, plan)
       ("expected JSON, got %s: %s"):format(ctype ~= "" and ctype or "no content type",
       excerpt(body)), { http_status = status })
   end
-  local doc, jerr = json.decode(body, plan)
+  local doc, jerr = json.decode(body, plan) -- jerr: the message, or with a plan what it found
   if doc == nil then
     return nil, errors.new("protocol", "InvalidJSON",
       ("response is not valid JSON (%s): %s"):format(jerr, excerpt(body)),
@@ -34,7 +34,7 @@ function M.decode(status, headers, body, plan)
     return nil, errors.new("protocol", "MissingResponse",
       "response JSON is not an object: " .. excerpt(body), { http_status = status })
   end
-  return doc, nil, jerr
+  return doc, nil, jerr -- checked, with a plan
 end
 
 --- v3(doc, status, body) -> the Response contents | nil, err. API 3.0 wraps every result as
