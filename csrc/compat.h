@@ -27,6 +27,30 @@ static inline int tcssl_getfield(lua_State *L, int idx, const char *k)
     return lua_type(L, -1);
 }
 
+/* The table on top (popped) becomes the user value of the userdata at idx; tcssl_getuservalue
+ * pushes it back. */
+static inline void tcssl_setuservalue(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 504
+    lua_setiuservalue(L, idx, 1);
+#elif LUA_VERSION_NUM == 503
+    lua_setuservalue(L, idx);
+#else
+    lua_setfenv(L, idx);
+#endif
+}
+
+static inline void tcssl_getuservalue(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 504
+    lua_getiuservalue(L, idx, 1);
+#elif LUA_VERSION_NUM == 503
+    lua_getuservalue(L, idx);
+#else
+    lua_getfenv(L, idx);
+#endif
+}
+
 /* A zeroed userdata of `size` bytes whose metatable `mt` (made on first use) frees what it
  * holds with `gc`: C code parks resources there so that a Lua error cannot leak them. */
 static inline void *tcssl_guard(lua_State *L, size_t size, const char *mt, lua_CFunction gc)

@@ -65,15 +65,15 @@ typedef struct {
         const unsigned char *at;
         size_t len;
         int hint; /* the size of the last array or object that was this key's value */
-        int plan; /* 1 + the plan this key was last looked up in (0: none), and the field found */
-        int field;
     } keys[KEY_SLOTS];
     unsigned char recent[KEY_SLOTS / 2]; /* which slot of each pair was used last */
-    int key_slot; /* the cache slot of the key just read, -1 when it did not come from the cache */
+    int key_slot;  /* the cache slot of the key just read, -1 when it did not come from the cache */
+    int key_field; /* the plan's field whose name the key just read is, or -1 */
     int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes, by depth */
     /* with a plan (json_decode's fourth argument): */
-    const tc_plan *plan;
+    tc_plan *plan;
     int plans_idx;    /* stack index of the compiled plan's table */
+    int names_idx;    /* stack index of its fields' names (plan.h) */
     int suspects_idx; /* stack index of the suspects list (nil until the first) */
     int nsuspects;
     int again;        /* a field a plan names came twice in one object: the walk must be redone */
@@ -200,8 +200,21 @@ static void push_key(decoder *d, const unsigned char *s, size_t n)
     d->keys[slot].at = s;
     d->keys[slot].len = n;
     d->keys[slot].hint = -1;
-    d->keys[slot].plan = 0;
     d->key_slot = (int)slot;
+}
+
+/* The first byte from p on that is not PLAIN, or e. */
+static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *e)
+{
+    while (e - p >= 8) {
+        uint64_t m = special8(p);
+        if (m)
+            return p + first_special(p, m);
+        p += 8;
+    }
+    while (p < e && PLAIN(*p))
+        p++;
+    return p;
 }
 
 /* The string literal at d->p (its opening quote) is pushed. A key (is_key) without escapes
@@ -212,17 +225,7 @@ static int parse_string(decoder *d, int is_key)
     unsigned char *o;
     /* the common case: no escape, pushed straight from the text */
     for (;;) {
-        while (e - p >= 8) {
-            uint64_t m = special8(p);
-            if (m) {
-                p += first_special(p, m);
-                goto found;
-            }
-            p += 8;
-        }
-        while (p < e && PLAIN(*p))
-            p++;
-    found:
+        p = plain_run(p, e);
         if (p >= e)
             return fail(d, "unterminated string", d->p);
         if (*p == '"') {
@@ -432,8 +435,13 @@ static int parse_number(decoder *d)
  * the key's cache slot and *at to its text, for remember(). */
 static int size_hint(decoder *d, const int *by_depth, int depth, int *slot, const unsigned char **at)
 {
-    int k = d->key_slot;
-    d->key_slot = -1;
+    int k = d->key_slot, f = d->key_field;
+    d->key_slot = d->key_field = -1;
+    if (f >= 0) { /* a plan's field: its hint is its own, and stays from one reply to the next */
+        *slot = -2 - f;
+        *at = NULL;
+        return d->plan->fields[f].hint >= 0 ? d->plan->fields[f].hint : by_depth[depth];
+    }
     *slot = k;
     *at = k >= 0 ? d->keys[k].at : NULL;
     if (k >= 0 && d->keys[k].hint >= 0)
@@ -441,15 +449,23 @@ static int size_hint(decoder *d, const int *by_depth, int depth, int *slot, cons
     return by_depth[depth];
 }
 
-/* Remembers a container's size n for its key (when its cache slot still holds that key) and
- * its depth. */
-static void remember(decoder *d, int *by_depth, int depth, int slot, const unsigned char *at, int n)
+/* Remembers a container's size n for the key it was the value of: slot from size_hint (a cache
+ * slot, when it still holds that key, or -2 - a plan's field). */
+static void keep_hint(decoder *d, int slot, const unsigned char *at, int n)
 {
     if (n > HINT_MAX)
         n = HINT_MAX;
-    if (slot >= 0 && d->keys[slot].at == at)
+    if (slot <= -2)
+        d->plan->fields[-2 - slot].hint = n;
+    else if (slot >= 0 && d->keys[slot].at == at)
         d->keys[slot].hint = n;
-    by_depth[depth] = n;
+}
+
+/* keep_hint, and the size for its depth. */
+static void remember(decoder *d, int *by_depth, int depth, int slot, const unsigned char *at, int n)
+{
+    keep_hint(d, slot, at, n);
+    by_depth[depth] = n > HINT_MAX ? HINT_MAX : n;
 }
 
 static int literal(decoder *d, const char *word, size_t n)
@@ -553,13 +569,12 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
     lua_setmetatable(L, -2);
     if (d->p < d->end && *d->p == ']') {
         d->p++;
-        if (slot >= 0 && d->keys[slot].at == at)
-            d->keys[slot].hint = 0;
+        keep_hint(d, slot, at, 0);
         return 0;
     }
     t = lua_gettop(L);
     for (;;) {
-        d->key_slot = -1;
+        d->key_slot = d->key_field = -1;
         if (kind) {
             d->path_tab[depth + 1] = t;
             d->path_key[depth + 1] = -(n + 1);
@@ -581,27 +596,28 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
     return 0;
 }
 
-/* The field of plan p that the key on top of the stack names, or -1: from the key cache's
- * slot when the key came from it and was looked up in p before, else from p's names. */
-static int plan_field(decoder *d, int p)
+/* Pushes the key at d->p (its opening quote) of an object read under plan p and returns the
+ * number of p's field it names, or -1. A name p has, without escapes, is pushed from the
+ * plan's names; any other key as parse_string pushes it. */
+static int plan_key(decoder *d, int p)
 {
-    int k = d->key_slot, f;
+    const unsigned char *s = d->p + 1, *q = plain_run(s, d->end);
     size_t n;
-    const unsigned char *s;
-    if (k >= 0 && d->keys[k].plan == p + 1)
-        return d->keys[k].field;
-    if (k >= 0) {
-        s = d->keys[k].at;
-        n = d->keys[k].len;
-    } else {
-        s = (const unsigned char *)lua_tolstring(d->L, -1, &n);
+    int f;
+    if (q < d->end && *q == '"') {
+        f = tc_plan_find(d->plan, p, s, (size_t)(q - s));
+        if (f >= 0) {
+            lua_rawgeti(d->L, d->names_idx, f + 1);
+            d->p = q + 1;
+            d->key_field = f;
+            return f;
+        }
+        return parse_string(d, 1) ? -2 : -1;
     }
-    f = tc_plan_find(d->plan, p, s, n);
-    if (k >= 0) {
-        d->keys[k].plan = p + 1;
-        d->keys[k].field = f;
-    }
-    return f;
+    if (parse_string(d, 1)) /* escapes, or an error */
+        return -2;
+    s = (const unsigned char *)lua_tolstring(d->L, -1, &n);
+    return tc_plan_find(d->plan, p, s, n);
 }
 
 /* An object; under plan number `plan` (-1: none) each field the plan names is read under its
@@ -632,10 +648,10 @@ static int parse_object(decoder *d, int depth, int plan)
         uint64_t bit = 0;
         if (d->p >= d->end || *d->p != '"')
             return fail(d, "expected a string key", d->p);
-        d->key_slot = -1;
-        if (parse_string(d, 1))
+        d->key_slot = d->key_field = -1;
+        if (plan >= 0 ? (f = plan_key(d, plan)) == -2 : parse_string(d, 1))
             return -1;
-        if (plan >= 0 && (f = plan_field(d, plan)) >= 0) {
+        if (f >= 0) {
             code = d->plan->fields[f].code;
             sub = d->plan->fields[f].sub;
             bit = (uint64_t)1 << ((unsigned)(f - d->plan->plans[plan].first) & 63u);
@@ -651,7 +667,7 @@ static int parse_object(decoder *d, int depth, int plan)
         skip_ws(d);
         if (parse_value(d, depth + 1, code, sub))
             return -1;
-        d->key_slot = -1;
+        d->key_slot = d->key_field = -1;
         if (!lua_isnil(L, -1)) {
             lua_rawset(L, t);
             seen |= bit;
@@ -763,9 +779,11 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
         d.plans_idx = plan_idx;
         lua_rawgeti(L, plan_idx, 1);
         d.plan = lua_touserdata(L, -1); /* a tc_plan: the caller checked (tcssl_json_plan_arg) */
-        lua_pop(L, 1);                  /* the plans' table holds it */
+        tcssl_getuservalue(L, -1);
+        lua_replace(L, base + 4); /* base + 4: the names (the plans' table holds the userdata) */
+        d.names_idx = base + 4;
     }
-    d.key_slot = -1;
+    d.key_slot = d.key_field = -1;
     d.L = L;
     d.start = d.p = (const unsigned char *)text;
     d.end = d.start + len;

@@ -6,7 +6,9 @@
 
 /* A compiled plan (tidy.c's json_plan): the plans tcssl.schema builds from the model, reachable
  * from one root, made into arrays json.c reads while it decodes. Plan 0 is the root; a field's
- * sub is the number of its struct's plan, or -1 when the field is no struct with a plan. */
+ * sub is the number of its struct's plan, or -1 when the field is no struct with a plan. The
+ * userdata's user value is a table of the fields' names as Lua strings, field k at k + 1, which
+ * the reader pushes as the keys of the fields it finds. */
 #define PLAN_MT "tcssl.plan" /* the compiled plan userdata's metatable */
 
 enum { K_STRING = 1, K_BOOLEAN = 2, K_INTEGER = 3, K_FLOAT = 4, K_STRUCT = 5, K_ARRAY = 8 };
@@ -16,6 +18,7 @@ typedef struct {
     size_t len;
     int code; /* a kind, plus K_ARRAY for an array of them; 0 for one no walk checks */
     int sub;
+    int hint; /* the size of the last array or object read as its value, -1 before the first */
 } tc_plan_field;
 
 typedef struct {

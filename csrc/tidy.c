@@ -360,6 +360,10 @@ static int l_json_plan(lua_State *L)
     cp->fields = (tc_plan_field *)(cp->plans + nplans);
     slots = (int *)(cp->fields + nfields);
     names = (char *)(slots + nslots);
+    lua_createtable(L, nfields, 0); /* the names, the userdata's user value */
+    lua_pushvalue(L, -1);
+    tcssl_setuservalue(L, -3);
+    lua_insert(L, -2);
     lua_rawseti(L, list, 1);
     /* second pass: the arrays filled */
     nfields = 0;
@@ -380,7 +384,8 @@ static int l_json_plan(lua_State *L)
             memcpy(names, name, f->len);
             f->name = names;
             names += f->len;
-            lua_pop(L, 1);
+            f->hint = -1;
+            lua_rawseti(L, -5, nfields + 1);
             f->sub = field_sub(L, index, list, &nplans, code, i);
             f->code = kind < K_STRING || kind > K_STRUCT || (kind == K_STRUCT && f->sub < 0) ? 0 : code;
             h = tc_name_hash((const unsigned char *)f->name, f->len) & pi->mask;
@@ -390,6 +395,7 @@ static int l_json_plan(lua_State *L)
         }
         lua_pop(L, 3);
     }
+    lua_pop(L, 1); /* the names */
     lua_pushvalue(L, list);
     return 1;
 }
