@@ -61,15 +61,9 @@ typedef struct {
     int cache_idx;                      /* stack index of the key cache, 0 until it is made */
     int cache_slot;                     /* the stack slot kept for it */
     int keys_seen;                      /* keys read before the cache was made */
-    struct {
-        const unsigned char *at;
-        size_t len;
-        int hint; /* the size of the last array or object that was this key's value */
-    } keys[KEY_SLOTS];
-    unsigned char recent[KEY_SLOTS / 2]; /* which slot of each pair was used last */
     int key_slot;  /* the cache slot of the key just read, -1 when it did not come from the cache */
     int key_field; /* the plan's field whose name the key just read is, or -1 */
-    int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes, by depth */
+    int hint_depth; /* the deepest level whose sizes by depth are set */
     /* with a plan (json_decode's fourth argument): */
     tc_plan *plan;
     int plans_idx;    /* stack index of the compiled plan's table */
@@ -78,8 +72,16 @@ typedef struct {
     int nsuspects;
     int again;        /* a field a plan names came twice in one object: the walk must be redone */
     int num_ok;       /* OK_INT and OK_FLOAT for the number just read */
+    /* Below: not zeroed when the reader starts (a small reply would pay for all of it). */
+    struct {
+        const unsigned char *at;
+        size_t len;
+        int hint; /* the size of the last array or object that was this key's value */
+    } keys[KEY_SLOTS];                   /* zeroed when the cache is made */
+    unsigned char recent[KEY_SLOTS / 2]; /* which slot of each pair was used last; likewise */
+    int hint_arr[JSON_MAX_DEPTH + 2], hint_obj[JSON_MAX_DEPTH + 2]; /* sizes by depth, to hint_depth */
     /* for a value at depth n read under a plan: the stack index of its container and of its
-     * key, or minus its index in an array */
+     * key, or minus its index in an array (written before they are read) */
     int path_tab[JSON_MAX_DEPTH + 2], path_key[JSON_MAX_DEPTH + 2];
 } decoder;
 
@@ -175,7 +177,7 @@ static unsigned char *put_utf8(unsigned char *o, unsigned cp)
 /* Whether cache slot i holds the key of n bytes at s. */
 static int holds(const decoder *d, unsigned i, const unsigned char *s, size_t n)
 {
-    return d->keys[i].len == n && memcmp(d->keys[i].at, s, n) == 0;
+    return d->keys[i].len == n && tc_same(d->keys[i].at, s, n);
 }
 
 /* Pushes the key of n bytes at s through the cache: a pair of slots by length and three bytes,
@@ -437,6 +439,10 @@ static int size_hint(decoder *d, const int *by_depth, int depth, int *slot, cons
 {
     int k = d->key_slot, f = d->key_field;
     d->key_slot = d->key_field = -1;
+    while (d->hint_depth < depth) { /* levels are entered one at a time */
+        d->hint_depth++;
+        d->hint_arr[d->hint_depth] = d->hint_obj[d->hint_depth] = 0;
+    }
     if (f >= 0) { /* a plan's field: its hint is its own, and stays from one reply to the next */
         *slot = -2 - f;
         *at = NULL;
@@ -641,6 +647,8 @@ static int parse_object(decoder *d, int depth, int plan)
     if (!d->cache_idx && ++d->keys_seen > KEY_AFTER) {
         lua_createtable(L, KEY_SLOTS, 0);
         lua_replace(L, d->cache_slot);
+        memset(d->keys, 0, sizeof d->keys);
+        memset(d->recent, 0, sizeof d->recent);
         d->cache_idx = d->cache_slot;
     }
     for (;;) {
@@ -772,7 +780,7 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
     int base = lua_gettop(L), rc;
     lua_pushnil(L); /* base + 1: the scratch buffer, once a string has escapes */
     lua_pushnil(L); /* base + 2: the key cache, once there are keys enough */
-    memset(&d, 0, offsetof(decoder, path_tab)); /* the paths are written before they are read */
+    memset(&d, 0, offsetof(decoder, keys));
     if (plan_idx) {
         lua_pushnil(L); /* base + 3: the suspects, once there is one */
         d.suspects_idx = base + 3;
