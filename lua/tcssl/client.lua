@@ -73,17 +73,16 @@ end
 
 function Client.__index(self, key)
   local method = Client[key]
-  if method ~= nil or type(key) ~= "string" then return method end
+  if method ~= nil then return method end
   local service = rawget(self, "service")
   if not service then return nil end
+  method = service.methods[key] -- an action's method, made by the first lookup below
+  if method or type(key) ~= "string" then return method end
   if not key:find("^%u") then
     return key:find("^%l") and misspelt_case(service, key) or nil
   end
-  method = service.methods[key]
-  if not method then
-    method = action_method(service, key)
-    service.methods[key] = method
-  end
+  method = action_method(service, key)
+  service.methods[key] = method
   return method
 end
 

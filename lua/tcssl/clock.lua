@@ -5,7 +5,8 @@
 -- anything but a usable number is no clock.
 local M = {}
 
-local floor = math.floor
+local floor, time = math.floor, os.time
+local system_monotonic = require("tcssl.runtime").now
 
 -- The latest Unix time a signature's date can carry (9999-12-31).
 local MAX_SIGNED_TIME = 253402300800
@@ -17,7 +18,9 @@ local SERVER_TIME_MIN, SERVER_TIME_MAX = 946684800, 4102444800
 
 -- The local clock as a whole Unix time between 1970 and 9999, or nil.
 local function wall(client)
-  local ok, now = pcall(client.clock)
+  local clock = client.clock
+  if clock == time then return time() end -- the system's own clock needs no guard
+  local ok, now = pcall(clock)
   if not ok or type(now) ~= "number" or not (now >= 0 and now < MAX_SIGNED_TIME) then return nil end
   return floor(now)
 end
@@ -51,7 +54,9 @@ end
 --- monotonic(client) -> seconds on the client's monotonic clock | nil when it raised or gave
 -- no finite number.
 function M.monotonic(client)
-  local ok, t = pcall(client.monotonic)
+  local monotonic = client.monotonic
+  if monotonic == system_monotonic then return monotonic() end
+  local ok, t = pcall(monotonic)
   if ok and type(t) == "number" and t == t and t > -math.huge and t < math.huge then return t end
   return nil
 end

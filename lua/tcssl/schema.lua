@@ -218,7 +218,8 @@ end
 -- hold the model's types. params are the caller's: a raising __index or __pairs is a bad
 -- parameter, not a raise.
 function M.check_call(action, action_model, params, opts)
-  if type(action) ~= "string" or not action:find("^%u%w*$") then
+  -- a name the model has is one (the client looks models up by name)
+  if not action_model and (type(action) ~= "string" or not action:find("^%u%w*$")) then
     return nil, errors.new("validation", "InvalidAction",
       "action must be an API action name such as DescribeCertificates")
   end
