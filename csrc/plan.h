@@ -23,9 +23,14 @@ typedef struct {
 } tc_plan_field;
 
 typedef struct {
-    int first;     /* the number of its first field in fields */
-    unsigned mask; /* its hash table's size less one (a power of two less one) */
-    int *slots;    /* field number + 1 by hash, 0 for an empty slot */
+    uint32_t hash; /* the name's tc_name_hash */
+    int field;     /* its field's number + 1; 0 for an empty slot */
+} tc_plan_slot;
+
+typedef struct {
+    int first;           /* the number of its first field in fields */
+    unsigned mask;       /* its hash table's size less one (a power of two less one) */
+    tc_plan_slot *slots; /* the fields by hash, linear probing */
 } tc_plan_info;
 
 typedef struct {
@@ -33,10 +38,25 @@ typedef struct {
     tc_plan_field *fields;
 } tc_plan;
 
-/* The hash of a name of n bytes (shared with the JSON reader's key cache). */
-static inline unsigned tc_name_hash(const unsigned char *s, size_t n)
+/* The hash of a name of n bytes (shared with the JSON reader's key cache): its first and last
+ * eight bytes (four, or three bytes, for a shorter name) and its length, multiplied through. */
+static inline uint32_t tc_name_hash(const unsigned char *s, size_t n)
 {
-    return n ? (unsigned)n * 31u + s[0] * 7u + s[n - 1] * 3u + s[n / 2] : 0u;
+    uint64_t a = 0, b = 0, h;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n) {
+        a = (uint64_t)s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+    }
+    h = a * 0x9E3779B97F4A7C15u ^ (b + n) * 0xC2B2AE3D27D4EB4Fu;
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 /* Whether the n bytes at a and b are the same: memcmp for the short names of a reply, without
@@ -61,12 +81,15 @@ static inline int tc_same(const unsigned char *a, const unsigned char *b, size_t
 static inline int tc_plan_find(const tc_plan *cp, int p, const unsigned char *s, size_t n)
 {
     const tc_plan_info *pi = &cp->plans[p];
-    unsigned h = tc_name_hash(s, n) & pi->mask;
+    uint32_t hash = tc_name_hash(s, n);
+    unsigned h = hash & pi->mask;
     int f;
-    while ((f = pi->slots[h]) != 0) {
-        const tc_plan_field *fd = &cp->fields[f - 1];
-        if (fd->len == n && tc_same((const unsigned char *)fd->name, s, n))
-            return f - 1;
+    while ((f = pi->slots[h].field) != 0) {
+        if (pi->slots[h].hash == hash) {
+            const tc_plan_field *fd = &cp->fields[f - 1];
+            if (fd->len == n && tc_same((const unsigned char *)fd->name, s, n))
+                return f - 1;
+        }
         h = (h + 1) & pi->mask;
     }
     return -1;

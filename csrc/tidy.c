@@ -323,7 +323,7 @@ static int l_json_plan(lua_State *L)
     int nplans = 0, k, nfields = 0, index, list;
     size_t nslots = 0, bytes = 0, n, i, size;
     tc_plan *cp;
-    int *slots;
+    tc_plan_slot *slots;
     char *names;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
@@ -351,14 +351,14 @@ static int l_json_plan(lua_State *L)
         lua_pop(L, 3);
     }
     size = sizeof *cp + (size_t)nplans * sizeof(tc_plan_info) + (size_t)nfields * sizeof(tc_plan_field) +
-           nslots * sizeof(int) + bytes;
+           nslots * sizeof(tc_plan_slot) + bytes;
     cp = lua_newuserdata(L, size);
     memset(cp, 0, size);
     luaL_newmetatable(L, PLAN_MT);
     lua_setmetatable(L, -2);
     cp->plans = (tc_plan_info *)(cp + 1);
     cp->fields = (tc_plan_field *)(cp->plans + nplans);
-    slots = (int *)(cp->fields + nfields);
+    slots = (tc_plan_slot *)(cp->fields + nfields);
     names = (char *)(slots + nslots);
     lua_createtable(L, nfields, 0); /* the names, the userdata's user value */
     lua_pushvalue(L, -1);
@@ -378,6 +378,7 @@ static int l_json_plan(lua_State *L)
             tc_plan_field *f = &cp->fields[nfields];
             int code = (unsigned char)codes[i - 1], kind = code & ~K_ARRAY;
             const char *name;
+            uint32_t hash;
             unsigned h;
             lua_rawgeti(L, -3, (int)i + 2);
             name = lua_tolstring(L, -1, &f->len);
@@ -388,10 +389,12 @@ static int l_json_plan(lua_State *L)
             lua_rawseti(L, -5, nfields + 1);
             f->sub = field_sub(L, index, list, &nplans, code, i);
             f->code = kind < K_STRING || kind > K_STRUCT || (kind == K_STRUCT && f->sub < 0) ? 0 : code;
-            h = tc_name_hash((const unsigned char *)f->name, f->len) & pi->mask;
-            while (pi->slots[h])
+            hash = tc_name_hash((const unsigned char *)f->name, f->len);
+            h = hash & pi->mask;
+            while (pi->slots[h].field)
                 h = (h + 1) & pi->mask;
-            pi->slots[h] = ++nfields;
+            pi->slots[h].hash = hash;
+            pi->slots[h].field = ++nfields;
         }
         lua_pop(L, 3);
     }
