@@ -565,7 +565,7 @@ static int room(decoder *d, int depth)
 static int parse_array(decoder *d, int depth, int kind, int sub)
 {
     lua_State *L = d->L;
-    int t, n = 0, more, slot;
+    int t, n = 0, more, slot, null;
     const unsigned char *at;
     int hint = size_hint(d, d->hint_arr, depth, &slot, &at);
     d->p++; /* [ */
@@ -585,10 +585,10 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
             d->path_tab[depth + 1] = t;
             d->path_key[depth + 1] = -(n + 1);
         }
-        if (parse_value(d, depth + 1, kind, sub))
+        if ((null = parse_value(d, depth + 1, kind, sub)) < 0)
             return -1;
         n++;
-        if (lua_isnil(L, -1))
+        if (null)
             lua_pop(L, 1); /* a null: a hole */
         else
             lua_rawseti(L, t, n);
@@ -632,7 +632,7 @@ static int plan_key(decoder *d, int p)
 static int parse_object(decoder *d, int depth, int plan)
 {
     lua_State *L = d->L;
-    int t, n = 0, more, slot;
+    int t, n = 0, more, slot, null;
     uint64_t seen = 0; /* the plan's fields read, by number modulo 64 */
     const unsigned char *at;
     int hint = size_hint(d, d->hint_obj, depth, &slot, &at);
@@ -673,10 +673,10 @@ static int parse_object(decoder *d, int depth, int plan)
             return fail(d, "expected ':'", d->p);
         d->p++;
         skip_ws(d);
-        if (parse_value(d, depth + 1, code, sub))
+        if ((null = parse_value(d, depth + 1, code, sub)) < 0)
             return -1;
         d->key_slot = d->key_field = -1;
-        if (!lua_isnil(L, -1)) {
+        if (!null) {
             lua_rawset(L, t);
             seen |= bit;
             n++;
@@ -701,7 +701,7 @@ static int parse_object(decoder *d, int depth, int plan)
     return 0;
 }
 
-/* Pushes the value at d->p (no whitespace before it); a null pushes nil. */
+/* Pushes the value at d->p (no whitespace before it): 0, or 1 for a null (nil pushed), or -1. */
 static int parse_plain(decoder *d, int depth)
 {
     if (d->p >= d->end)
@@ -727,7 +727,7 @@ static int parse_plain(decoder *d, int depth)
         if (literal(d, "null", 4))
             return -1;
         lua_pushnil(d->L);
-        return 0;
+        return 1;
     default:
         if (*d->p == '-' || (*d->p >= '0' && *d->p <= '9'))
             return parse_number(d);
@@ -742,7 +742,7 @@ static int parse_plain(decoder *d, int depth)
  * suspect when it holds anything else (a null never is one). */
 static int parse_value(decoder *d, int depth, int code, int sub)
 {
-    int c, kind = code & ~K_ARRAY, bad;
+    int c, kind = code & ~K_ARRAY, bad, null;
     if (!code || d->p >= d->end)
         return parse_plain(d, depth);
     c = *d->p;
@@ -763,14 +763,14 @@ static int parse_value(decoder *d, int depth, int code, int sub)
     } else {
         bad = -1; /* a number is known once it is read */
     }
-    if (parse_plain(d, depth))
+    if ((null = parse_plain(d, depth)) < 0)
         return -1;
     if (bad < 0)
         bad = c == '-' || (c >= '0' && c <= '9') ? !(d->num_ok & (kind == K_INTEGER ? OK_INT : OK_FLOAT))
                                                  : c != 'n';
     if (bad)
         suspect(d, depth, code, sub);
-    return 0;
+    return null;
 }
 
 int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, int mt_idx, int plan_idx)
@@ -804,7 +804,7 @@ int tcssl_json_read(lua_State *L, const char *text, size_t len, int null_idx, in
         rc = room(&d, 1) ? -1 : parse_object(&d, 1, 0);
     else
         rc = parse_plain(&d, 1);
-    if (rc == 0) {
+    if (rc >= 0) {
         skip_ws(&d);
         if (d.p < d.end)
             fail(&d, *d.p ? "text after the value" : "NUL byte after the value", d.p);
