@@ -603,16 +603,27 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
 }
 
 /* Pushes the key at d->p (its opening quote) of an object read under plan p and returns the
- * number of p's field it names, or -1. A name p has, without escapes, is pushed from the
- * plan's names; any other key as parse_string pushes it. */
-static int plan_key(decoder *d, int p)
+ * number of p's field it names, or -1; *prev is the field found before it in this object (-1
+ * for none yet). A name p has, without escapes, is pushed from the plan's names; any other key
+ * as parse_string pushes it. The objects of a page name their fields in one order: the field
+ * that followed *prev last time is tried before the hash. */
+static int plan_key(decoder *d, int p, int *prev)
 {
     const unsigned char *s = d->p + 1, *q = plain_run(s, d->end);
     size_t n;
     int f;
     if (q < d->end && *q == '"') {
-        f = tc_plan_find(d->plan, p, s, (size_t)(q - s));
+        tc_plan_field *fields = d->plan->fields;
+        int *follows = *prev >= 0 ? &fields[*prev].next : &d->plan->plans[p].lead;
+        n = (size_t)(q - s);
+        f = *follows;
+        if (f < 0 || fields[f].len != n || !tc_same((const unsigned char *)fields[f].name, s, n)) {
+            f = tc_plan_find(d->plan, p, s, n);
+            if (f >= 0)
+                *follows = f;
+        }
         if (f >= 0) {
+            *prev = f;
             lua_rawgeti(d->L, d->names_idx, f + 1);
             d->p = q + 1;
             d->key_field = f;
@@ -632,7 +643,7 @@ static int plan_key(decoder *d, int p)
 static int parse_object(decoder *d, int depth, int plan)
 {
     lua_State *L = d->L;
-    int t, n = 0, more, slot, null;
+    int t, n = 0, more, slot, null, prev = -1;
     uint64_t seen = 0; /* the plan's fields read, by number modulo 64 */
     const unsigned char *at;
     int hint = size_hint(d, d->hint_obj, depth, &slot, &at);
@@ -657,7 +668,7 @@ static int parse_object(decoder *d, int depth, int plan)
         if (d->p >= d->end || *d->p != '"')
             return fail(d, "expected a string key", d->p);
         d->key_slot = d->key_field = -1;
-        if (plan >= 0 ? (f = plan_key(d, plan)) == -2 : parse_string(d, 1))
+        if (plan >= 0 ? (f = plan_key(d, plan, &prev)) == -2 : parse_string(d, 1))
             return -1;
         if (f >= 0) {
             code = d->plan->fields[f].code;

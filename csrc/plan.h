@@ -20,6 +20,7 @@ typedef struct {
     int code; /* a kind, plus K_ARRAY for an array of them; 0 for one no walk checks */
     int sub;
     int hint; /* the size of the last array or object read as its value, -1 before the first */
+    int next; /* the field that came after it in the last object read, -1 before */
 } tc_plan_field;
 
 typedef struct {
@@ -29,6 +30,7 @@ typedef struct {
 
 typedef struct {
     int first;           /* the number of its first field in fields */
+    int lead;            /* the field that came first in the last object read, -1 before */
     unsigned mask;       /* its hash table's size less one (a power of two less one) */
     tc_plan_slot *slots; /* the fields by hash, linear probing */
 } tc_plan_info;

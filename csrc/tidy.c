@@ -371,6 +371,7 @@ static int l_json_plan(lua_State *L)
         const char *codes = open_plan(L, list, k, &n);
         tc_plan_info *pi = &cp->plans[k];
         pi->first = nfields;
+        pi->lead = -1;
         pi->mask = table_size(n) - 1;
         pi->slots = slots;
         slots += pi->mask + 1;
@@ -385,7 +386,7 @@ static int l_json_plan(lua_State *L)
             memcpy(names, name, f->len);
             f->name = names;
             names += f->len;
-            f->hint = -1;
+            f->hint = f->next = -1;
             lua_rawseti(L, -5, nfields + 1);
             f->sub = field_sub(L, index, list, &nplans, code, i);
             f->code = kind < K_STRING || kind > K_STRUCT || (kind == K_STRUCT && f->sub < 0) ? 0 : code;

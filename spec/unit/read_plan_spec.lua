@@ -71,6 +71,9 @@ function gen_object(fields, rnd, depth)
       parts[#parts + 1] = ('"Unknown%d":[{"x":%s}]'):format(rnd(9), WRONG_VALUES[rnd(#WRONG_VALUES)])
     end
   end
+  if rnd(6) == 1 then -- now and then in another order (the reader guesses the next field from the last object)
+    for i = 1, math.floor(#parts / 2) do parts[i], parts[#parts + 1 - i] = parts[#parts + 1 - i], parts[i] end
+  end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
