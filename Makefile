@@ -43,7 +43,7 @@ ALL_CFLAGS := $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -I$(LUA_IN
 # The core's own libraries: libcurl (csrc/http.c), OpenSSL's libcrypto (csrc/sign.c, csrc/x509.c)
 # and libzip (csrc/zip.c). Every program built from $(SRCS) links them.
 LIBS       := -lcurl -lcrypto -lzip
-SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c csrc/zip.c csrc/json.c csrc/tidy.c csrc/files.c
+SRCS       := csrc/core.c csrc/sign.c csrc/http.c csrc/x509.c csrc/headers.c csrc/zip.c csrc/json.c csrc/json_write.c csrc/tidy.c csrc/files.c
 HDRS       := csrc/compat.h csrc/sign.h csrc/tcssl.h csrc/headers.h
 
 # Debian packages of the core and its Lua 5.4 specs: the compiler, Lua, the headers of the

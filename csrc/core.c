@@ -345,6 +345,7 @@ TCSSL_EXPORT int luaopen_tcssl_core(lua_State *L)
     tcssl_open_x509(L);
     tcssl_open_zip(L);
     tcssl_open_json(L);
+    tcssl_open_json_write(L);
     tcssl_open_tidy(L);
     tcssl_open_files(L);
     return 1;

@@ -19,6 +19,8 @@ void tcssl_open_zip(lua_State *L);
 
 /* json.c: registers json_decode, the JSON reader behind tcssl.json.decode. */
 void tcssl_open_json(lua_State *L);
+/* json_write.c: registers json_encode, the JSON writer behind tcssl.json.encode. */
+void tcssl_open_json_write(lua_State *L);
 
 /* json.c: reads the JSON text into one value pushed on the stack (null_idx and mt_idx are
  * absolute indexes of the null value and the array metatable): returns 1, or 2 with nil and

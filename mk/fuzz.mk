@@ -4,7 +4,8 @@
 # A crash input is saved under fuzz/regressions/<target>/; keep it there as a regression test.
 # Targets: headers (csrc/headers.c), base64 and tc3 (csrc/sign.c), lua (the core's certificate,
 # key and base64 functions through Lua), unzip (core.unzip; seed archives in fuzz/corpus/unzip/),
-# json (core.json_decode, csrc/json.c; seed documents in fuzz/corpus/json/).
+# json (core.json_decode, csrc/json.c, and core.json_encode on what it read, csrc/json_write.c;
+# seed documents in fuzz/corpus/json/).
 
 FUZZ_PKGS    := clang libclang-rt-dev
 FUZZ_SUITES  := test-fuzz-regressions

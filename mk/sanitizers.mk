@@ -16,11 +16,11 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-
 # requests and responses (client), sessions over real sockets (emulator/client), hostile replies
 # to the session (transport_curl), archives, unzip and zip code and the file writer (certs), the
 # JSON reader (json, json_differential), the one-crossing call against hostile replies (one_call),
-# the type test run while reading (read_plan).
+# the type test run while reading (read_plan), the JSON writer (json_write).
 VALGRIND_SPECS := spec/unit/core_spec.lua spec/unit/client_spec.lua spec/emulator/client_spec.lua \
                   spec/emulator/transport_curl_spec.lua spec/unit/certs_spec.lua spec/emulator/certs_spec.lua \
                   spec/unit/json_spec.lua spec/unit/json_differential_spec.lua spec/emulator/one_call_spec.lua \
-                  spec/unit/read_plan_spec.lua
+                  spec/unit/read_plan_spec.lua spec/unit/json_write_spec.lua
 
 .PHONY: asan valgrind test-asan test-valgrind
 

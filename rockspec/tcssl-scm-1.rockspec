@@ -40,7 +40,7 @@ build = {
   type = "builtin",
   modules = {
     ["tcssl.core"] = {
-      sources = { "csrc/core.c", "csrc/sign.c", "csrc/http.c", "csrc/x509.c", "csrc/headers.c", "csrc/zip.c", "csrc/json.c", "csrc/tidy.c", "csrc/files.c" },
+      sources = { "csrc/core.c", "csrc/sign.c", "csrc/http.c", "csrc/x509.c", "csrc/headers.c", "csrc/zip.c", "csrc/json.c", "csrc/json_write.c", "csrc/tidy.c", "csrc/files.c" },
       defines = { 'TCSSL_VERSION="0.1.0"' },
       incdirs = { "$(LIBCURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(LIBZIP_INCDIR)" },
       libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(LIBZIP_LIBDIR)" },

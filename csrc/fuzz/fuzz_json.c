@@ -1,7 +1,9 @@
 /* libFuzzer target: core.json_decode (csrc/json.c) over any bytes. It returns a value or
  * nil, message and never raises on bad text, so a Lua error is a finding; a decoded value is
  * walked once, so every table it built is read. The same text is read again under a plan that
- * names every kind (and contains itself), which must fail or succeed alike. */
+ * names every kind (and contains itself), which must fail or succeed alike. A decoded value is
+ * written back by core.json_encode (csrc/json_write.c), whose text must read again (or, for
+ * an infinity such as 1e400, be refused with a message). */
 #include "lua_harness.h"
 
 static const char SCRIPT[] =
@@ -20,7 +22,10 @@ static const char SCRIPT[] =
     "    if type(x) == 'table' and x ~= null then walk(x, depth + 1) end\n"
     "  end\n"
     "end\n"
-    "if type(v) == 'table' and v ~= null then walk(v, 1) end\n";
+    "if type(v) == 'table' and v ~= null then walk(v, 1) end\n"
+    "local text, msg = core.json_encode(v, null, mt, {})\n"
+    "if text then assert(core.json_decode(text, null, mt) ~= nil, text)\n"
+    "else assert(type(msg) == 'string' and msg:find('NaN or infinity'), msg) end\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
