@@ -8,7 +8,8 @@
 #   calls    client:DescribeCertificates (Lua 5.4, LuaJIT) on pages of 0, 1, 10, 100 and 1,000
 #            certificates, HTTP and HTTPS, vs bare libcurl with tcssl's request bytes and
 #            options, libcurl + cjson.decode called from C (Lua 5.4 and LuaJIT), the Node SDK
-#   decode   a 1,000-certificate page: tcssl.json.decode (and with schema.decode) vs cjson.decode
+#   decode   a 1,000-certificate page: json.decode under the plan with schema.decode (what a call
+#            does; the target), and tcssl.json.decode alone, vs cjson.decode
 #   soak     RSS and open descriptors over 100,000 calls through one client, on the page of
 #            one certificate (every kind of field decoded, at close to the empty page's rate)
 #   openresty  (not in the default run) the cosocket transport inside nginx vs a bare cosocket
