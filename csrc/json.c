@@ -609,20 +609,28 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
  * that followed *prev last time is tried before the hash. */
 static int plan_key(decoder *d, int p, int *prev)
 {
-    const unsigned char *s = d->p + 1, *q = plain_run(s, d->end);
+    const unsigned char *s = d->p + 1, *q;
+    tc_plan_field *fields = d->plan->fields;
+    int *follows = *prev >= 0 ? &fields[*prev].next : &d->plan->plans[p].lead;
+    int f = *follows;
     size_t n;
-    int f;
+    /* the guess, when its name has no byte a string would escape, is the text's own bytes up to
+     * a quote: no scan of the key needed */
+    if (f >= 0 && fields[f].plain && (size_t)(d->end - s) > fields[f].len && s[fields[f].len] == '"' &&
+        tc_same((const unsigned char *)fields[f].name, s, fields[f].len)) {
+        q = s + fields[f].len;
+        goto found;
+    }
+    q = plain_run(s, d->end);
     if (q < d->end && *q == '"') {
-        tc_plan_field *fields = d->plan->fields;
-        int *follows = *prev >= 0 ? &fields[*prev].next : &d->plan->plans[p].lead;
         n = (size_t)(q - s);
-        f = *follows;
         if (f < 0 || fields[f].len != n || !tc_same((const unsigned char *)fields[f].name, s, n)) {
             f = tc_plan_find(d->plan, p, s, n);
             if (f >= 0)
                 *follows = f;
         }
         if (f >= 0) {
+        found:
             *prev = f;
             lua_rawgeti(d->L, d->names_idx, f + 1);
             d->p = q + 1;

@@ -21,6 +21,7 @@ typedef struct {
     int sub;
     int hint; /* the size of the last array or object read as its value, -1 before the first */
     int next; /* the field that came after it in the last object read, -1 before */
+    int plain; /* its name holds no quote, backslash or control byte */
 } tc_plan_field;
 
 typedef struct {

@@ -180,6 +180,16 @@ describe("the type test while reading", function()
     assert.is_true(select(2, json.decode('{"Response":{"f1":"x","f65":"y"}}', big)))
     assert.is_false(select(2, json.decode('{"Response":{"f1":"x","f2":"y"}}', big)))
     assert.equal("Response.f70", select(2, json.decode('{"Response":{"f70":7}}', big))[5])
+    -- names a string would escape are found through the escape, never from the raw text, twice
+    -- over (the second read guesses each field from the first)
+    local quoted = core.json_plan({ "\1\1", false, 'a"', "a" })
+    for _, doc in ipairs{ '{"a":1,"a\\"":2}', '{"a\\"":2,"a":1}' } do
+      for _ = 1, 2 do
+        local got, found = json.decode(doc, quoted)
+        assert.same({ a = 1, ['a"'] = 2 }, got)
+        assert.same({ 'a', 'a"' }, paths(found, ""))
+      end
+    end
     -- kinds no walk knows, and a struct without a plan, are not checked
     local odd = core.json_plan({ "\7\5\13", false, "a", "b", "c" })
     assert.is_false(select(2, json.decode('{"a":[],"b":1,"c":{}}', odd)))
