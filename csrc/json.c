@@ -38,7 +38,6 @@
 #include "plan.h"
 #include "tcssl.h"
 
-#define JSON_MAX_DEPTH 1000
 #define KEY_SLOTS 256  /* the key cache's slots (a power of two), in pairs */
 #define KEY_MAX 64     /* the longest key it holds */
 #ifndef KEY_AFTER
@@ -84,9 +83,6 @@ typedef struct {
      * key, or minus its index in an array (written before they are read) */
     int path_tab[JSON_MAX_DEPTH + 2], path_key[JSON_MAX_DEPTH + 2];
 } decoder;
-
-/* A byte that stands for itself in a string literal: not '"', not '\\', not a control character. */
-#define PLAIN(c) ((c) >= 0x20 && (c) != '"' && (c) != '\\')
 
 /* The bytes at p that are not PLAIN, as a mask of 8 high bits, one per byte (a byte below 0x20,
  * or one equal to '"' or '\\'). A bit above the lowest set one may be wrong (the borrow of a
@@ -459,19 +455,19 @@ static int size_hint(decoder *d, const int *by_depth, int depth, int *slot, cons
  * slot, when it still holds that key, or -2 - a plan's field). */
 static void keep_hint(decoder *d, int slot, const unsigned char *at, int n)
 {
-    if (n > HINT_MAX)
-        n = HINT_MAX;
     if (slot <= -2)
         d->plan->fields[-2 - slot].hint = n;
     else if (slot >= 0 && d->keys[slot].at == at)
         d->keys[slot].hint = n;
 }
 
-/* keep_hint, and the size for its depth. */
+/* keep_hint, and the size for its depth, both at most HINT_MAX. */
 static void remember(decoder *d, int *by_depth, int depth, int slot, const unsigned char *at, int n)
 {
+    if (n > HINT_MAX)
+        n = HINT_MAX;
     keep_hint(d, slot, at, n);
-    by_depth[depth] = n > HINT_MAX ? HINT_MAX : n;
+    by_depth[depth] = n;
 }
 
 static int literal(decoder *d, const char *word, size_t n)
@@ -623,13 +619,11 @@ static int plan_key(decoder *d, int p, int *prev)
     }
     q = plain_run(s, d->end);
     if (q < d->end && *q == '"') {
-        n = (size_t)(q - s);
-        if (f < 0 || fields[f].len != n || !tc_same((const unsigned char *)fields[f].name, s, n)) {
-            f = tc_plan_find(d->plan, p, s, n);
-            if (f >= 0)
-                *follows = f;
-        }
+        /* a plain key: the guess, if it was this name, matched above (a name that is not plain
+         * is never the bytes of a plain key) */
+        f = tc_plan_find(d->plan, p, s, (size_t)(q - s));
         if (f >= 0) {
+            *follows = f;
         found:
             *prev = f;
             lua_rawgeti(d->L, d->names_idx, f + 1);

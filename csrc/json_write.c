@@ -33,7 +33,6 @@
 
 #include "tcssl.h"
 
-#define JSON_MAX_DEPTH 1000
 #define KEEP_MAX (1u << 20) /* a buffer grown beyond this is freed after the call */
 #define INDEX_MAX 1e14      /* an unmarked table with a number key from here on is an object */
 

@@ -12,6 +12,10 @@
  * the reader pushes as the keys of the fields it finds. */
 #define PLAN_MT "tcssl.plan" /* the compiled plan userdata's metatable */
 
+/* A byte that stands for itself in a JSON string literal: not '"', not '\\', not a control
+ * character (json.c's reader scans for the others; a plan name of such bytes only is plain). */
+#define PLAIN(c) ((c) >= 0x20 && (c) != '"' && (c) != '\\')
+
 enum { K_STRING = 1, K_BOOLEAN = 2, K_INTEGER = 3, K_FLOAT = 4, K_STRUCT = 5, K_ARRAY = 8 };
 
 typedef struct {

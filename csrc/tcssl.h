@@ -7,6 +7,9 @@
 #define TCSSL_VERSION "0.1.0"
 #endif
 
+/* The deepest nesting of arrays and objects the JSON reader and writer take (json.c, json_write.c). */
+#define JSON_MAX_DEPTH 1000
+
 /* http.c: registers the session constructor and metatable into the module table on top;
  * crypto is the absolute index of the signing context's userdata (session:call signs). */
 void tcssl_open_http(lua_State *L, int crypto);

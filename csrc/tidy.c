@@ -389,7 +389,7 @@ static int l_json_plan(lua_State *L)
             f->hint = f->next = -1;
             f->plain = 1;
             for (size_t b = 0; b < f->len; b++)
-                if ((unsigned char)name[b] < 0x20 || name[b] == '"' || name[b] == '\\')
+                if (!PLAIN((unsigned char)name[b]))
                     f->plain = 0;
             lua_rawseti(L, -5, nfields + 1);
             f->sub = field_sub(L, index, list, &nplans, code, i);
