@@ -564,8 +564,19 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
     int t, n = 0, more, slot, null;
     const unsigned char *at;
     int hint = size_hint(d, d->hint_arr, depth, &slot, &at);
+    tc_plan_field *field = slot <= -2 ? &d->plan->fields[-2 - slot] : NULL;
     d->p++; /* [ */
     skip_ws(d);
+    if (field) {
+        /* a plan's array: the objects in it are made with the size of the last one in the last
+         * array of this field (in an earlier reply too), not 0 for its first one */
+        while (d->hint_depth < depth + 1) {
+            d->hint_depth++;
+            d->hint_arr[d->hint_depth] = d->hint_obj[d->hint_depth] = 0;
+        }
+        if (field->items >= 0)
+            d->hint_obj[depth + 1] = field->items;
+    }
     lua_createtable(L, hint, 0);
     lua_pushvalue(L, d->mt_idx);
     lua_setmetatable(L, -2);
@@ -595,6 +606,8 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
             break;
     }
     remember(d, d->hint_arr, depth, slot, at, n);
+    if (field)
+        field->items = d->hint_obj[depth + 1];
     return 0;
 }
 
@@ -693,6 +706,10 @@ static int parse_object(decoder *d, int depth, int plan)
             lua_rawset(L, t);
             seen |= bit;
             n++;
+        } else if (f >= 0 && !(seen & bit)) {
+            /* a null member of a field no earlier member of this object set (no field that
+             * shares its bit was set either): nothing to take out */
+            lua_pop(L, 2);
         } else {
             /* a null: the member is absent, even when an earlier one of the same name was not */
             lua_pushvalue(L, -2);

@@ -24,6 +24,7 @@ typedef struct {
     int code; /* a kind, plus K_ARRAY for an array of them; 0 for one no walk checks */
     int sub;
     int hint; /* the size of the last array or object read as its value, -1 before the first */
+    int items; /* for an array: the size of the last object read as its item, -1 before */
     int next; /* the field that came after it in the last object read, -1 before */
     int plain; /* its name holds no quote, backslash or control byte */
 } tc_plan_field;

@@ -386,7 +386,7 @@ static int l_json_plan(lua_State *L)
             memcpy(names, name, f->len);
             f->name = names;
             names += f->len;
-            f->hint = f->next = -1;
+            f->hint = f->items = f->next = -1;
             f->plain = 1;
             for (size_t b = 0; b < f->len; b++)
                 if (!PLAIN((unsigned char)name[b]))

@@ -180,6 +180,16 @@ describe("the type test while reading", function()
     assert.is_true(select(2, json.decode('{"Response":{"f1":"x","f65":"y"}}', big)))
     assert.is_false(select(2, json.decode('{"Response":{"f1":"x","f2":"y"}}', big)))
     assert.equal("Response.f70", select(2, json.decode('{"Response":{"f70":7}}', big))[5])
+    -- a null takes out what an earlier member of its name set, and nothing a field sharing its
+    -- bit set
+    for doc, want in pairs{
+      ['{"Response":{"f1":"x","f65":null}}'] = { f1 = "x" },
+      ['{"Response":{"f65":"y","f1":null}}'] = { f65 = "y" },
+      ['{"Response":{"f1":"x","f1":null,"f2":null}}'] = {},
+      ['{"Response":{"f2":null,"f1":"x","f2":"z","f2":null}}'] = { f1 = "x" },
+    } do
+      assert.same({ Response = want }, (json.decode(doc, big)), doc)
+    end
     -- names a string would escape are found through the escape, never from the raw text, twice
     -- over (the second read guesses each field from the first)
     local quoted = core.json_plan({ "\1\1", false, 'a"', "a" })
@@ -189,6 +199,14 @@ describe("the type test while reading", function()
         assert.same({ a = 1, ['a"'] = 2 }, got)
         assert.same({ 'a', 'a"' }, paths(found, ""))
       end
+    end
+    -- an array's objects are made with the size of the last one read there, in this reply or
+    -- an earlier one: whatever the sizes, the tables are what the text says
+    local item = { "\1\1\1", false, "a", "b", "c" }
+    local list = core.json_plan({ "\13", { item }, "L" })
+    for _, doc in ipairs{ '{"L":[{"a":"1","b":"2","c":"3"},{"a":"4"}]}', '{"L":[{},{"c":"5","b":"6"}]}',
+      '{"L":[{"a":"7","b":"8","c":"9"}]}', '{"L":[[],{"a":"x"},"y"]}', '{"L":[]}' } do
+      assert.same((json.decode(doc)), (json.decode(doc, list)), doc)
     end
     -- kinds no walk knows, and a struct without a plan, are not checked
     local odd = core.json_plan({ "\7\5\13", false, "a", "b", "c" })
