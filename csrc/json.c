@@ -70,6 +70,7 @@ typedef struct {
     int suspects_idx; /* stack index of the suspects list (nil until the first) */
     int nsuspects;
     int again;        /* a field a plan names came twice in one object: the walk must be redone */
+    int key_pending;  /* plan_key found a field whose name parse_object is still to push */
     int num_ok;       /* OK_INT and OK_FLOAT for the number just read */
     /* Below: not zeroed when the reader starts (a small reply would pay for all of it). */
     struct {
@@ -623,10 +624,10 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
     return 0;
 }
 
-/* Pushes the key at d->p (its opening quote) of an object read under plan p and returns the
+/* Reads the key at d->p (its opening quote) of an object read under plan p and returns the
  * number of p's field it names, or -1; *prev is the field found before it in this object (-1
- * for none yet). A name p has, without escapes, is pushed from the plan's names; any other key
- * as parse_string pushes it. The objects of a page name their fields in one order: the field
+ * for none yet). A name p has, without escapes, is left for the caller to push from the plan's
+ * names (d->key_pending); any other key is pushed as parse_string pushes it. The objects of a page name their fields in one order: the field
  * that followed *prev last time is tried before the hash. */
 static int plan_key(decoder *d, int p, int *prev)
 {
@@ -651,7 +652,7 @@ static int plan_key(decoder *d, int p, int *prev)
             *follows = f;
         found:
             *prev = f;
-            lua_rawgeti(d->L, d->names_idx, f + 1);
+            d->key_pending = 1; /* parse_object pushes the name, unless the value is a null */
             d->p = q + 1;
             d->key_field = f;
             return f;
@@ -695,6 +696,7 @@ static int parse_object(decoder *d, int depth, int plan)
         if (d->p >= d->end || *d->p != '"')
             return fail(d, "expected a string key", d->p);
         d->key_slot = d->key_field = -1;
+        d->key_pending = 0;
         if (plan >= 0 ? (f = plan_key(d, plan, &prev)) == -2 : parse_string(d, 1))
             return -1;
         if (f >= 0) {
@@ -714,6 +716,16 @@ static int parse_object(decoder *d, int depth, int plan)
                 return fail(d, "expected ':'", d->p);
             d->p++;
             skip_ws(d);
+        }
+        if (d->key_pending) {
+            if (!(seen & bit) && d->end - d->p >= 4 && memcmp(d->p, "null", 4) == 0) {
+                /* a null member of a field no earlier member of this object set (nor any field
+                 * that shares its bit): nothing to push, nothing to take out */
+                d->p += 4;
+                d->key_slot = d->key_field = -1;
+                goto next;
+            }
+            lua_rawgeti(L, d->names_idx, f + 1);
         }
         if ((null = parse_value(d, depth + 1, code, sub)) < 0)
             return -1;
@@ -737,6 +749,7 @@ static int parse_object(decoder *d, int depth, int plan)
                 lua_rawset(L, t);
             }
         }
+    next:
         more = next_item(d, '}', "unterminated object", "expected ',' or '}'");
         if (more < 0)
             return -1;

@@ -159,6 +159,14 @@ describe("the type test while reading", function()
     local s = checked('{"Response":{"Total\\u0043ount":"x","Certificates":[{"CertificateId":5},null,[]]}}')
     assert.same({ "Response.Certificates[1].CertificateId", "Response.Certificates[3]", "Response.TotalCount" },
       paths(s, ""))
+    -- a null is read as without a plan, broken ones too, with the same message
+    for _, doc in ipairs{ '{"Response":{"TotalCount":null}}', '{"Response":{"TotalCount" : null ,"RequestId":"r"}}',
+      '{"Response":{"TotalCount":nul}}', '{"Response":{"TotalCount":nullx}}', '{"Response":{"TotalCount":null',
+      '{"Response":{"TotalCount":null,}}', '{"Response":{"TotalCount":1,"TotalCount":null}}' } do
+      local want, want_err = json.decode(doc)
+      local got, got_err = json.decode(doc, plan)
+      assert.same({ want, want_err }, { got, want_err and got_err }, doc)
+    end
     -- no plan: json.decode is as before
     assert.equal(1, select("#", json.decode('{"a":1}')))
   end)
