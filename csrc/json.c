@@ -22,9 +22,10 @@
  * in strings, `1.`, `-`, `01`, `+1`, `.5`, hex, NaN are errors; nesting deeper than 1000
  * levels too. The message names the 1-based byte position where the text went wrong.
  *
- * Tables are presized: each is made with the size of the last table of its kind at the same
- * depth, which on an API page (a list of alike items) is its own size, so no table is
- * rehashed while it fills. Lua interns short strings itself, so object keys repeated across
+ * Tables are presized: each is made with the size of the last value of its key (a plan's field
+ * keeps it from one reply to the next, and an array field the size of its last object item),
+ * else of the last table of its kind at the same depth, which on an API page (a list of alike
+ * items) is its own size, so no table is rehashed while it fills. Lua interns short strings itself, so object keys repeated across
  * objects are already shared. A Lua memory error raises, as any allocation in the core does;
  * every other failure is a return value. */
 #include <errno.h>
