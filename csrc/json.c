@@ -25,9 +25,9 @@
  * Tables are presized: each is made with the size of the last value of its key (a plan's field
  * keeps it from one reply to the next, and an array field the size of its last object item),
  * else of the last table of its kind at the same depth, which on an API page (a list of alike
- * items) is its own size, so no table is rehashed while it fills. Lua interns short strings itself, so object keys repeated across
- * objects are already shared. A Lua memory error raises, as any allocation in the core does;
- * every other failure is a return value. */
+ * items) is its own size, so no table is rehashed while it fills. Lua interns short strings
+ * itself, so object keys repeated across objects are already shared. A Lua memory error
+ * raises, as any allocation in the core does; every other failure is a return value. */
 #include <errno.h>
 #include <stddef.h>
 #include <locale.h>
@@ -628,8 +628,9 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
 /* Reads the key at d->p (its opening quote) of an object read under plan p and returns the
  * number of p's field it names, or -1; *prev is the field found before it in this object (-1
  * for none yet). A name p has, without escapes, is left for the caller to push from the plan's
- * names (d->key_pending); any other key is pushed as parse_string pushes it. The objects of a page name their fields in one order: the field
- * that followed *prev last time is tried before the hash. */
+ * names (d->key_pending); any other key is pushed as parse_string pushes it. The objects of a
+ * page name their fields in one order: the field that followed *prev last time is tried before
+ * the hash. */
 static int plan_key(decoder *d, int p, int *prev)
 {
     const unsigned char *s = d->p + 1, *q;
@@ -735,10 +736,6 @@ static int parse_object(decoder *d, int depth, int plan)
             lua_rawset(L, t);
             seen |= bit;
             n++;
-        } else if (f >= 0 && !(seen & bit)) {
-            /* a null member of a field no earlier member of this object set (no field that
-             * shares its bit was set either): nothing to take out */
-            lua_pop(L, 2);
         } else {
             /* a null: the member is absent, even when an earlier one of the same name was not */
             lua_pushvalue(L, -2);

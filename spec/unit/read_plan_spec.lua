@@ -162,7 +162,9 @@ describe("the type test while reading", function()
     -- a null is read as without a plan, broken ones too, with the same message
     for _, doc in ipairs{ '{"Response":{"TotalCount":null}}', '{"Response":{"TotalCount" : null ,"RequestId":"r"}}',
       '{"Response":{"TotalCount":nul}}', '{"Response":{"TotalCount":nullx}}', '{"Response":{"TotalCount":null',
-      '{"Response":{"TotalCount":null,}}', '{"Response":{"TotalCount":1,"TotalCount":null}}' } do
+      '{"Response":{"TotalCount":null,}}', '{"Response":{"TotalCount":1,"TotalCount":null}}',
+      '{"Response":{"Total\\u0043ount":null,"RequestId":"r"}}',
+      '{"Response":{"TotalCount":1,"Total\\u0043ount":null}}' } do
       local want, want_err = json.decode(doc)
       local got, got_err = json.decode(doc, plan)
       assert.same({ want, want_err }, { got, want_err and got_err }, doc)
