@@ -46,6 +46,11 @@ for _, rt in ipairs{ "lua54", "luajit" } do
       subject = ("calls.%s.0.tcssl.%s"):format(scheme, rt),
       floor = ("calls.%s.0.curl"):format(scheme), min = 0.8, target = ">= 0.8x",
       title = ("empty page, %s, %s: calls/s vs bare libcurl"):format(S, RUNTIMES[rt]) })
+    -- beside it, what no Lua layer could beat: the core's crossing alone (bench/calls_core.lua)
+    figure(TARGETS, { key = ("calls.%s.0.%s.ceiling"):format(scheme, rt),
+      subject = ("calls.%s.0.core.%s"):format(scheme, rt), floor = ("calls.%s.0.curl"):format(scheme),
+      target = "(its ceiling)",
+      title = ("empty page, %s, %s: the core's crossing alone, no Lua layer, vs bare libcurl"):format(S, RUNTIMES[rt]) })
   end
 end
 for _, rt in ipairs{ "lua54", "luajit" } do

@@ -208,9 +208,12 @@ part_calls() {
         printf '%s.curl\tcalls/s\t%s build/bench/calls_curl %s %s\n' $id "$cpu" "$req" "$ca"
         printf '%s.cjson.lua54\tcalls/s\t%s build/bench/calls_cjson_lua54 %s %s\n' $id "$cpu" "$req" "$ca"
         printf '%s.tcssl.lua54\tcalls/s\t%s lua5.4 bench/calls.lua %s %s %s %s\n' $id "$cpu" $scheme "$port" $n "$ca"
+        # the empty page also measures the ceiling of its target: the core alone, no Lua layer
+        [ "$n" = 0 ] && printf '%s.core.lua54\tcalls/s\t%s lua5.4 bench/calls_core.lua %s %s %s %s\n' $id "$cpu" $scheme "$port" $n "$ca"
         if [ -z "$jit_why" ]; then
           printf '%s.cjson.luajit\tcalls/s\t%s build/bench/calls_cjson_luajit %s %s\n' $id "$cpu" "$req" "$ca"
           printf '%s.tcssl.luajit\tcalls/s\t%s luajit bench/calls.lua %s %s %s %s\n' $id "$cpu" $scheme "$port" $n "$ca"
+          [ "$n" = 0 ] && printf '%s.core.luajit\tcalls/s\t%s luajit bench/calls_core.lua %s %s %s %s\n' $id "$cpu" $scheme "$port" $n "$ca"
         fi
         [ -z "$node_why" ] && printf '%s.node\tcalls/s\t%s node bench/node/calls.js %s %s %s %s\n' $id "$cpu" $scheme "$port" $n "$ca"
       } >"$spec"
