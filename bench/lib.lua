@@ -46,6 +46,7 @@ function B.warm(step, opts)
   local max_ops = opts.warm_ops or 30000
   local started, ops, last, steady = B.now(), 0, nil, true
   while true do
+    if opts.before then opts.before() end
     local n, elapsed = B.timed(step, B.WINDOW, batch)
     ops = ops + n
     local rate = n / elapsed
@@ -61,7 +62,8 @@ end
 --- serve(step, opts, final): answers the driver's commands (above) until its input ends, then
 -- prints final() (a table, or nil) as the last line. step(n) does n operations; opts.batch
 -- operations run between clock reads (default 1); opts.warm_seconds, opts.warm_ops: the
--- warm-up's least time and its operation cap.
+-- warm-up's least time and its operation cap; opts.before(), when given, runs before every
+-- timed window of the warm-up and before every round, outside their timing.
 function B.serve(step, opts, final)
   opts = opts or {}
   local batch = opts.batch or 1
@@ -71,6 +73,7 @@ function B.serve(step, opts, final)
       local ops, seconds, steady = B.warm(step, opts)
       B.emit{ warm_ops = ops, warm_seconds = seconds, steady = steady }
     elseif cmd == "round" then
+      if opts.before then opts.before() end
       local ops, seconds = B.timed(step, tonumber(arg) or 0.2, batch)
       B.emit{ ops = ops, seconds = seconds, rate = ops / seconds }
     else

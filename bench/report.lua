@@ -69,6 +69,12 @@ for _, n in ipairs{ 10, 1000 } do
         floor = ("calls.%s.%d.node"):format(scheme, n), min = n == 10 and 2 or 1.2,
         target = n == 10 and ">= 2x" or ">= 1.2x",
         title = ("%s, %s, %s: vs warmed Node SDK"):format(page_name(n), scheme:upper(), RUNTIMES[rt]) })
+      if n == 1000 and rt == "lua54" then -- what the collector's share leaves (bench/calls_nogc.lua)
+        figure(TARGETS, { key = ("calls.%s.%d.%s.nogc_vs_node"):format(scheme, n, rt),
+          subject = ("calls.%s.%d.nogc.%s"):format(scheme, n, rt), floor = ("calls.%s.%d.node"):format(scheme, n),
+          target = "(its ceiling)", title = ("%s, %s, %s, no collection inside a round: vs warmed Node SDK")
+            :format(page_name(n), scheme:upper(), RUNTIMES[rt]) })
+      end
     end
   end
 end
