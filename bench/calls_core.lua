@@ -8,19 +8,12 @@
 -- Whatever tcssl's Lua layer does, a whole call cannot go faster than this loop.
 local B = require "bench.lib"
 local F = require "fixtures"
-local tcssl = require "tcssl"
 local json = require "tcssl.json"
 local schema = require "tcssl.schema"
 
-local scheme, port, n, ca_file = arg[1], arg[2], tonumber(arg[3]), arg[4]
-if not ((scheme == "http" or scheme == "https") and port and n) then
-  B.fail("usage: calls_core.lua http|https PORT N [CA_FILE]")
-end
-local client = assert(tcssl.new{ endpoint = "127.0.0.1:" .. port, scheme = scheme, ca_file = ca_file,
-  secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, region = F.REGION, rate_limit = false })
--- the first call through the client makes the session and must succeed
-local first, err = client:DescribeCertificates{ Limit = 10 }
-if not first then B.fail("calls_core.lua: first call failed: " .. tostring(err)) end
+local scheme, port, n, ca_file = B.call_args("calls_core.lua")
+local client = B.client(scheme, port, ca_file)
+B.first_call(client, n, "calls_core.lua") -- it makes the session
 local session, cfg = client.transport.session, client.config
 local plan = schema.read_plan(schema.model().actions.DescribeCertificates)
 local url, body, null, array_mt = scheme .. "://" .. cfg.host .. "/", '{"Limit":10}', json.null, json.array_mt
@@ -34,7 +27,5 @@ B.serve(function(count)
     if status ~= 200 or type(doc) ~= "table" or #doc.Response.Certificates ~= n then failures = failures + 1 end
   end
 end, {}, function()
-  local stats = session:stats()
-  client:close()
-  return { failures = failures, connects = stats.connects, requests = stats.requests }
+  return B.client_facts(client, failures)
 end)

@@ -7,17 +7,10 @@
 -- Not how anyone should run a client: the collector is the host's.
 --   lua5.4|luajit bench/calls_nogc.lua SCHEME PORT N [CA_FILE]
 local B = require "bench.lib"
-local F = require "fixtures"
-local tcssl = require "tcssl"
 
-local scheme, port, n, ca_file = arg[1], arg[2], tonumber(arg[3]), arg[4]
-if not ((scheme == "http" or scheme == "https") and port and n) then
-  B.fail("usage: calls_nogc.lua http|https PORT N [CA_FILE]")
-end
-local client = assert(tcssl.new{ endpoint = "127.0.0.1:" .. port, scheme = scheme, ca_file = ca_file,
-  secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, region = F.REGION, rate_limit = false })
-local first, err = client:DescribeCertificates{ Limit = 10 }
-if not first or #first.Certificates ~= n then B.fail("calls_nogc.lua: first call failed: " .. tostring(err)) end
+local scheme, port, n, ca_file = B.call_args("calls_nogc.lua")
+local client = B.client(scheme, port, ca_file)
+B.first_call(client, n, "calls_nogc.lua")
 
 local LIMIT_KB = 512 * 1024
 local function collect()
@@ -29,11 +22,9 @@ local failures = 0
 B.serve(function(count)
   for _ = 1, count do
     if collectgarbage("count") > LIMIT_KB then collect() end
-    if not client:DescribeCertificates{ Limit = 10 } then failures = failures + 1 end
+    if not client:DescribeCertificates(B.PARAMS) then failures = failures + 1 end
   end
 end, { before = collect }, function()
   collectgarbage("restart")
-  local stats = client.transport:stats()
-  client:close()
-  return { failures = failures, connects = stats.connects, requests = stats.requests }
+  return B.client_facts(client, failures)
 end)

@@ -114,4 +114,49 @@ end
 
 B.json = cjson
 
+-- The client programs (bench/calls.lua, calls_core.lua, calls_nogc.lua) share their arguments,
+-- SCHEME PORT N [CA_FILE], and the client they measure.
+
+--- call_args(program [, more]) -> scheme, port, n, ca_file, or the usage (and `more` of it)
+-- on stderr and exit 1
+function B.call_args(program, more)
+  local scheme, port, n, ca_file = arg[1], arg[2], tonumber(arg[3]), arg[4]
+  if not ((scheme == "http" or scheme == "https") and port and n) then
+    B.fail(("usage: %s http|https PORT N [CA_FILE]%s"):format(program, more or ""))
+  end
+  return scheme, port, n, ca_file
+end
+
+--- client(scheme, port, ca_file) -> the measured client: the responder on loopback, the fixtures' keys
+function B.client(scheme, port, ca_file)
+  local F = require "fixtures"
+  return assert(require("tcssl").new{
+    endpoint = "127.0.0.1:" .. port, scheme = scheme, ca_file = ca_file,
+    secret_id = F.SECRET_ID, secret_key = F.SECRET_KEY, region = F.REGION,
+    -- the bench measures the client's own cost: the per-action token bucket (10/s for
+    -- DescribeCertificates) would measure the documented rate limit instead
+    rate_limit = false,
+  })
+end
+
+B.PARAMS = { Limit = 10 }
+
+--- first_call(client, n, program): one call before any round; it must succeed and decode the
+-- page of n certificates the responder serves, or the program says why and exits 1
+function B.first_call(client, n, program)
+  local first, err = client:DescribeCertificates(B.PARAMS)
+  if not first then B.fail(("%s: first call failed: %s"):format(program, tostring(err))) end
+  if #first.Certificates ~= n or first.TotalCount ~= 3 * n then
+    B.fail(("%s: expected %d certificates, got %d"):format(program, n, #first.Certificates))
+  end
+end
+
+--- client_facts(client, failures) -> the last line of a client program: its failures and the
+-- connections and requests of its transport, the client closed
+function B.client_facts(client, failures)
+  local stats = client.transport:stats()
+  client:close()
+  return { failures = failures, connects = stats.connects, requests = stats.requests }
+end
+
 return B
