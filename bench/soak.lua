@@ -26,20 +26,22 @@ end
 
 local pid = assert(B.read("/proc/self/stat"):match("^(%d+)"))
 
--- Open descriptors by kind (socket, pipe, file, …). `ls` runs in a child process: the pipe
--- it writes into is one of this process's descriptors while it runs, so it is left out.
+-- Open descriptors by kind (socket, pipe, file, …). `ls` runs in a child that writes its
+-- listing into a file, which this process opens only once the child has ended: a pipe from
+-- io.popen would itself be listed, with both of its ends while popen has not yet closed the
+-- one the child writes into (a race that made the count one higher now and then).
 local function descriptors()
-  local p = assert(io.popen("ls -l /proc/" .. pid .. "/fd 2>/dev/null"))
-  local listing = p:read("a")
-  p:close()
+  local path = os.tmpname()
+  local ok = os.execute(("ls -l /proc/%s/fd >'%s' 2>/dev/null"):format(pid, path))
+  local listing = ok and B.read(path) or ""
+  os.remove(path)
   local total, kinds = 0, {}
   for target in listing:gmatch("%->%s*([^\n]+)") do
     local kind = target:match("^(%a+):%[") or (target:find("^/dev/") and "device") or "file"
     kinds[kind] = (kinds[kind] or 0) + 1
     total = total + 1
   end
-  kinds.pipe = kinds.pipe - 1
-  return total - 1, kinds
+  return total, kinds
 end
 
 local function settle()
