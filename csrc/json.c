@@ -433,14 +433,20 @@ static int parse_number(decoder *d)
 /* The size to make the array or object about to be read with: what the last value of the same
  * key had (the items of a page are alike), else the last one at the same depth. *slot is set to
  * the key's cache slot and *at to its text, for remember(). */
+/* Makes the sizes by depth valid down to `depth`, the levels below the deepest so far at 0. */
+static void enter_levels(decoder *d, int depth)
+{
+    while (d->hint_depth < depth) {
+        d->hint_depth++;
+        d->hint_arr[d->hint_depth] = d->hint_obj[d->hint_depth] = 0;
+    }
+}
+
 static int size_hint(decoder *d, const int *by_depth, int depth, int *slot, const unsigned char **at)
 {
     int k = d->key_slot, f = d->key_field;
     d->key_slot = d->key_field = -1;
-    while (d->hint_depth < depth) { /* levels are entered one at a time */
-        d->hint_depth++;
-        d->hint_arr[d->hint_depth] = d->hint_obj[d->hint_depth] = 0;
-    }
+    enter_levels(d, depth);
     if (f >= 0) { /* a plan's field: its hint is its own, and stays from one reply to the next */
         *slot = -2 - f;
         *at = NULL;
@@ -499,15 +505,23 @@ static int next_item_ws(decoder *d, unsigned char close, const char *unterminate
     return fail(d, expected, d->p);
 }
 
-/* After an item: 1 when a ',' and the next item follow, 0 at `close`, else -1. The common case,
- * a comma then no whitespace (every byte of whitespace is below '!'), without a call. */
-static inline int next_item(decoder *d, unsigned char close, const char *unterminated, const char *expected)
+/* The common case of a separator: `c` at d->p with no whitespace after it (every byte of
+ * whitespace is below '!'), skipped; 0, and nothing skipped, otherwise. */
+static inline int tight_separator(decoder *d, unsigned char c)
 {
-    const unsigned char *p = d->p;
-    if (d->end - p > 1 && *p == ',' && p[1] > ' ') {
-        d->p = p + 1;
+    if (d->end - d->p > 1 && d->p[0] == c && d->p[1] > ' ') {
+        d->p++;
         return 1;
     }
+    return 0;
+}
+
+/* After an item: 1 when a ',' and the next item follow, 0 at `close`, else -1; a comma with
+ * no whitespace after it without a call. */
+static inline int next_item(decoder *d, unsigned char close, const char *unterminated, const char *expected)
+{
+    if (tight_separator(d, ','))
+        return 1;
     return next_item_ws(d, close, unterminated, expected);
 }
 
@@ -584,10 +598,7 @@ static int parse_array(decoder *d, int depth, int kind, int sub)
     if (field) {
         /* a plan's array: the objects in it are made with the size of the last one in the last
          * array of this field (in an earlier reply too), not 0 for its first one */
-        while (d->hint_depth < depth + 1) {
-            d->hint_depth++;
-            d->hint_arr[d->hint_depth] = d->hint_obj[d->hint_depth] = 0;
-        }
+        enter_levels(d, depth + 1);
         if (field->items >= 0)
             d->hint_obj[depth + 1] = field->items;
     }
@@ -710,9 +721,7 @@ static int parse_object(decoder *d, int depth, int plan)
             d->path_tab[depth + 1] = t;
             d->path_key[depth + 1] = t + 1;
         }
-        if (d->end - d->p > 1 && d->p[0] == ':' && d->p[1] > ' ') {
-            d->p++; /* the common case: no whitespace around the colon */
-        } else {
+        if (!tight_separator(d, ':')) {
             skip_ws(d);
             if (d->p >= d->end || *d->p != ':')
                 return fail(d, "expected ':'", d->p);
