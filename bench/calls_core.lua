@@ -16,7 +16,7 @@ local client = B.client(scheme, port, ca_file)
 B.first_call(client, n, "calls_core.lua") -- it makes the session
 local session, cfg = client.transport.session, client.config
 local plan = schema.read_plan(schema.model().actions.DescribeCertificates)
-local url, body, null, array_mt = scheme .. "://" .. cfg.host .. "/", '{"Limit":10}', json.null, json.array_mt
+local url, body, null, array_mt = scheme .. "://" .. cfg.host .. "/", json.encode(B.PARAMS), json.null, json.array_mt
 local now, failures = os.time(), 0
 
 B.serve(function(count)

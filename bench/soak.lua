@@ -33,8 +33,9 @@ local pid = assert(B.read("/proc/self/stat"):match("^(%d+)"))
 local function descriptors()
   local path = os.tmpname()
   local ok = os.execute(("ls -l /proc/%s/fd >'%s' 2>/dev/null"):format(pid, path))
-  local listing = ok and B.read(path) or ""
+  local listing = ok and B.read(path)
   os.remove(path)
+  if not listing then B.fail("soak.lua: could not list the open descriptors of process " .. pid) end
   local total, kinds = 0, {}
   for target in listing:gmatch("%->%s*([^\n]+)") do
     local kind = target:match("^(%a+):%[") or (target:find("^/dev/") and "device") or "file"
